@@ -1,0 +1,278 @@
+"""The award's criteria file: load it, validate it, and answer questions about it.
+
+A criteria file is the whole self-assessment guide as data (profile fields, core
+concepts, categories, items, questions). Another award is another file, not new code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_CRITERIA = Path(__file__).resolve().parent.parent / "criteria" / "lyg-etdz-individual.yaml"
+
+# Codes of the evidence checks (see DESIGN.md, stable interface).
+WARNING_CODES = (
+    "empty",
+    "too_short",
+    "missing_figures",
+    "missing_trend",
+    "missing_past_comparison",
+    "missing_benchmark",
+    "missing_attachment",
+)
+
+FieldType = Literal["text", "longtext", "choice", "year_month", "integer", "phone", "email"]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProfileField(_Strict):
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,20}$")]
+    label: NonEmpty
+    type: FieldType
+    required: bool = True
+    help: str = ""
+    max_length: int | None = Field(default=None, gt=0)
+    min: int | None = None
+    max: int | None = None
+    choices: list[NonEmpty] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _choices_fit_type(self) -> ProfileField:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("type 为 choice 的字段必须给出 choices")
+        if self.type != "choice" and self.choices:
+            raise ValueError("只有 type 为 choice 的字段可以有 choices")
+        if len(set(self.choices)) != len(self.choices):
+            raise ValueError("choices 有重复项")
+        return self
+
+
+class Question(_Strict):
+    id: Annotated[str, Field(pattern=r"^[1-9]\.[1-9][a-z]$")]
+    kind: Literal["process", "result"]
+    text: NonEmpty
+    hint: NonEmpty
+    example: NonEmpty
+    evidence: list[Literal[WARNING_CODES]] = Field(default_factory=list)  # type: ignore[valid-type]
+    max_chars: int | None = Field(default=None, gt=0)
+
+    @property
+    def item_id(self) -> str:
+        return self.id[:-1]
+
+    @property
+    def category_id(self) -> str:
+        return self.id.split(".")[0]
+
+
+class Item(_Strict):
+    id: Annotated[str, Field(pattern=r"^[1-9]\.[1-9]$")]
+    title: NonEmpty
+    questions: Annotated[list[Question], Field(min_length=1)]
+
+
+class Category(_Strict):
+    id: Annotated[str, Field(pattern=r"^[1-9]$")]
+    title: NonEmpty
+    items: Annotated[list[Item], Field(min_length=1)]
+
+
+class CoreConcept(_Strict):
+    number: int
+    title: NonEmpty
+    text: NonEmpty
+
+
+class Budget(_Strict):
+    question_max_chars: int | None = Field(default=None, gt=0)
+    report_max_chars: int | None = Field(default=None, gt=0)
+
+
+class Criteria(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    version: Annotated[int, Field(ge=1)]
+    award: NonEmpty
+    document_title: NonEmpty
+    source: str = ""
+    budget: Budget = Budget()
+    core_concepts: list[CoreConcept] = Field(default_factory=list)
+    profile: Annotated[list[ProfileField], Field(min_length=1)]
+    categories: Annotated[list[Category], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _ids_are_consistent(self) -> Criteria:
+        problems: list[str] = []
+        keys = [f.key for f in self.profile]
+        for key in sorted({k for k in keys if keys.count(k) > 1}):
+            problems.append(f"申报表字段 key 重复：{key}")
+        seen: set[str] = set()
+        for category in self.categories:
+            for item in category.items:
+                if not item.id.startswith(category.id + "."):
+                    problems.append(f"条目 {item.id} 不属于类目 {category.id}")
+                for question in item.questions:
+                    if question.item_id != item.id:
+                        problems.append(f"题目 {question.id} 不属于条目 {item.id}")
+                    if question.id in seen:
+                        problems.append(f"题目 id 重复：{question.id}")
+                    seen.add(question.id)
+        if problems:
+            raise ValueError("；".join(problems))
+        return self
+
+    # -- navigation -------------------------------------------------------
+
+    @cached_property
+    def questions(self) -> list[Question]:
+        return [q for c in self.categories for i in c.items for q in i.questions]
+
+    @cached_property
+    def question_index(self) -> dict[str, int]:
+        return {q.id: n for n, q in enumerate(self.questions)}
+
+    @cached_property
+    def _items(self) -> dict[str, Item]:
+        return {i.id: i for c in self.categories for i in c.items}
+
+    @cached_property
+    def _categories(self) -> dict[str, Category]:
+        return {c.id: c for c in self.categories}
+
+    @cached_property
+    def _fields(self) -> dict[str, ProfileField]:
+        return {f.key: f for f in self.profile}
+
+    def question(self, question_id: str) -> Question | None:
+        index = self.question_index.get(question_id)
+        return None if index is None else self.questions[index]
+
+    def item(self, item_id: str) -> Item | None:
+        return self._items.get(item_id)
+
+    def category(self, category_id: str) -> Category | None:
+        return self._categories.get(category_id)
+
+    def field(self, key: str) -> ProfileField | None:
+        return self._fields.get(key)
+
+    def items(self) -> Iterator[tuple[Category, Item]]:
+        for category in self.categories:
+            for item in category.items:
+                yield category, item
+
+    def max_chars(self, question: Question) -> int | None:
+        return question.max_chars or self.budget.question_max_chars
+
+
+class CriteriaError(Exception):
+    """A criteria file that cannot be used; the message names file, place and problem."""
+
+
+def load_criteria(path: str | Path = DEFAULT_CRITERIA) -> Criteria:
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CriteriaError(f"{path}: 找不到文件") from exc
+    except UnicodeDecodeError as exc:
+        raise CriteriaError(f"{path}: 不是 UTF-8 编码的文本文件") from exc
+    try:
+        data = yaml.safe_load(source)
+        root = yaml.compose(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark else "未知位置"
+        raise CriteriaError(f"{path}: {where}: YAML 格式错误：{getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise CriteriaError(f"{path}: 第 1 行: 文件顶层应是一个映射（key: value），而不是 {type(data).__name__}")
+    try:
+        return Criteria.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            lines.append(f"{path}: {_describe(root, data, loc)}: {_message(error)}")
+        raise CriteriaError("\n".join(lines)) from exc
+
+
+def _message(error: Any) -> str:
+    """pydantic's finding in the words of someone editing the file."""
+    kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    known = {
+        "missing": "缺少必填项",
+        "extra_forbidden": "不认识的键（拼写错误？）",
+        "literal_error": f"应为 {ctx.get('expected')} 之一，实际是 {given!r}",
+        "string_pattern_mismatch": f"格式不对：{given!r} 不符合 {ctx.get('pattern')}",
+        "string_too_short": "不能为空",
+        "too_short": "不能为空",
+        "string_type": f"应为文本，实际是 {given!r}",
+        "int_parsing": f"应为整数，实际是 {given!r}",
+        "int_type": f"应为整数，实际是 {given!r}",
+        "bool_parsing": f"应为 true 或 false，实际是 {given!r}",
+        "list_type": "应为列表（- 开头的若干项）",
+        "model_type": "应为映射（key: value）",
+        "greater_than": f"应大于 {ctx.get('gt')}",
+        "greater_than_equal": f"应不小于 {ctx.get('ge')}",
+    }
+    return known.get(kind, str(error["msg"]))
+
+
+def _describe(root: yaml.Node | None, data: Any, loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic location into `第 N 行 categories[0].items[1].questions[2].id (1.2c)`."""
+    node = root
+    value = data
+    path = ""
+    label = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+        value, node = _step(value, node, part)
+        if isinstance(value, dict):
+            named = value.get("id") or value.get("key")
+            label = named if isinstance(named, str) else ""
+    line = f"第 {node.start_mark.line + 1} 行 " if node is not None else ""
+    return f"{line}{path or '（顶层）'}" + (f"（{label}）" if label else "")
+
+
+def _step(value: Any, node: yaml.Node | None, part: Any) -> tuple[Any, yaml.Node | None]:
+    child_value: Any = None
+    if isinstance(value, dict) and part in value:
+        child_value = value[part]
+    elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        child_value = value[part]
+    child_node: yaml.Node | None = None
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == str(part):
+                child_node = value_node
+                break
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        child_node = node.value[part]
+    # A missing key is reported at its parent's line.
+    return child_value, child_node if child_node is not None else node
+
+
+def parse_target(criteria: Criteria, text: str) -> str | None:
+    """Accept '3.1', '3.1b', '３.１Ｂ' and return a known item or question id, or None."""
+    normalised = text.strip().translate(_FULLWIDTH).lower().replace("。", ".").replace("．", ".")
+    if criteria.question(normalised) or criteria.item(normalised):
+        return normalised
+    return None
+
+
+_FULLWIDTH = str.maketrans({chr(0xFF10 + d): str(d) for d in range(10)} | {
+    chr(0xFF21 + n): chr(0x61 + n) for n in range(26)} | {chr(0xFF41 + n): chr(0x61 + n) for n in range(26)})

@@ -1,0 +1,157 @@
+"""The award's guide as data: verbatim, complete, in order — and a broken file says what is wrong."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.criteria import CriteriaError, load_criteria, parse_target
+from tests.conftest import ROOT
+
+GUIDE = ROOT / "criteria" / "source" / "lyg-etdz-individual-guide.txt"
+SHARED_SEED = ROOT.parent / "shared" / "seed" / "000_0553d68272a6fe18.txt"
+CRITERIA_FILE = ROOT / "criteria" / "lyg-etdz-individual.yaml"
+
+
+def guide_questions() -> list[tuple[str, str]]:
+    """(question id, sentence) in the order the guide lists them, read from the guide itself."""
+    found = []
+    item = None
+    for line in GUIDE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        heading = re.match(r"^([1-7]\.[1-9])\s", line)
+        if heading:
+            item = heading.group(1)
+            continue
+        part = re.match(r"^([a-c])）(.+)$", line)
+        if part and item:
+            found.append((item + part.group(1), part.group(2).strip()))
+    return found
+
+
+def test_the_guide_in_the_repo_is_the_seed() -> None:
+    if not SHARED_SEED.exists():
+        pytest.skip("shared/ is not beside this checkout")
+    assert GUIDE.read_bytes() == SHARED_SEED.read_bytes()
+
+
+def test_every_question_of_the_guide_is_in_the_file_verbatim_with_its_id_and_in_order(criteria) -> None:
+    expected = guide_questions()
+    assert len(expected) == 39
+    assert [(q.id, q.text) for q in criteria.questions] == expected
+
+
+def test_the_file_has_seven_categories_sixteen_items_and_eight_core_concepts(criteria) -> None:
+    assert [c.title for c in criteria.categories] == [
+        "意识与素质", "目标与计划", "顾客", "学习与发展", "工作过程", "改进与创新", "结果"]
+    assert sum(len(c.items) for c in criteria.categories) == 16
+    assert len(criteria.core_concepts) == 8
+    guide = GUIDE.read_text(encoding="utf-8")
+    for concept in criteria.core_concepts:
+        for paragraph in concept.text.split("\n"):
+            assert paragraph in guide, concept.title
+
+
+def test_results_are_result_questions_and_everything_has_a_hint_and_example(criteria) -> None:
+    for question in criteria.questions:
+        assert question.kind == ("result" if question.id.startswith("7.") else "process"), question.id
+        assert question.hint and question.example
+
+
+def test_the_profile_has_the_fields_of_the_application_form(criteria) -> None:
+    labels = [f.label for f in criteria.profile]
+    for label in ["姓名", "性别", "出生年月", "政治面貌", "学历/学位", "工作单位", "职务", "职称",
+                  "从事本岗位年限", "手机", "电子邮箱", "主要工作经历"]:
+        assert label in labels
+    assert {f.type for f in criteria.profile} >= {"phone", "email", "year_month", "choice"}
+
+
+def test_items_and_questions_can_be_named_as_people_type_them(criteria) -> None:
+    assert parse_target(criteria, "3.1") == "3.1"
+    assert parse_target(criteria, " 3.1B ") == "3.1b"
+    assert parse_target(criteria, "３．１ｂ") == "3.1b"
+    assert parse_target(criteria, "9.9") is None
+    assert parse_target(criteria, "7.4c") is None
+
+
+# -- broken files -------------------------------------------------------------------
+
+
+def broken(tmp_path: Path, change) -> Path:
+    data = yaml.safe_load(CRITERIA_FILE.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def first_question(data):
+    return data["categories"][0]["items"][0]["questions"][0]
+
+
+def test_a_question_without_an_id_is_rejected_naming_the_file_line_and_place(tmp_path) -> None:
+    path = broken(tmp_path, lambda d: first_question(d).pop("id"))
+    with pytest.raises(CriteriaError) as error:
+        load_criteria(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "categories[0].items[0].questions[0].id" in message
+    assert "缺少必填项" in message
+    # The line named is where that question starts in the file.
+    line = int(re.search(r"第 (\d+) 行", message).group(1))
+    assert path.read_text(encoding="utf-8").splitlines()[line - 1].strip() == "- kind: process"
+    assert "（1.1）" not in message  # not blamed on the item around it
+
+
+def test_a_duplicate_question_id_is_rejected(tmp_path) -> None:
+    def duplicate(data):
+        data["categories"][0]["items"][0]["questions"][1]["id"] = "1.1a"
+
+    with pytest.raises(CriteriaError, match=r"题目 id 重复：1\.1a"):
+        load_criteria(broken(tmp_path, duplicate))
+
+
+def test_a_bad_kind_or_field_type_is_rejected_with_the_allowed_values(tmp_path) -> None:
+    def bad(data):
+        first_question(data)["kind"] = "essay"
+        data["profile"][0]["type"] = "telephone"
+
+    with pytest.raises(CriteriaError) as error:
+        load_criteria(broken(tmp_path, bad))
+    message = str(error.value)
+    assert "questions[0].kind（1.1a）" in message and "'process' or 'result'" in message
+    assert "profile[0].type（name）" in message and "'phone'" in message
+
+
+def test_a_question_filed_under_the_wrong_item_and_a_misspelt_key_are_rejected(tmp_path) -> None:
+    def bad(data):
+        first_question(data)["id"] = "2.1a"
+        first_question(data)["hnit"] = "typo"
+
+    with pytest.raises(CriteriaError) as error:
+        load_criteria(broken(tmp_path, bad))
+    assert "不认识的键" in str(error.value)
+
+
+def test_a_file_that_is_not_yaml_names_the_line(tmp_path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: x\nversion: [1\n", encoding="utf-8")
+    with pytest.raises(CriteriaError, match=r"bad\.yaml: 第 \d+ 行: YAML 格式错误"):
+        load_criteria(path)
+
+
+def test_award_bot_criteria_validate_reports_ok_and_errors(tmp_path) -> None:
+    ok = subprocess.run([sys.executable, "-m", "bot.cli", "criteria", "validate"], capture_output=True,
+                        text=True, cwd=ROOT)
+    assert ok.returncode == 0, ok.stderr
+    assert "39 道题" in ok.stdout and "16 个条目" in ok.stdout
+    path = broken(tmp_path, lambda d: first_question(d).pop("text"))
+    bad = subprocess.run([sys.executable, "-m", "bot.cli", "criteria", "validate", str(path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 1
+    assert "questions[0].text" in bad.stderr and "缺少必填项" in bad.stderr
