@@ -1,0 +1,596 @@
+"""Everything the bot remembers, in one SQLite file, with all SQL in this module.
+
+One aiosqlite connection runs every statement on one thread, so concurrent coroutines
+would share one transaction. A lock therefore wraps every unit of work: one
+applicant's rollback can never undo another's answer, and a reader never sees a
+half-written transaction of someone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+# Forward migrations, in order. The database's PRAGMA user_version is the number applied.
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "initial schema",
+        """
+        CREATE TABLE applicants (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_active_at TEXT NOT NULL,
+            blocked_at TEXT,
+            UNIQUE (channel, external_id)
+        );
+        CREATE TABLE applications (
+            id INTEGER PRIMARY KEY,
+            applicant_id INTEGER NOT NULL UNIQUE REFERENCES applicants(id) ON DELETE CASCADE,
+            criteria_id TEXT NOT NULL,
+            criteria_version INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'consent'
+                CHECK (status IN ('consent', 'declined', 'active', 'submitted')),
+            step TEXT NOT NULL DEFAULT 'consent',
+            mode TEXT NOT NULL DEFAULT '',
+            consent_at TEXT,
+            submitted_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE profile_values (
+            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            message_ref TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (application_id, field)
+        );
+        CREATE TABLE answers (
+            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            question_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (application_id, question_id)
+        );
+        -- The messages an answer is made of, so that editing one message edits its part.
+        CREATE TABLE answer_segments (
+            id INTEGER PRIMARY KEY,
+            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            question_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            message_ref TEXT,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX answer_segments_by_question ON answer_segments (application_id, question_id, position);
+        CREATE INDEX answer_segments_by_message ON answer_segments (application_id, message_ref);
+        -- Every state an answer has been in, oldest first; nothing an applicant wrote is ever lost.
+        CREATE TABLE answer_revisions (
+            id INTEGER PRIMARY KEY,
+            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            question_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('append', 'replace', 'edit')),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX answer_revisions_by_question ON answer_revisions (application_id, question_id, id);
+        CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY,
+            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            question_id TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            mime_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            path TEXT NOT NULL,
+            caption TEXT NOT NULL DEFAULT '',
+            message_ref TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('draft', 'final')),
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (application_id, version)
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            applicant_id INTEGER NOT NULL REFERENCES applicants(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            dedupe_key TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_due ON outbox (status, not_before);
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StorageError(Exception):
+    pass
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Applicant:
+    id: int
+    channel: str
+    external_id: str
+    display_name: str
+    last_active_at: str
+    blocked_at: str | None
+
+
+@dataclass(frozen=True)
+class Application:
+    id: int
+    applicant_id: int
+    criteria_id: str
+    criteria_version: int
+    status: str
+    step: str
+    mode: str
+    submitted_at: str | None
+
+
+@dataclass(frozen=True)
+class Revision:
+    text: str
+    action: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: int
+    question_id: str
+    file_name: str
+    mime_type: str
+    size: int
+    sha256: str
+    path: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Document:
+    version: int
+    kind: str
+    path: str
+    sha256: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    applicant_id: int
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+
+
+class Storage:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Storage:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        try:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            storage = cls(conn)
+            await storage._migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return storage
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def _migrate(self) -> None:
+        version = await self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"数据库版本 {version} 比本程序支持的 {SCHEMA_VERSION} 新：请升级 award-bot 后再打开。"
+            )
+        for number, (_name, script) in enumerate(MIGRATIONS[version:], start=version + 1):
+            async with self._tx() as db:
+                for statement in _statements(script):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number}")
+
+    async def schema_version(self) -> int:
+        async with self._conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction, alone on the connection, committed before we return."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock, self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock, self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    # -- applicants and applications ----------------------------------------
+
+    async def applicant(self, channel: str, external_id: str, display_name: str = "") -> Applicant:
+        """Find or create the applicant and note that they were active now."""
+        now = now_utc()
+        async with self._tx() as db:
+            await db.execute(
+                """INSERT INTO applicants (channel, external_id, display_name, created_at, last_active_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (channel, external_id) DO UPDATE SET
+                       last_active_at = excluded.last_active_at,
+                       display_name = CASE WHEN excluded.display_name != ''
+                                      THEN excluded.display_name ELSE display_name END""",
+                (channel, external_id, display_name, now, now),
+            )
+            async with db.execute(
+                "SELECT * FROM applicants WHERE channel = ? AND external_id = ?", (channel, external_id)
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return _applicant(row)
+
+    async def find_applicant(self, channel: str, external_id: str) -> Applicant | None:
+        row = await self._fetchone(
+            "SELECT * FROM applicants WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        return _applicant(row) if row else None
+
+    async def application(self, applicant_id: int) -> Application | None:
+        row = await self._fetchone("SELECT * FROM applications WHERE applicant_id = ?", (applicant_id,))
+        return _application(row) if row else None
+
+    async def create_application(self, applicant_id: int, criteria_id: str, criteria_version: int) -> Application:
+        now = now_utc()
+        async with self._tx() as db:
+            await db.execute(
+                """INSERT INTO applications (applicant_id, criteria_id, criteria_version, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?) ON CONFLICT (applicant_id) DO NOTHING""",
+                (applicant_id, criteria_id, criteria_version, now, now),
+            )
+            async with db.execute("SELECT * FROM applications WHERE applicant_id = ?", (applicant_id,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return _application(row)
+
+    async def update_application(
+        self,
+        application_id: int,
+        *,
+        step: str | None = None,
+        mode: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        """Move the applicant's place in the interview; fields left as None stay as they are."""
+        now = now_utc()
+        async with self._tx() as db:
+            await db.execute(
+                """UPDATE applications SET
+                       step = COALESCE(?, step),
+                       mode = COALESCE(?, mode),
+                       status = COALESCE(?, status),
+                       consent_at = CASE WHEN ? = 'active' AND consent_at IS NULL THEN ? ELSE consent_at END,
+                       submitted_at = CASE WHEN ? IS NULL THEN submitted_at
+                                           WHEN ? = 'submitted' THEN ? ELSE NULL END,
+                       updated_at = ?
+                   WHERE id = ?""",
+                (step, mode, status, status, now, status, status, now, now, application_id),
+            )
+
+    # -- profile -----------------------------------------------------------------
+
+    async def set_profile_value(
+        self, application_id: int, field: str, value: str, message_ref: str | None = None
+    ) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                """INSERT INTO profile_values (application_id, field, value, message_ref, updated_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (application_id, field) DO UPDATE SET
+                       value = excluded.value, message_ref = excluded.message_ref,
+                       updated_at = excluded.updated_at""",
+                (application_id, field, value, message_ref, now_utc()),
+            )
+
+    async def profile(self, application_id: int) -> dict[str, str]:
+        rows = await self._fetchall(
+            "SELECT field, value FROM profile_values WHERE application_id = ?", (application_id,)
+        )
+        return {row["field"]: row["value"] for row in rows}
+
+    async def profile_field_for_message(self, application_id: int, message_ref: str) -> str | None:
+        row = await self._fetchone(
+            "SELECT field FROM profile_values WHERE application_id = ? AND message_ref = ?",
+            (application_id, message_ref),
+        )
+        return row["field"] if row else None
+
+    # -- answers -------------------------------------------------------------------
+
+    async def append_answer(
+        self, application_id: int, question_id: str, text: str, message_ref: str | None = None
+    ) -> str:
+        """Add one message to the answer; returns the whole answer as now stored."""
+        async with self._tx() as db:
+            async with db.execute(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM answer_segments "
+                "WHERE application_id = ? AND question_id = ?",
+                (application_id, question_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            position = int(row[0]) if row else 0
+            await db.execute(
+                "INSERT INTO answer_segments (application_id, question_id, position, message_ref, text) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (application_id, question_id, position, message_ref, text),
+            )
+            return await _recompose(db, application_id, question_id, "append")
+
+    async def replace_answer(
+        self, application_id: int, question_id: str, text: str, message_ref: str | None = None
+    ) -> str:
+        """Make `text` the whole answer; the earlier text stays in the revision history."""
+        async with self._tx() as db:
+            await db.execute(
+                "DELETE FROM answer_segments WHERE application_id = ? AND question_id = ?",
+                (application_id, question_id),
+            )
+            await db.execute(
+                "INSERT INTO answer_segments (application_id, question_id, position, message_ref, text) "
+                "VALUES (?, ?, 0, ?, ?)",
+                (application_id, question_id, message_ref, text),
+            )
+            return await _recompose(db, application_id, question_id, "replace")
+
+    async def edit_message(self, application_id: int, message_ref: str, text: str) -> tuple[str, str] | None:
+        """Apply an edited message to the answer it belongs to: (question_id, new answer) or None."""
+        async with self._tx() as db:
+            async with db.execute(
+                "SELECT id, question_id FROM answer_segments WHERE application_id = ? AND message_ref = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (application_id, message_ref),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            await db.execute("UPDATE answer_segments SET text = ? WHERE id = ?", (text, row["id"]))
+            answer = await _recompose(db, application_id, row["question_id"], "edit")
+            return row["question_id"], answer
+
+    async def answer(self, application_id: int, question_id: str) -> str:
+        row = await self._fetchone(
+            "SELECT text FROM answers WHERE application_id = ? AND question_id = ?",
+            (application_id, question_id),
+        )
+        return row["text"] if row else ""
+
+    async def answers(self, application_id: int) -> dict[str, str]:
+        rows = await self._fetchall(
+            "SELECT question_id, text FROM answers WHERE application_id = ? AND text != ''", (application_id,)
+        )
+        return {row["question_id"]: row["text"] for row in rows}
+
+    async def history(self, application_id: int, question_id: str) -> list[Revision]:
+        rows = await self._fetchall(
+            "SELECT text, action, created_at FROM answer_revisions "
+            "WHERE application_id = ? AND question_id = ? ORDER BY id",
+            (application_id, question_id),
+        )
+        return [Revision(row["text"], row["action"], row["created_at"]) for row in rows]
+
+    # -- attachments and documents ---------------------------------------------------
+
+    async def add_attachment(
+        self,
+        application_id: int,
+        question_id: str,
+        *,
+        file_name: str,
+        mime_type: str,
+        size: int,
+        sha256: str,
+        path: str,
+        caption: str = "",
+        message_ref: str | None = None,
+    ) -> int:
+        async with self._tx() as db:
+            cursor = await db.execute(
+                """INSERT INTO attachments (application_id, question_id, file_name, mime_type, size, sha256,
+                                            path, caption, message_ref, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (application_id, question_id, file_name, mime_type, size, sha256, path, caption,
+                 message_ref, now_utc()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def attachments(self, application_id: int, question_id: str | None = None) -> list[Attachment]:
+        sql = "SELECT * FROM attachments WHERE application_id = ?"
+        params: list[Any] = [application_id]
+        if question_id is not None:
+            sql += " AND question_id = ?"
+            params.append(question_id)
+        rows = await self._fetchall(sql + " ORDER BY id", params)
+        return [
+            Attachment(r["id"], r["question_id"], r["file_name"], r["mime_type"], r["size"], r["sha256"],
+                       r["path"], r["caption"])
+            for r in rows
+        ]
+
+    async def add_document(self, application_id: int, kind: str, path: str, sha256: str) -> int:
+        """Record a generated file; returns its version number (1, 2, …)."""
+        async with self._tx() as db:
+            async with db.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM documents WHERE application_id = ?",
+                (application_id,),
+            ) as cursor:
+                row = await cursor.fetchone()
+            version = int(row[0]) if row else 1
+            await db.execute(
+                "INSERT INTO documents (application_id, version, kind, path, sha256, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (application_id, version, kind, path, sha256, now_utc()),
+            )
+            return version
+
+    async def latest_document(self, application_id: int) -> Document | None:
+        row = await self._fetchone(
+            "SELECT * FROM documents WHERE application_id = ? ORDER BY version DESC LIMIT 1", (application_id,)
+        )
+        return Document(row["version"], row["kind"], row["path"], row["sha256"], row["created_at"]) if row else None
+
+    # -- outbox ------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        applicant_id: int,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        not_before: str | None = None,
+    ) -> bool:
+        """Queue a message to send later; False if one with the same dedupe_key already exists."""
+        now = now_utc()
+        async with self._tx() as db:
+            cursor = await db.execute(
+                """INSERT INTO outbox (applicant_id, kind, payload, dedupe_key, not_before, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING""",
+                (applicant_id, kind, json.dumps(payload, ensure_ascii=False), dedupe_key,
+                 not_before or now, now),
+            )
+            return cursor.rowcount == 1
+
+    async def due_messages(self, limit: int = 100) -> list[OutboxMessage]:
+        rows = await self._fetchall(
+            "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+            (now_utc(), limit),
+        )
+        return [
+            OutboxMessage(r["id"], r["applicant_id"], r["kind"], json.loads(r["payload"]), r["status"],
+                          r["attempts"])
+            for r in rows
+        ]
+
+    async def mark_message(
+        self, message_id: int, status: str, *, error: str | None = None, not_before: str | None = None
+    ) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                """UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error),
+                       attempts = attempts + CASE WHEN ? IN ('sending') THEN 1 ELSE 0 END,
+                       not_before = COALESCE(?, not_before),
+                       sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+                   WHERE id = ?""",
+                (status, error, status, not_before, status, now_utc(), message_id),
+            )
+
+    # -- settings ------------------------------------------------------------------------
+
+    async def setting(self, key: str) -> str | None:
+        row = await self._fetchone("SELECT value FROM settings WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    async def set_setting(self, key: str, value: str) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+async def _recompose(db: aiosqlite.Connection, application_id: int, question_id: str, action: str) -> str:
+    """Rebuild the answer from its segments and record the result as a revision."""
+    async with db.execute(
+        "SELECT text FROM answer_segments WHERE application_id = ? AND question_id = ? ORDER BY position",
+        (application_id, question_id),
+    ) as cursor:
+        parts = [row["text"] for row in await cursor.fetchall()]
+    text = "\n".join(part for part in parts if part)
+    now = now_utc()
+    await db.execute(
+        """INSERT INTO answers (application_id, question_id, text, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (application_id, question_id) DO UPDATE SET text = excluded.text,
+               updated_at = excluded.updated_at""",
+        (application_id, question_id, text, now),
+    )
+    await db.execute(
+        "INSERT INTO answer_revisions (application_id, question_id, text, action, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (application_id, question_id, text, action, now),
+    )
+    return text
+
+
+def _statements(script: str) -> list[str]:
+    # Comments are dropped first: sqlite3's executescript() would commit on its own.
+    code = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
+    return [statement.strip() for statement in code.split(";") if statement.strip()]
+
+
+def _applicant(row: aiosqlite.Row) -> Applicant:
+    return Applicant(row["id"], row["channel"], row["external_id"], row["display_name"],
+                     row["last_active_at"], row["blocked_at"])
+
+
+def _application(row: aiosqlite.Row) -> Application:
+    return Application(row["id"], row["applicant_id"], row["criteria_id"], row["criteria_version"],
+                       row["status"], row["step"], row["mode"], row["submitted_at"])

@@ -1,0 +1,107 @@
+"""Storage keeps every answer, even when writes collide, processes die, or the schema moves on."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from bot.storage import MIGRATIONS, SCHEMA_VERSION, Storage, StorageError
+from tests.conftest import FakeApplicant
+
+
+async def test_a_new_database_is_in_wal_mode_with_foreign_keys_and_a_schema_version(storage, db_path) -> None:
+    assert await storage.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
+    with sqlite3.connect(db_path) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    applicant = await storage.applicant("test", "1")
+    application = await storage.create_application(applicant.id, "x", 1)
+    with pytest.raises(sqlite3.IntegrityError):
+        await storage.append_answer(application.id + 99, "1.1a", "no such application")
+
+
+async def test_a_database_from_a_newer_version_is_refused_not_damaged(db_path) -> None:
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="请升级 award-bot"):
+        await Storage.open(db_path)
+
+
+async def test_opening_an_existing_database_applies_no_migration_twice(db_path) -> None:
+    first = await Storage.open(db_path)
+    applicant = await first.applicant("test", "1", "甲")
+    application = await first.create_application(applicant.id, "x", 1)
+    await first.append_answer(application.id, "1.1a", "保留我")
+    await first.close()
+    second = await Storage.open(db_path)
+    assert await second.answer(application.id, "1.1a") == "保留我"
+    await second.close()
+
+
+async def test_an_answer_is_on_disk_when_the_applicant_is_told_it_is_saved(applicant, db_path) -> None:
+    await applicant.consent()
+    await applicant.fill_profile()
+    await applicant.say("这条回答必须已经落盘")
+    assert "已保存" in applicant.text
+    # Another process (say, a coordinator's export) sees it at once: it was committed.
+    with sqlite3.connect(db_path) as other:
+        rows = other.execute("SELECT text FROM answers WHERE question_id = '1.1a'").fetchall()
+    assert rows == [("这条回答必须已经落盘",)]
+
+
+async def test_one_applicants_failed_write_never_undoes_anothers_answer(storage) -> None:
+    good = await storage.create_application((await storage.applicant("test", "good")).id, "x", 1)
+
+    async def failing_write() -> None:
+        # A write that fails half-way (here: a broken reference) and is rolled back.
+        async with storage._tx() as db:
+            await db.execute("INSERT INTO answers VALUES (?, '1.1a', 'half', 'now')", (good.id,))
+            await asyncio.sleep(0)  # give the other writers every chance to interleave
+            await db.execute("INSERT INTO answers VALUES (999999, '1.1a', 'bad', 'now')")
+
+    async def good_write(n: int) -> None:
+        await storage.append_answer(good.id, "1.2a", f"第{n}段")
+
+    results = await asyncio.gather(failing_write(), *[good_write(n) for n in range(20)],
+                                   return_exceptions=True)
+    assert isinstance(results[0], sqlite3.IntegrityError)
+    assert all(r is None for r in results[1:])
+    assert await storage.answer(good.id, "1.1a") == ""  # the failed transaction left nothing
+    assert await storage.answer(good.id, "1.2a") == "\n".join(f"第{n}段" for n in range(20))
+    assert len(await storage.history(good.id, "1.2a")) == 20
+
+
+async def test_two_applicants_answering_at_once_each_keep_their_own(storage, criteria) -> None:
+    from bot.flows.dispatch import Dispatcher
+    from bot.flows.interview import Interview
+
+    dispatcher = Dispatcher(Interview(storage, criteria).handle)
+    people = [FakeApplicant(dispatcher, str(n)) for n in range(8)]
+    await asyncio.gather(*[p.consent() for p in people])
+    await asyncio.gather(*[p.fill_profile() for p in people])
+    await asyncio.gather(*[p.say(f"申报人{p.sender.user_id}的回答") for p in people])
+    for person in people:
+        app = await storage.application((await storage.find_applicant("test", person.sender.user_id)).id)
+        assert await storage.answers(app.id) == {"1.1a": f"申报人{person.sender.user_id}的回答"}
+
+
+async def test_documents_are_numbered_and_the_latest_is_found(storage) -> None:
+    application = await storage.create_application((await storage.applicant("test", "d")).id, "x", 1)
+    assert await storage.latest_document(application.id) is None
+    assert await storage.add_document(application.id, "draft", "a.docx", "0" * 64) == 1
+    assert await storage.add_document(application.id, "final", "b.docx", "1" * 64) == 2
+    latest = await storage.latest_document(application.id)
+    assert (latest.version, latest.kind, latest.path) == (2, "final", "b.docx")
+
+
+async def test_the_outbox_queues_once_per_key_and_hands_out_due_messages(storage) -> None:
+    applicant = await storage.applicant("test", "o")
+    assert await storage.enqueue(applicant.id, "reminder", {"text": "提醒"}, dedupe_key="r:o:2026-11-27")
+    assert not await storage.enqueue(applicant.id, "reminder", {"text": "提醒"}, dedupe_key="r:o:2026-11-27")
+    assert await storage.enqueue(applicant.id, "reminder", {"text": "以后"}, not_before="2999-01-01T00:00:00+00:00")
+    [due] = await storage.due_messages()
+    assert due.payload == {"text": "提醒"}
+    await storage.mark_message(due.id, "sent")
+    assert await storage.due_messages() == []
