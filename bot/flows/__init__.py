@@ -1,0 +1,1 @@
+"""The conversation: pure async state machines fed with channel-neutral events."""

@@ -1,0 +1,88 @@
+"""What a channel hands to the flows, and what the flows hand back: no platform objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who an event comes from: a channel name and the id that channel knows them by."""
+
+    channel: str
+    user_id: str
+    display_name: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Text:
+    sender: Sender
+    text: str
+    message_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    sender: Sender
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    sender: Sender
+    data: str
+
+
+@dataclass(frozen=True)
+class EditedText:
+    sender: Sender
+    text: str
+    message_ref: str
+
+
+@dataclass(frozen=True)
+class FileReceived:
+    """A file the channel has already downloaded and checked (size, type, checksum)."""
+
+    sender: Sender
+    file_name: str
+    mime_type: str
+    size: int
+    sha256: str
+    path: Path
+    caption: str = ""
+    message_ref: str | None = None
+
+
+Event = Text | Command | ButtonPress | EditedText | FileReceived
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # at most 64 bytes: Telegram's limit for callback_data
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # True when the prompt wants one of the buttons and no free text (the console then
+    # lets a bare number pick a button).
+    choice_only: bool = False
+    document: Path | None = None
+    document_name: str | None = None
+
+    @property
+    def all_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+def keyboard(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(row) for row in rows if row)

@@ -1,0 +1,549 @@
+"""The applicant's interview: one event in, replies out, every bit of state in storage.
+
+The applicant's place is a *step*: ``consent``, ``p:<field>`` for the 申报表,
+``q:<question id>`` for the 自评报告, and ``end``. A *mode* qualifies it (``replace``
+while rewriting an answer, ``confirm_finish`` while a finish waits for confirmation).
+Both are stored, so a restart or a week's pause resumes at exactly the same place.
+
+Buttons carry the step they were made for; a tap on a button from an old message is
+recognised and answered with where the applicant is now, never applied to the wrong place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.criteria import Criteria, ProfileField, Question, parse_target
+from bot.flows import review
+from bot.flows.events import (
+    Button,
+    ButtonPress,
+    Command,
+    EditedText,
+    Event,
+    FileReceived,
+    Reply,
+    Sender,
+    Text,
+    keyboard,
+)
+from bot.storage import Application, Storage
+from bot.validation import Invalid, clean_text, count_chars, validate_field
+from bot.wording import say
+
+log = logging.getLogger(__name__)
+
+# One answer may not grow beyond this: far above any sensible budget, it only protects
+# the document and the database from a runaway paste.
+MAX_ANSWER_CHARS = 50_000
+PREVIEW_CHARS = 120
+
+CONSENT = "consent"
+END = "end"
+REPLACE = "replace"
+CONFIRM_FINISH = "confirm_finish"
+
+
+@dataclass
+class Turn:
+    """The applicant and their application for the event being handled."""
+
+    sender: Sender
+    app: Application
+
+
+class Interview:
+    def __init__(self, storage: Storage, criteria: Criteria, *, timezone: str = "Asia/Shanghai") -> None:
+        self.storage = storage
+        self.criteria = criteria
+        self.tz = ZoneInfo(timezone)
+        self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
+        self._commands: dict[str, Callable[[Turn, str], Awaitable[list[Reply]]]] = {
+            "start": self._cmd_start,
+            "help": self._cmd_help,
+            "next": self._cmd_next,
+            "skip": self._cmd_next,
+            "back": self._cmd_back,
+            "jump": self._cmd_jump,
+            "goto": self._cmd_jump,
+            "menu": self._cmd_jump,
+            "show": self._cmd_show,
+            "rewrite": self._cmd_rewrite,
+            "progress": self._cmd_progress,
+            "review": self._cmd_review,
+            "finish": self._cmd_finish,
+            "profile": self._cmd_profile,
+            "reopen": self._cmd_reopen,
+            "cancel": self._cmd_cancel,
+            "where": self._cmd_where,
+        }
+
+    # -- entry point -----------------------------------------------------------------
+
+    async def handle(self, event: Event) -> list[Reply]:
+        sender = event.sender
+        applicant = await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
+        app = await self.storage.application(applicant.id)
+        if app is None:
+            app = await self.storage.create_application(applicant.id, self.criteria.id, self.criteria.version)
+        turn = Turn(sender, app)
+        if app.status in ("consent", "declined"):
+            return await self._before_consent(turn, event)
+        match event:
+            case Command(name=name, args=args):
+                handler = self._commands.get(name.lower())
+                if handler is None:
+                    return [Reply(say("unknown_command", name=name, commands=self._command_list()))]
+                if app.status == "submitted" and name.lower() not in ("start", "help", "progress", "review",
+                                                                      "reopen", "where"):
+                    return [self._submitted_reply(app)]
+                return await handler(turn, args)
+            case ButtonPress(data=data):
+                return await self._button(turn, data)
+            case Text(text=text, message_ref=ref):
+                if app.status == "submitted":
+                    return [self._submitted_reply(app)]
+                return await self._text(turn, text, ref)
+            case EditedText(text=text, message_ref=ref):
+                if app.status == "submitted":
+                    return [Reply(say("edit_after_submit"))]
+                return await self._edited(turn, text, ref)
+            case FileReceived():
+                if app.status == "submitted":
+                    return [self._submitted_reply(app)]
+                return await self._file(turn, event)
+        raise TypeError(f"unknown event {event!r}")
+
+    # -- consent ---------------------------------------------------------------------
+
+    async def _before_consent(self, turn: Turn, event: Event) -> list[Reply]:
+        if isinstance(event, ButtonPress) and event.data in ("consent:yes", "consent:no"):
+            if event.data == "consent:no":
+                await self.storage.update_application(turn.app.id, status="declined")
+                return [Reply(say("consent_declined"))]
+            await self.storage.update_application(turn.app.id, status="active", step=self.steps[0], mode="")
+            app = await self._reload(turn)
+            return [Reply(say("consent_thanks")), await self._prompt(app)]
+        if turn.app.status == "declined" and not (isinstance(event, Command) and event.name == "start"):
+            return [Reply(say("consent_declined"))]
+        # Nothing the applicant sent before consenting is stored.
+        return [self._consent_prompt(turn.sender)]
+
+    def _consent_prompt(self, sender: Sender) -> Reply:
+        name = sender.display_name or say("default_name")
+        return Reply(
+            say("welcome", name=name, award=self.criteria.award, questions=len(self.criteria.questions),
+                fields=len(self.criteria.profile)),
+            keyboard([Button(say("btn_consent_yes"), "consent:yes"), Button(say("btn_consent_no"), "consent:no")]),
+            choice_only=True,
+        )
+
+    # -- commands --------------------------------------------------------------------
+
+    def _command_list(self) -> str:
+        return say("command_list")
+
+    async def _cmd_start(self, turn: Turn, _args: str) -> list[Reply]:
+        if turn.app.status == "submitted":
+            return [self._submitted_reply(turn.app)]
+        answers = await self.storage.answers(turn.app.id)
+        answered = sum(1 for q in self.criteria.questions if answers.get(q.id))
+        return [Reply(say("welcome_back", answered=answered, total=len(self.criteria.questions))),
+                await self._prompt(turn.app)]
+
+    async def _cmd_help(self, turn: Turn, _args: str) -> list[Reply]:
+        return [Reply(say("help", commands=self._command_list()))]
+
+    async def _cmd_where(self, turn: Turn, _args: str) -> list[Reply]:
+        if turn.app.status == "submitted":
+            return [self._submitted_reply(turn.app)]
+        return [await self._prompt(turn.app)]
+
+    async def _cmd_next(self, turn: Turn, _args: str) -> list[Reply]:
+        return await self._go(turn, self._neighbour(turn.app.step, +1))
+
+    async def _cmd_back(self, turn: Turn, _args: str) -> list[Reply]:
+        target = self._neighbour(turn.app.step, -1)
+        if target == turn.app.step:
+            return [Reply(say("already_first")), await self._prompt(turn.app)]
+        return await self._go(turn, target)
+
+    async def _cmd_jump(self, turn: Turn, args: str) -> list[Reply]:
+        if not args.strip():
+            return [self._menu()]
+        target = parse_target(self.criteria, args)
+        if target is None:
+            return [Reply(say("jump_unknown", target=args.strip()[:20])), self._menu()]
+        return await self._go(turn, self._step_for(target))
+
+    async def _cmd_show(self, turn: Turn, _args: str) -> list[Reply]:
+        question = self._question(turn.app.step)
+        if question is None:
+            return [Reply(say("show_not_on_question")), await self._prompt(turn.app)]
+        answer = await self.storage.answer(turn.app.id, question.id)
+        if not answer:
+            return [Reply(say("show_empty", id=question.id), buttons=self._question_buttons(question, False))]
+        return [Reply(say("show_answer", id=question.id, chars=count_chars(answer), answer=answer),
+                      buttons=self._question_buttons(question, True))]
+
+    async def _cmd_rewrite(self, turn: Turn, _args: str) -> list[Reply]:
+        question = self._question(turn.app.step)
+        if question is None:
+            return [Reply(say("show_not_on_question")), await self._prompt(turn.app)]
+        await self.storage.update_application(turn.app.id, mode=REPLACE)
+        return [Reply(say("rewrite_prompt", id=question.id),
+                      keyboard([Button(say("btn_cancel"), f"cx:{question.id}")]))]
+
+    async def _cmd_cancel(self, turn: Turn, _args: str) -> list[Reply]:
+        if turn.app.mode:
+            await self.storage.update_application(turn.app.id, mode="")
+        app = await self._reload(turn)
+        return [Reply(say("cancelled")), await self._prompt(app)]
+
+    async def _cmd_progress(self, turn: Turn, _args: str) -> list[Reply]:
+        profile = await self.storage.profile(turn.app.id)
+        answers = await self.storage.answers(turn.app.id)
+        text = review.progress_text(self.criteria, profile, answers, self._here(turn.app))
+        return [Reply(text, keyboard([Button(say("btn_continue"), "here"), Button(say("btn_menu"), "menu")],
+                                     [Button(say("btn_review"), "rev"), Button(say("btn_finish"), "fin")]))]
+
+    async def _cmd_review(self, turn: Turn, _args: str) -> list[Reply]:
+        profile = await self.storage.profile(turn.app.id)
+        answers = await self.storage.answers(turn.app.id)
+        replies = [Reply(text) for text in review.review_texts(self.criteria, profile, answers)]
+        gaps = review.gaps(self.criteria, profile, answers)
+        summary = say("review_done_empty", gaps=gaps.describe()) if gaps.count else say("review_done_full")
+        if turn.app.status == "submitted":
+            replies.append(Reply(summary))
+        else:
+            replies.append(Reply(summary, keyboard([Button(say("btn_continue"), "here"),
+                                                    Button(say("btn_finish"), "fin")])))
+        return replies
+
+    async def _cmd_finish(self, turn: Turn, _args: str) -> list[Reply]:
+        profile = await self.storage.profile(turn.app.id)
+        answers = await self.storage.answers(turn.app.id)
+        gaps = review.gaps(self.criteria, profile, answers)
+        await self.storage.update_application(turn.app.id, mode=CONFIRM_FINISH)
+        if gaps.count:
+            text = say("finish_confirm_gaps", count=gaps.count, gaps=gaps.describe())
+            yes = say("btn_finish_anyway")
+        else:
+            text = say("finish_confirm_full", chars=review.total_chars(answers))
+            yes = say("btn_finish_confirm")
+        return [Reply(text, keyboard([Button(yes, "fin:yes")], [Button(say("btn_keep_editing"), "here")]),
+                      choice_only=True)]
+
+    async def _cmd_profile(self, turn: Turn, _args: str) -> list[Reply]:
+        return await self._go(turn, self.steps[0])
+
+    async def _cmd_reopen(self, turn: Turn, _args: str) -> list[Reply]:
+        if turn.app.status != "submitted":
+            return [Reply(say("reopen_not_needed")), await self._prompt(turn.app)]
+        await self.storage.update_application(turn.app.id, status="active", mode="")
+        app = await self._reload(turn)
+        return [Reply(say("reopened")), await self._prompt(app)]
+
+    # -- buttons ---------------------------------------------------------------------
+
+    async def _button(self, turn: Turn, data: str) -> list[Reply]:
+        app = turn.app
+        action, _, arg = data.partition(":")
+        if app.status == "submitted" and action not in ("rev", "prog", "reopen"):
+            return [self._submitted_reply(app)]
+        simple = {"menu": self._cmd_jump, "prog": self._cmd_progress, "rev": self._cmd_review,
+                  "fin": self._cmd_finish, "here": self._cmd_cancel, "reopen": self._cmd_reopen}
+        if action in simple and not (action == "fin" and arg):
+            if action == "here" and not app.mode:
+                return [await self._prompt(app)]
+            return await simple[action](turn, "")
+        if action == "fin" and arg == "yes":
+            if app.mode != CONFIRM_FINISH:
+                return await self._stale(turn)
+            return await self._submit(turn)
+        if action == "cat":
+            category = self.criteria.category(arg)
+            return [self._item_menu(arg)] if category else await self._stale(turn)
+        if action == "go":
+            target = "p" if arg == "p" else parse_target(self.criteria, arg)
+            return await self._go(turn, self._step_for(target)) if target else await self._stale(turn)
+        # The remaining buttons act on one step: only valid while the applicant is still there.
+        if action in ("nx", "bk", "rw", "sh", "cx"):
+            if f"q:{arg}" != app.step and not (action in ("nx", "bk") and arg == app.step):
+                return await self._stale(turn)
+            handler = {"nx": self._cmd_next, "bk": self._cmd_back, "rw": self._cmd_rewrite,
+                       "sh": self._cmd_show, "cx": self._cmd_cancel}[action]
+            return await handler(turn, "")
+        if action in ("pc", "keep", "skipf"):
+            key, _, choice = arg.partition(":")
+            if app.step != f"p:{key}":
+                return await self._stale(turn)
+            field = self.criteria.field(key)
+            assert field is not None
+            if action == "pc":
+                if not choice.isdigit() or int(choice) >= len(field.choices):
+                    return await self._stale(turn)
+                return await self._save_profile(turn, field, field.choices[int(choice)], None)
+            if action == "skipf" and field.required:
+                return await self._stale(turn)
+            return await self._go(turn, self._neighbour(app.step, +1))
+        return await self._stale(turn)
+
+    async def _stale(self, turn: Turn) -> list[Reply]:
+        if turn.app.status == "submitted":
+            return [self._submitted_reply(turn.app)]
+        return [Reply(say("stale_button")), await self._prompt(turn.app)]
+
+    # -- text, edits and files -------------------------------------------------------
+
+    async def _text(self, turn: Turn, raw: str, ref: str | None) -> list[Reply]:
+        app = turn.app
+        text = clean_text(raw)
+        if not text:
+            return [Reply(say("empty_message")), await self._prompt(app)]
+        if app.step.startswith("p:"):
+            field = self.criteria.field(app.step[2:])
+            assert field is not None
+            return await self._save_profile(turn, field, raw, ref)
+        question = self._question(app.step)
+        if question is None:
+            return [Reply(say("text_at_end")), self._end_buttons_reply()]
+        replacing = app.mode == REPLACE
+        before = "" if replacing else await self.storage.answer(app.id, question.id)
+        if len(before) + len(text) > MAX_ANSWER_CHARS:
+            return [Reply(say("answer_too_long", chars=count_chars(text), max=MAX_ANSWER_CHARS),
+                          buttons=self._question_buttons(question, bool(before)))]
+        if replacing:
+            answer = await self.storage.replace_answer(app.id, question.id, text, ref)
+        else:
+            answer = await self.storage.append_answer(app.id, question.id, text, ref)
+        if app.mode:
+            await self.storage.update_application(app.id, mode="")
+        log.info("answer saved applicant=%s question=%s chars=%d", turn.sender.key, question.id, len(answer))
+        chars = count_chars(answer)
+        if replacing:
+            saved = say("saved_replaced", id=question.id, chars=chars)
+        elif before:
+            saved = say("saved_appended", id=question.id, chars=chars)
+        else:
+            saved = say("saved_first", id=question.id, chars=chars)
+        lines = [saved]
+        lines += await self._budget_notes(app, question, answer)
+        return [Reply("\n".join(lines), buttons=self._question_buttons(question, True))]
+
+    async def _budget_notes(self, app: Application, question: Question, answer: str) -> list[str]:
+        notes = []
+        limit = self.criteria.max_chars(question)
+        chars = count_chars(answer)
+        if limit and chars > limit:
+            notes.append(say("over_question_budget", chars=chars, max=limit, over=chars - limit))
+        report_limit = self.criteria.budget.report_max_chars
+        if report_limit:
+            total = review.total_chars(await self.storage.answers(app.id))
+            if total > report_limit:
+                notes.append(say("over_report_budget", chars=total, max=report_limit))
+        return notes
+
+    async def _edited(self, turn: Turn, raw: str, ref: str) -> list[Reply]:
+        app = turn.app
+        text = clean_text(raw)
+        if not text:
+            return [Reply(say("edit_empty"))]
+        edited = await self.storage.edit_message(app.id, ref, text)
+        if edited is not None:
+            question_id, answer = edited
+            return [Reply(say("edit_applied", id=question_id, chars=count_chars(answer)))]
+        key = await self.storage.profile_field_for_message(app.id, ref)
+        field = self.criteria.field(key) if key else None
+        if field is None:
+            return [Reply(say("edit_unknown"))]
+        value = validate_field(field, raw, this_year=self._now().year)
+        if isinstance(value, Invalid):
+            return [Reply(say(value.key, **value.params) + "\n" + say("edit_not_applied"))]
+        await self.storage.set_profile_value(app.id, field.key, value, ref)
+        return [Reply(say("edit_profile_applied", label=field.label, value=value))]
+
+    async def _file(self, turn: Turn, event: FileReceived) -> list[Reply]:
+        question = self._question(turn.app.step)
+        if question is None:
+            return [Reply(say("file_not_on_question")), self._menu()]
+        await self.storage.add_attachment(
+            turn.app.id, question.id, file_name=event.file_name, mime_type=event.mime_type, size=event.size,
+            sha256=event.sha256, path=str(event.path), caption=clean_text(event.caption),
+            message_ref=event.message_ref,
+        )
+        count = len(await self.storage.attachments(turn.app.id, question.id))
+        answered = bool(await self.storage.answer(turn.app.id, question.id))
+        return [Reply(say("file_saved", name=event.file_name, id=question.id, count=count),
+                      buttons=self._question_buttons(question, answered))]
+
+    # -- profile -------------------------------------------------------------------------
+
+    async def _save_profile(self, turn: Turn, field: ProfileField, raw: str, ref: str | None) -> list[Reply]:
+        value = validate_field(field, raw, this_year=self._now().year)
+        if isinstance(value, Invalid):
+            current = (await self.storage.profile(turn.app.id)).get(field.key)
+            return [Reply(say(value.key, **value.params), buttons=self._profile_buttons(field, current),
+                          choice_only=field.type == "choice" and not current)]
+        await self.storage.set_profile_value(turn.app.id, field.key, value, ref)
+        next_step = self._neighbour(turn.app.step, +1)
+        await self.storage.update_application(turn.app.id, step=next_step, mode="")
+        app = await self._reload(turn)
+        prompt = await self._prompt(app)
+        note = say("profile_saved", label=field.label, value=value)
+        if next_step == f"q:{self.criteria.questions[0].id}":
+            note += "\n\n" + say("profile_done", questions=len(self.criteria.questions))
+        return [Reply(note + "\n\n" + prompt.text, prompt.buttons, prompt.choice_only)]
+
+    def _profile_buttons(self, field: ProfileField, current: str | None) -> tuple[tuple[Button, ...], ...]:
+        rows: list[list[Button]] = []
+        choices = [Button(choice, f"pc:{field.key}:{n}") for n, choice in enumerate(field.choices)]
+        rows += [choices[n:n + 3] for n in range(0, len(choices), 3)]
+        extra = []
+        if current:
+            extra.append(Button(say("btn_keep"), f"keep:{field.key}"))
+        elif not field.required:
+            extra.append(Button(say("btn_skip_field"), f"skipf:{field.key}"))
+        if field.key != self.criteria.profile[0].key:
+            extra.append(Button(say("btn_back_field"), f"bk:p:{field.key}"))
+        rows.append(extra)
+        return keyboard(*rows)
+
+    # -- prompts and navigation ------------------------------------------------------------
+
+    async def _prompt(self, app: Application) -> Reply:
+        """What the applicant sees for the step they are on."""
+        step = app.step
+        if step.startswith("p:"):
+            field = self.criteria.field(step[2:])
+            assert field is not None
+            current = (await self.storage.profile(app.id)).get(field.key)
+            number = [f.key for f in self.criteria.profile].index(field.key) + 1
+            text = say("profile_prompt", n=number, total=len(self.criteria.profile), label=field.label,
+                       required=say("required") if field.required else say("optional"))
+            if field.help:
+                text += "\n" + field.help
+            if current:
+                text += "\n" + say("profile_current", value=current)
+            return Reply(text, self._profile_buttons(field, current),
+                         choice_only=field.type == "choice" and not current)
+        question = self._question(step)
+        if question is None:
+            return await self._end_reply(app)
+        answer = await self.storage.answer(app.id, question.id)
+        answers_count = len(await self.storage.answers(app.id))
+        text = say("question_prompt", label=review.question_label(self.criteria, question),
+                   n=self.criteria.question_index[question.id] + 1, total=len(self.criteria.questions),
+                   answered=answers_count, id=question.id, text=question.text, hint=question.hint,
+                   example=question.example)
+        limit = self.criteria.max_chars(question)
+        if limit:
+            text += "\n" + say("question_budget", max=limit)
+        if answer:
+            preview = answer if len(answer) <= PREVIEW_CHARS else answer[:PREVIEW_CHARS] + "……"
+            text += "\n\n" + say("question_has_answer", chars=count_chars(answer), preview=preview)
+        else:
+            text += "\n\n" + say("question_invite")
+        if app.mode == REPLACE:
+            text += "\n\n" + say("rewrite_prompt", id=question.id)
+        return Reply(text, self._question_buttons(question, bool(answer)))
+
+    def _question_buttons(self, question: Question, answered: bool) -> tuple[tuple[Button, ...], ...]:
+        qid = question.id
+        first = [Button(say("btn_next") if answered else say("btn_skip"), f"nx:{qid}")]
+        if answered:
+            first.append(Button(say("btn_rewrite"), f"rw:{qid}"))
+            first.append(Button(say("btn_show"), f"sh:{qid}"))
+        return keyboard(
+            first,
+            [Button(say("btn_back"), f"bk:{qid}"), Button(say("btn_menu"), "menu")],
+            [Button(say("btn_progress"), "prog"), Button(say("btn_finish"), "fin")],
+        )
+
+    async def _end_reply(self, app: Application) -> Reply:
+        profile = await self.storage.profile(app.id)
+        answers = await self.storage.answers(app.id)
+        gaps = review.gaps(self.criteria, profile, answers)
+        text = say("end_reached", answered=len(self.criteria.questions) - len(gaps.questions),
+                   total=len(self.criteria.questions))
+        if gaps.count:
+            text += "\n" + gaps.describe()
+        return Reply(text, self._end_buttons_reply().buttons)
+
+    def _end_buttons_reply(self) -> Reply:
+        return Reply(say("end_actions"), keyboard(
+            [Button(say("btn_review"), "rev"), Button(say("btn_finish"), "fin")],
+            [Button(say("btn_back"), f"bk:{END}"), Button(say("btn_menu"), "menu")],
+        ))
+
+    def _menu(self) -> Reply:
+        buttons = [Button(f"{c.id} {c.title}", f"cat:{c.id}") for c in self.criteria.categories]
+        rows = [buttons[n:n + 2] for n in range(0, len(buttons), 2)]
+        rows.append([Button(say("btn_profile"), "go:p"), Button(say("btn_continue"), "here")])
+        return Reply(say("menu_categories"), keyboard(*rows))
+
+    def _item_menu(self, category_id: str) -> Reply:
+        category = self.criteria.category(category_id)
+        assert category is not None
+        rows = [[Button(f"{i.id} {i.title}", f"go:{i.id}")] for i in category.items]
+        rows.append([Button(say("btn_menu_back"), "menu")])
+        return Reply(say("menu_items", id=category.id, title=category.title), keyboard(*rows))
+
+    async def _go(self, turn: Turn, step: str) -> list[Reply]:
+        await self.storage.update_application(turn.app.id, step=step, mode="")
+        return [await self._prompt(await self._reload(turn))]
+
+    def _step_for(self, target: str) -> str:
+        if target == "p":
+            return self.steps[0]
+        if self.criteria.item(target):
+            item = self.criteria.item(target)
+            assert item is not None
+            return f"q:{item.questions[0].id}"
+        return f"q:{target}"
+
+    def _neighbour(self, step: str, delta: int) -> str:
+        index = self.steps.index(step) if step in self.steps else 0
+        return self.steps[max(0, min(len(self.steps) - 1, index + delta))]
+
+    def _question(self, step: str) -> Question | None:
+        return self.criteria.question(step[2:]) if step.startswith("q:") else None
+
+    def _here(self, app: Application) -> str:
+        question = self._question(app.step)
+        if question is not None:
+            return say("here_question", n=self.criteria.question_index[question.id] + 1, id=question.id)
+        if app.step.startswith("p:"):
+            field = self.criteria.field(app.step[2:])
+            return say("here_profile", label=field.label if field else "")
+        return say("here_end")
+
+    async def _reload(self, turn: Turn) -> Application:
+        app = await self.storage.application(turn.app.applicant_id)
+        assert app is not None
+        turn.app = app
+        return app
+
+    # -- submission ----------------------------------------------------------------------
+
+    async def _submit(self, turn: Turn) -> list[Reply]:
+        await self.storage.update_application(turn.app.id, status="submitted", mode="", step=END)
+        app = await self._reload(turn)
+        log.info("application submitted applicant=%s", turn.sender.key)
+        return [Reply(say("submitted", when=self._local(app.submitted_at)))]
+
+    def _submitted_reply(self, app: Application) -> Reply:
+        return Reply(say("already_submitted", when=self._local(app.submitted_at)),
+                     keyboard([Button(say("btn_review"), "rev"), Button(say("btn_reopen"), "reopen")]))
+
+    def _now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    def _local(self, stamp: str | None) -> str:
+        if not stamp:
+            return ""
+        return datetime.fromisoformat(stamp).astimezone(self.tz).strftime("%Y-%m-%d %H:%M")

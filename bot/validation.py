@@ -1,0 +1,95 @@
+"""Turn what an applicant typed into a clean value, or say precisely what is wrong with it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.criteria import ProfileField
+
+# Control characters break documents (docx drops text after them) and mean nothing to a reader.
+# Newlines and tabs stay; a vertical tab or form feed is a line break someone pasted.
+_LINE_BREAKS = {"\x0b": "\n", "\x0c": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"}
+
+
+def clean_text(text: str) -> str:
+    """Normalise line breaks, drop control characters, trim outer whitespace; emoji stay."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for char, replacement in _LINE_BREAKS.items():
+        text = text.replace(char, replacement)
+    kept = []
+    for char in text:
+        if char in "\n\t":
+            kept.append(char)
+        elif unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff":
+            continue
+        else:
+            kept.append(char)
+    return "".join(kept).strip()
+
+
+def count_chars(text: str) -> int:
+    """字数 as Chinese offices count it: every character except whitespace."""
+    return sum(1 for char in text if not char.isspace())
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Why a value was refused: a wording key and its parameters."""
+
+    key: str
+    params: dict[str, object]
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－．＠", "0123456789+-.@")
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+_YEAR_MONTH = re.compile(r"^(\d{4})\s*(?:[-./年]\s*)(\d{1,2})\s*月?$")
+_YEAR_MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
+
+
+def validate_field(field: ProfileField, raw: str, *, this_year: int) -> str | Invalid:
+    """The stored form of a profile value, or why it cannot be accepted."""
+    value = clean_text(raw)
+    label = field.label
+    if not value:
+        return Invalid("invalid_empty", {"label": label})
+    if field.type != "longtext":
+        value = " ".join(value.split())
+    if field.max_length and count_chars(value) > field.max_length:
+        return Invalid("invalid_too_long", {"label": label, "max": field.max_length, "count": count_chars(value)})
+    if field.type == "choice":
+        if value in field.choices:
+            return value
+        return Invalid("invalid_choice", {"label": label, "choices": "、".join(field.choices)})
+    if field.type == "phone":
+        digits = re.sub(r"[\s\-()]", "", value.translate(_FULLWIDTH_DIGITS))
+        digits = re.sub(r"^(\+?86)", "", digits)
+        if _PHONE.match(digits):
+            return digits
+        return Invalid("invalid_phone", {})
+    if field.type == "email":
+        address = value.translate(_FULLWIDTH_DIGITS).replace(" ", "")
+        if _EMAIL.match(address) and ".." not in address:
+            return address
+        return Invalid("invalid_email", {})
+    if field.type == "year_month":
+        text = value.translate(_FULLWIDTH_DIGITS)
+        match = _YEAR_MONTH.match(text) or _YEAR_MONTH_COMPACT.match(text)
+        if match:
+            year, month = int(match.group(1)), int(match.group(2))
+            if 1 <= month <= 12 and this_year - 100 <= year <= this_year:
+                return f"{year:04d}-{month:02d}"
+        return Invalid("invalid_year_month", {"label": label})
+    if field.type == "integer":
+        text = value.translate(_FULLWIDTH_DIGITS).removesuffix("年").strip()
+        if not re.fullmatch(r"\d{1,4}", text):
+            return Invalid("invalid_integer", {"label": label})
+        number = int(text)
+        low = field.min if field.min is not None else 0
+        high = field.max if field.max is not None else 9999
+        if not low <= number <= high:
+            return Invalid("invalid_range", {"label": label, "min": low, "max": high})
+        return str(number)
+    return value

@@ -1,0 +1,131 @@
+"""Shared fixtures: a real database in a temporary folder and a fake applicant who taps and types."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.criteria import Criteria, load_criteria
+from bot.flows.dispatch import Dispatcher
+from bot.flows.events import Button, ButtonPress, Command, EditedText, Event, Reply, Sender, Text
+from bot.flows.interview import Interview
+from bot.storage import Storage
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Valid 申报表 values, as an applicant would type them.
+PROFILE = {
+    "name": "张三",
+    "gender": "男",
+    "birth": "1985年6月",
+    "political": "中共党员",
+    "education": "大学本科/工学学士",
+    "unit": "连云港某某精密机械有限公司",
+    "position": "质量部经理",
+    "title": "高级工程师",
+    "years": "12",
+    "phone": "138 1234 5678",
+    "email": "zhangsan@example.com",
+    "experience": "2008.07—2013.12 某某机械 检验员\n2014.01至今 某某精密机械 质量部经理",
+}
+
+
+@pytest.fixture(scope="session")
+def criteria() -> Criteria:
+    return load_criteria()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "award.db"
+
+
+@pytest.fixture
+async def storage(db_path: Path) -> AsyncIterator[Storage]:
+    store = await Storage.open(db_path)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def interview(storage: Storage, criteria: Criteria) -> Interview:
+    return Interview(storage, criteria)
+
+
+class FakeApplicant:
+    """Plays one applicant: types messages, taps buttons by their label, remembers what came back."""
+
+    def __init__(self, handle: Dispatcher | Interview, user_id: str, name: str = "") -> None:
+        self.handle = handle.handle
+        self.sender = Sender("test", user_id, name)
+        self.last: list[Reply] = []
+        self._message_no = 0
+        self.refs: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "\n".join(reply.text for reply in self.last)
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [button for reply in self.last for button in reply.all_buttons]
+
+    async def _send(self, event: Event) -> list[Reply]:
+        self.last = await self.handle(event)
+        for reply in self.last:
+            for button in reply.all_buttons:
+                assert len(button.data.encode()) <= 64, f"callback data over 64 bytes: {button.data}"
+        return self.last
+
+    async def say(self, text: str) -> list[Reply]:
+        self._message_no += 1
+        ref = f"{self.sender.user_id}-{self._message_no}"
+        self.refs.append(ref)
+        return await self._send(Text(self.sender, text, message_ref=ref))
+
+    async def command(self, name: str, args: str = "") -> list[Reply]:
+        return await self._send(Command(self.sender, name, args))
+
+    async def press(self, data: str) -> list[Reply]:
+        return await self._send(ButtonPress(self.sender, data))
+
+    async def edit(self, ref: str, text: str) -> list[Reply]:
+        return await self._send(EditedText(self.sender, text, ref))
+
+    def button(self, label: str) -> Button:
+        matches = [b for b in self.buttons if label in b.label]
+        assert matches, f"no button {label!r} in {[b.label for b in self.buttons]}"
+        return matches[0]
+
+    async def tap(self, label: str) -> list[Reply]:
+        return await self.press(self.button(label).data)
+
+    async def consent(self) -> None:
+        await self.command("start")
+        await self.tap("同意")
+
+    async def fill_profile(self, profile: dict[str, str] = PROFILE) -> None:
+        for key in [
+            "name", "gender", "birth", "political", "education", "unit", "position", "title", "years",
+            "phone", "email", "experience",
+        ]:
+            value = profile[key]
+            if any(b.label == value for b in self.buttons):
+                await self.tap(value)
+            else:
+                await self.say(value)
+
+
+@pytest.fixture
+def applicant(interview: Interview) -> FakeApplicant:
+    return FakeApplicant(interview, "1001", "张三")
+
+
+def answer_for(question_id: str) -> str:
+    """A distinct, realistic answer per question, so that a mix-up would show."""
+    return (
+        f"【{question_id}】本人在岗位上建立了日清日结的质量例会制度，2023年起每月复盘一次，"
+        f"推广到全车间 6 个班组，问题闭环率由85%提升至98%。"
+    )
