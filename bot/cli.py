@@ -1,0 +1,100 @@
+"""`award-bot`: the command line. Each verb is a thin shell around a module that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.console import Console
+from bot.criteria import CriteriaError, load_criteria
+from bot.flows.dispatch import Dispatcher
+from bot.flows.events import Sender
+from bot.flows.interview import Interview
+from bot.storage import Storage, StorageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="award-bot", description="质量奖申报助手 (quality award application assistant)"
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+
+    console = verbs.add_parser("console", help="run the interview in this terminal (piped input works too)")
+    console.add_argument("--user", default=None, help="who is applying (default: your login name)")
+    console.add_argument("--name", default="", help="display name used in the greeting")
+    console.add_argument("--db", type=Path, default=None, help="database file (default: $AWARD_DB or data/award.db)")
+
+    criteria = verbs.add_parser("criteria", help="work with criteria files")
+    criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True)
+    validate = criteria_verbs.add_parser("validate", help="check a criteria file and report every problem")
+    validate.add_argument("file", nargs="?", type=Path, default=None, help="default: $AWARD_CRITERIA")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"配置错误 (configuration error):\n{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.verb == "criteria":
+        return validate_criteria(args.file or settings.criteria)
+    if args.verb == "console":
+        # The terminal is for the applicant: keep routine log lines out of the conversation.
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+        try:
+            return asyncio.run(console_main(settings, args))
+        except (CriteriaError, StorageError) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+    parser.print_help()
+    return 0
+
+
+def validate_criteria(path: Path) -> int:
+    try:
+        criteria = load_criteria(path)
+    except CriteriaError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    items = sum(len(c.items) for c in criteria.categories)
+    print(
+        f"{path}: OK — {criteria.award}（版本 {criteria.version}）："
+        f"{len(criteria.core_concepts)} 条核心理念，{len(criteria.categories)} 个类目，{items} 个条目，"
+        f"{len(criteria.questions)} 道题，申报表 {len(criteria.profile)} 项"
+    )
+    return 0
+
+
+async def console_main(settings: Settings, args: argparse.Namespace) -> int:
+    criteria = load_criteria(settings.criteria)
+    storage = await Storage.open(args.db or settings.db)
+    try:
+        interview = Interview(storage, criteria, timezone=settings.timezone)
+        user = args.user or getpass.getuser()
+        sender = Sender("console", user, args.name)
+        console = Console(Dispatcher(interview.handle), sender, sys.stdout, echo=not sys.stdin.isatty())
+        await console.run(sys.stdin)
+    finally:
+        await storage.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

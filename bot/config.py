@@ -1,0 +1,30 @@
+"""Configuration from environment variables (and a .env file), checked once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.criteria import DEFAULT_CRITERIA
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    db: Path = Field(default=Path("data/award.db"), alias="AWARD_DB")
+    data_dir: Path = Field(default=Path("data"), alias="AWARD_DATA_DIR")
+    criteria: Path = Field(default=DEFAULT_CRITERIA, alias="AWARD_CRITERIA")
+    timezone: str = Field(default="Asia/Shanghai", alias="AWARD_TIMEZONE")
+    log_level: str = Field(default="INFO", alias="AWARD_LOG_LEVEL")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Shanghai") from exc
+        return value
