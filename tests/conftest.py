@@ -11,7 +11,7 @@ from bot.criteria import Criteria, load_criteria
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Button, ButtonPress, Command, EditedText, Event, Reply, Sender, Text
 from bot.flows.interview import Interview
-from bot.storage import Storage
+from bot.storage import Application, Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,6 +106,11 @@ class FakeApplicant:
         await self.command("start")
         await self.tap("同意")
 
+    async def reach_questions(self) -> None:
+        """Consent and fill in the 申报表: the applicant is then on question 1.1a."""
+        await self.consent()
+        await self.fill_profile()
+
     async def fill_profile(self, profile: dict[str, str] = PROFILE) -> None:
         for key in [
             "name", "gender", "birth", "political", "education", "unit", "position", "title", "years",
@@ -116,6 +121,14 @@ class FakeApplicant:
                 await self.tap(value)
             else:
                 await self.say(value)
+
+
+async def application_of(storage: Storage, person: FakeApplicant) -> Application:
+    found = await storage.find_applicant(person.sender.channel, person.sender.user_id)
+    assert found is not None
+    app = await storage.application(found.id)
+    assert app is not None
+    return app
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from bot.criteria import Criteria
 from bot.flows.dispatch import Dispatcher
 from bot.flows.interview import Interview
 from bot.storage import Storage
-from tests.conftest import PROFILE, FakeApplicant, answer_for
+from tests.conftest import PROFILE, FakeApplicant, answer_for, application_of
 
 
 async def test_nothing_is_stored_before_consent_and_declining_stores_nothing(applicant, storage) -> None:
@@ -17,7 +17,7 @@ async def test_nothing_is_stored_before_consent_and_declining_stores_nothing(app
     await applicant.tap("不同意")
     assert "不保存任何内容" in applicant.text
     await applicant.say("还是看看吧")
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     assert await storage.answers(app.id) == {} and await storage.profile(app.id) == {}
 
 
@@ -51,7 +51,7 @@ async def test_complete_interview_survives_a_restart_half_way(db_path, criteria:
     await applicant.tap("确认提交")
     assert "申报已于" in applicant.text and "提交" in applicant.text
 
-    app = await storage.application((await storage.find_applicant("test", "2001")).id)
+    app = await application_of(storage, applicant)
     assert app.status == "submitted"
     answers = await storage.answers(app.id)
     assert answers == {q.id: answer_for(q.id) for q in questions}
@@ -62,38 +62,35 @@ async def test_complete_interview_survives_a_restart_half_way(db_path, criteria:
 
 
 async def test_an_answer_in_several_messages_is_one_answer_and_the_count_is_shown(applicant, storage) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("第一段：我坚持每天班前会讲质量。")
     assert "已保存 1.1a 的回答，本题现有 16 字" in applicant.text
     await applicant.say("第二段：2024年起推行自检互检。")
     assert "已补充到 1.1a，本题现有" in applicant.text
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     assert await storage.answer(app.id, "1.1a") == "第一段：我坚持每天班前会讲质量。\n第二段：2024年起推行自检互检。"
 
 
 async def test_rewriting_an_answer_keeps_the_earlier_text_in_the_history(applicant, storage) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("初稿：我重视质量。")
     await applicant.tap("重写本题")
     assert "替换现有内容" in applicant.text
     await applicant.say("定稿：2023年起我每月组织一次质量复盘，覆盖 6 个班组。")
     assert "已用新内容替换 1.1a" in applicant.text
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     assert await storage.answer(app.id, "1.1a") == "定稿：2023年起我每月组织一次质量复盘，覆盖 6 个班组。"
     history = [r.text for r in await storage.history(app.id, "1.1a")]
     assert history == ["初稿：我重视质量。", "定稿：2023年起我每月组织一次质量复盘，覆盖 6 个班组。"]
 
 
 async def test_editing_a_sent_message_updates_its_part_of_the_answer(applicant, storage) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("第一段。")
     await applicant.say("第二段有错别子。")
     await applicant.edit(applicant.refs[-1], "第二段改好了。")
     assert "已按您修改后的消息更新 1.1a" in applicant.text
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     assert await storage.answer(app.id, "1.1a") == "第一段。\n第二段改好了。"
     assert [r.action for r in await storage.history(app.id, "1.1a")] == ["append", "append", "edit"]
     # Editing the phone number message re-validates it; a wrong one changes nothing.
@@ -110,8 +107,7 @@ PROFILE_TYPED = ["name", "birth", "education", "unit", "position", "title", "yea
 
 
 async def test_skip_back_and_jump_move_around_without_losing_anything(applicant, storage, criteria) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.tap("跳过")
     assert "1.1b" in applicant.text and "第 2/共 39 题" in applicant.text
     await applicant.say("1.1b 的回答")
@@ -132,8 +128,7 @@ async def test_skip_back_and_jump_move_around_without_losing_anything(applicant,
 
 
 async def test_back_from_the_first_question_returns_to_the_profile(applicant) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.tap("上一题")
     assert "主要工作经历" in applicant.text and "当前已填" in applicant.text
     await applicant.tap("保留原值")
@@ -141,8 +136,7 @@ async def test_back_from_the_first_question_returns_to_the_profile(applicant) ->
 
 
 async def test_progress_shows_each_category(applicant) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("回答一")
     await applicant.tap("下一题")
     await applicant.say("回答二")
@@ -154,8 +148,7 @@ async def test_progress_shows_each_category(applicant) -> None:
 
 
 async def test_review_shows_every_answer_and_what_is_empty(applicant) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("我的第一条回答 & <特殊> 字符")
     await applicant.command("review")
     assert "姓名：张三" in applicant.text
@@ -165,13 +158,12 @@ async def test_review_shows_every_answer_and_what_is_empty(applicant) -> None:
 
 
 async def test_finishing_with_empty_answers_lists_them_and_asks_first(applicant, storage) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("只答了一题")
     await applicant.command("finish")
     assert "还有 38 处没有填写" in applicant.text and "1.1b" in applicant.text
     await applicant.tap("继续填写")
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     assert app.status == "active"
     await applicant.command("finish")
     await applicant.tap("仍然提交")
@@ -186,27 +178,25 @@ async def test_finishing_with_empty_answers_lists_them_and_asks_first(applicant,
 
 
 async def test_a_confirm_button_from_an_old_message_does_not_submit(applicant, storage) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.command("finish")
     confirm = applicant.button("仍然提交")
     await applicant.say("其实我还想写一句")  # answering clears the pending confirmation
     await applicant.press(confirm.data)
     assert "按钮来自之前的消息" in applicant.text
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     assert app.status == "active"
 
 
 async def test_a_button_from_an_earlier_question_is_refused_without_changes(applicant, storage) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("1.1a 的回答")
     rewrite_11a = applicant.button("重写本题")
     await applicant.tap("下一题")
     await applicant.press(rewrite_11a.data)
     assert "按钮来自之前的消息" in applicant.text and "1.1b" in applicant.text
     await applicant.say("这是 1.1b 的回答")
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     assert await storage.answer(app.id, "1.1a") == "1.1a 的回答"
     assert await storage.answer(app.id, "1.1b") == "这是 1.1b 的回答"
     await applicant.press("nonsense:data")
@@ -216,8 +206,7 @@ async def test_a_button_from_an_earlier_question_is_refused_without_changes(appl
 
 
 async def test_bad_input_gets_a_clear_reply_and_loses_nothing(applicant, storage, criteria) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("原有回答")
     # Going over the 申报表 again, with typing mistakes on the way.
     await applicant.command("profile")
@@ -255,7 +244,7 @@ async def test_bad_input_gets_a_clear_reply_and_loses_nothing(applicant, storage
     await applicant.say("量" * 40_000)
     assert "这次没有保存" in applicant.text
 
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     profile = await storage.profile(app.id)
     assert profile["birth"] == "1985-06" and profile["phone"] == "13900001111"
     assert profile["email"] == "zhangsan@example.com" and profile["years"] == "12"
@@ -269,8 +258,7 @@ async def test_a_question_budget_and_the_report_budget_are_announced(db_path, cr
         update={"question_max_chars": 10, "report_max_chars": 15})})
     storage = await Storage.open(db_path)
     applicant = FakeApplicant(Interview(storage, small), "3001")
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     assert "建议不超过 10 字" in applicant.text
     await applicant.say("一二三四五六七八九十十一")
     assert "本题 12 字，超出建议的 10 字 2 字" in applicant.text
@@ -283,15 +271,14 @@ async def test_a_question_budget_and_the_report_budget_are_announced(db_path, cr
 async def test_a_file_sent_on_a_question_is_kept_as_its_evidence(applicant, storage, tmp_path) -> None:
     from bot.flows.events import FileReceived
 
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.command("jump", "7.4a")
     photo = tmp_path / "cert.jpg"
     photo.write_bytes(b"\xff\xd8\xff")
     await applicant._send(FileReceived(applicant.sender, "证书.jpg", "image/jpeg", 3, "ab" * 32, photo,
                                        caption="省级劳模证书"))
     assert "已收到「证书.jpg」，作为 7.4a 的证明材料（本题共 1 份）" in applicant.text
-    app = await storage.application((await storage.find_applicant("test", "1001")).id)
+    app = await application_of(storage, applicant)
     [attachment] = await storage.attachments(app.id)
     assert (attachment.question_id, attachment.caption) == ("7.4a", "省级劳模证书")
 
@@ -307,8 +294,8 @@ async def test_one_applicants_messages_are_handled_in_order_while_others_proceed
     parts = [f"第{n}段" for n in range(30)]
     # Fire everything at once, as a burst of Telegram updates would arrive.
     await asyncio.gather(*[first.say(p) for p in parts], *[second.say(p + "B") for p in parts])
-    app1 = await storage.application((await storage.find_applicant("test", "4001")).id)
-    app2 = await storage.application((await storage.find_applicant("test", "4002")).id)
+    app1 = await application_of(storage, first)
+    app2 = await application_of(storage, second)
     assert await storage.answer(app1.id, "1.1a") == "\n".join(parts)
     assert await storage.answer(app2.id, "1.1a") == "\n".join(p + "B" for p in parts)
     assert dispatcher.active == 0

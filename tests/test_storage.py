@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from bot.storage import MIGRATIONS, SCHEMA_VERSION, Storage, StorageError
-from tests.conftest import FakeApplicant
+from tests.conftest import FakeApplicant, application_of
 
 
 async def test_a_new_database_is_in_wal_mode_with_foreign_keys_and_a_schema_version(storage, db_path) -> None:
@@ -41,8 +41,7 @@ async def test_opening_an_existing_database_applies_no_migration_twice(db_path) 
 
 
 async def test_an_answer_is_on_disk_when_the_applicant_is_told_it_is_saved(applicant, db_path) -> None:
-    await applicant.consent()
-    await applicant.fill_profile()
+    await applicant.reach_questions()
     await applicant.say("这条回答必须已经落盘")
     assert "已保存" in applicant.text
     # Another process (say, a coordinator's export) sees it at once: it was committed.
@@ -83,7 +82,7 @@ async def test_two_applicants_answering_at_once_each_keep_their_own(storage, cri
     await asyncio.gather(*[p.fill_profile() for p in people])
     await asyncio.gather(*[p.say(f"申报人{p.sender.user_id}的回答") for p in people])
     for person in people:
-        app = await storage.application((await storage.find_applicant("test", person.sender.user_id)).id)
+        app = await application_of(storage, person)
         assert await storage.answers(app.id) == {"1.1a": f"申报人{person.sender.user_id}的回答"}
 
 
