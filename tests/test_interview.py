@@ -17,8 +17,11 @@ async def test_nothing_is_stored_before_consent_and_declining_stores_nothing(app
     await applicant.tap("不同意")
     assert "不保存任何内容" in applicant.text
     await applicant.say("还是看看吧")
-    app = await application_of(storage, applicant)
-    assert await storage.answers(app.id) == {} and await storage.profile(app.id) == {}
+    assert "欢迎使用质量奖申报助手" in applicant.text and applicant.button("同意并开始")
+    assert await storage.find_applicant("test", "1001") is None
+    await applicant.tap("同意并开始")
+    assert "申报表 第 1/共 12 项" in applicant.text
+    assert await storage.find_applicant("test", "1001") is not None
 
 
 async def test_complete_interview_survives_a_restart_half_way(db_path, criteria: Criteria) -> None:

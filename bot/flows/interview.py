@@ -86,13 +86,13 @@ class Interview:
 
     async def handle(self, event: Event) -> list[Reply]:
         sender = event.sender
-        applicant = await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
-        app = await self.storage.application(applicant.id)
-        if app is None:
-            app = await self.storage.create_application(applicant.id, self.criteria.id, self.criteria.version)
+        known = await self.storage.find_applicant(sender.channel, sender.user_id)
+        app = await self.storage.application(known.id) if known else None
+        if app is None or app.status == "consent":
+            return await self._before_consent(sender, event)
+        # Notes the applicant as active now (coordinators see it) and keeps their name current.
+        await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
         turn = Turn(sender, app)
-        if app.status in ("consent", "declined"):
-            return await self._before_consent(turn, event)
         match event:
             case Command(name=name, args=args):
                 handler = self._commands.get(name.lower())
@@ -120,18 +120,17 @@ class Interview:
 
     # -- consent ---------------------------------------------------------------------
 
-    async def _before_consent(self, turn: Turn, event: Event) -> list[Reply]:
-        if isinstance(event, ButtonPress) and event.data in ("consent:yes", "consent:no"):
-            if event.data == "consent:no":
-                await self.storage.update_application(turn.app.id, status="declined")
-                return [Reply(say("consent_declined"))]
-            await self.storage.update_application(turn.app.id, status="active", step=self.steps[0], mode="")
-            app = await self._reload(turn)
-            return [Reply(say("consent_thanks")), await self._prompt(app)]
-        if turn.app.status == "declined" and not (isinstance(event, Command) and event.name == "start"):
+    async def _before_consent(self, sender: Sender, event: Event) -> list[Reply]:
+        """Until the applicant agrees, nothing about them is stored, not even their id."""
+        if isinstance(event, ButtonPress) and event.data == "consent:no":
             return [Reply(say("consent_declined"))]
-        # Nothing the applicant sent before consenting is stored.
-        return [self._consent_prompt(turn.sender)]
+        if isinstance(event, ButtonPress) and event.data == "consent:yes":
+            applicant = await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
+            app = await self.storage.create_application(applicant.id, self.criteria.id, self.criteria.version)
+            await self.storage.update_application(app.id, status="active", step=self.steps[0], mode="")
+            turn = Turn(sender, app)
+            return [Reply(say("consent_thanks")), await self._prompt(await self._reload(turn))]
+        return [self._consent_prompt(sender)]
 
     def _consent_prompt(self, sender: Sender) -> Reply:
         name = sender.display_name or say("default_name")
