@@ -40,7 +40,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             criteria_id TEXT NOT NULL,
             criteria_version INTEGER NOT NULL,
             status TEXT NOT NULL DEFAULT 'consent'
-                CHECK (status IN ('consent', 'declined', 'active', 'submitted')),
+                CHECK (status IN ('consent', 'active', 'submitted')),
             step TEXT NOT NULL DEFAULT 'consent',
             mode TEXT NOT NULL DEFAULT '',
             consent_at TEXT,
