@@ -54,6 +54,8 @@ class ProfileField(_Strict):
             raise ValueError("只有 type 为 choice 的字段可以有 choices")
         if len(set(self.choices)) != len(self.choices):
             raise ValueError("choices 有重复项")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min（{self.min}）不能大于 max（{self.max}）")
         return self
 
 
@@ -109,27 +111,6 @@ class Criteria(_Strict):
     profile: Annotated[list[ProfileField], Field(min_length=1)]
     categories: Annotated[list[Category], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _ids_are_consistent(self) -> Criteria:
-        problems: list[str] = []
-        keys = [f.key for f in self.profile]
-        for key in sorted({k for k in keys if keys.count(k) > 1}):
-            problems.append(f"申报表字段 key 重复：{key}")
-        seen: set[str] = set()
-        for category in self.categories:
-            for item in category.items:
-                if not item.id.startswith(category.id + "."):
-                    problems.append(f"条目 {item.id} 不属于类目 {category.id}")
-                for question in item.questions:
-                    if question.item_id != item.id:
-                        problems.append(f"题目 {question.id} 不属于条目 {item.id}")
-                    if question.id in seen:
-                        problems.append(f"题目 id 重复：{question.id}")
-                    seen.add(question.id)
-        if problems:
-            raise ValueError("；".join(problems))
-        return self
-
     # -- navigation -------------------------------------------------------
 
     @cached_property
@@ -174,6 +155,39 @@ class Criteria(_Strict):
         return question.max_chars or self.budget.question_max_chars
 
 
+def consistency_problems(criteria: Criteria) -> list[tuple[tuple[str | int, ...], str]]:
+    """What the schema alone cannot see: ids that repeat or sit under the wrong parent."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    first_seen: dict[str, str] = {}
+
+    def once(kind: str, value: str, loc: tuple[str | int, ...]) -> None:
+        key = f"{kind}:{value}"
+        if key in first_seen:
+            problems.append((loc, f"{kind}重复：{value}（与 {first_seen[key]} 相同）"))
+        else:
+            first_seen[key] = _path(loc)
+
+    for n, field in enumerate(criteria.profile):
+        once("申报表字段 key ", field.key, ("profile", n, "key"))
+    for c, category in enumerate(criteria.categories):
+        once("类目 id ", category.id, ("categories", c, "id"))
+        for i, item in enumerate(category.items):
+            loc = ("categories", c, "items", i)
+            once("条目 id ", item.id, (*loc, "id"))
+            if not item.id.startswith(category.id + "."):
+                problems.append(((*loc, "id"), f"条目 {item.id} 不属于类目 {category.id}"))
+            for q, question in enumerate(item.questions):
+                qloc = (*loc, "questions", q, "id")
+                once("题目 id ", question.id, qloc)
+                if question.item_id != item.id:
+                    problems.append((qloc, f"题目 {question.id} 不属于条目 {item.id}"))
+    return problems
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
 class CriteriaError(Exception):
     """A criteria file that cannot be used; the message names file, place and problem."""
 
@@ -184,6 +198,10 @@ def load_criteria(path: str | Path = DEFAULT_CRITERIA) -> Criteria:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise CriteriaError(f"{path}: 找不到文件") from exc
+    except IsADirectoryError as exc:
+        raise CriteriaError(f"{path}: 这是一个文件夹，请给出 criteria 的 .yaml 文件") from exc
+    except OSError as exc:
+        raise CriteriaError(f"{path}: 无法读取：{exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise CriteriaError(f"{path}: 不是 UTF-8 编码的文本文件") from exc
     try:
@@ -193,16 +211,21 @@ def load_criteria(path: str | Path = DEFAULT_CRITERIA) -> Criteria:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else "未知位置"
         raise CriteriaError(f"{path}: {where}: YAML 格式错误：{getattr(exc, 'problem', exc)}") from exc
+    if data is None:
+        raise CriteriaError(f"{path}: 文件是空的")
     if not isinstance(data, dict):
-        raise CriteriaError(f"{path}: 第 1 行: 文件顶层应是一个映射（key: value），而不是 {type(data).__name__}")
+        raise CriteriaError(
+            f"{path}: 第 1 行: 文件顶层应是 key: value 的映射（id、version、categories……），而不是列表或单个值"
+        )
     try:
-        return Criteria.model_validate(data)
+        criteria = Criteria.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            lines.append(f"{path}: {_describe(root, data, loc)}: {_message(error)}")
+        lines = [f"{path}: {_describe(root, data, tuple(error['loc']))}: {_message(error)}" for error in exc.errors()]
         raise CriteriaError("\n".join(lines)) from exc
+    problems = consistency_problems(criteria)
+    if problems:
+        raise CriteriaError("\n".join(f"{path}: {_describe(root, data, loc)}: {text}" for loc, text in problems))
+    return criteria
 
 
 def _message(error: Any) -> str:
@@ -233,13 +256,9 @@ def _describe(root: yaml.Node | None, data: Any, loc: tuple[Any, ...]) -> str:
     """Turn a pydantic location into `第 N 行 categories[0].items[1].questions[2].id (1.2c)`."""
     node = root
     value = data
-    path = ""
     label = ""
+    path = _path(loc)
     for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
         value, node = _step(value, node, part)
         if isinstance(value, dict):
             named = value.get("id") or value.get("key")

@@ -155,3 +155,43 @@ def test_award_bot_criteria_validate_reports_ok_and_errors(tmp_path) -> None:
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 1
     assert "questions[0].text" in bad.stderr and "缺少必填项" in bad.stderr
+
+
+def test_a_duplicate_category_is_reported_at_its_own_line(tmp_path) -> None:
+    def duplicate(data):
+        data["categories"][1]["id"] = "1"
+
+    path = broken(tmp_path, duplicate)
+    with pytest.raises(CriteriaError) as error:
+        load_criteria(path)
+    message = str(error.value)
+    assert "categories[1].id（1）: 类目 id 重复：1（与 categories[0].id 相同）" in message
+    line = int(re.search(r"第 (\d+) 行", message).group(1))
+    assert path.read_text(encoding="utf-8").splitlines()[line - 1].strip() == "- id: '1'"
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("", "文件是空的"),
+    ("- a\n- b\n", "不是列表或单个值"),
+])
+def test_an_empty_file_or_a_list_is_explained(tmp_path, content, expected) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CriteriaError, match=expected):
+        load_criteria(path)
+
+
+def test_a_folder_or_a_missing_file_is_explained(tmp_path) -> None:
+    with pytest.raises(CriteriaError, match="这是一个文件夹"):
+        load_criteria(tmp_path)
+    with pytest.raises(CriteriaError, match="找不到文件"):
+        load_criteria(tmp_path / "nope.yaml")
+
+
+def test_a_range_with_min_above_max_is_rejected(tmp_path) -> None:
+    def bad(data):
+        years = next(f for f in data["profile"] if f["key"] == "years")
+        years["min"], years["max"] = 60, 0
+
+    with pytest.raises(CriteriaError, match=r"profile\[8\]（years）: min（60）不能大于 max（0）"):
+        load_criteria(broken(tmp_path, bad))
