@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -64,13 +65,15 @@ MIGRATIONS: list[tuple[str, str]] = [
             PRIMARY KEY (application_id, question_id)
         );
         -- The messages an answer is made of, so that editing one message edits its part.
+        -- A rewrite supersedes the earlier messages rather than deleting them.
         CREATE TABLE answer_segments (
             id INTEGER PRIMARY KEY,
             application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
             question_id TEXT NOT NULL,
             position INTEGER NOT NULL,
             message_ref TEXT,
-            text TEXT NOT NULL
+            text TEXT NOT NULL,
+            superseded INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX answer_segments_by_question ON answer_segments (application_id, question_id, position);
         CREATE INDEX answer_segments_by_message ON answer_segments (application_id, message_ref);
@@ -171,6 +174,14 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """What an edited message did: the answer it changed, or None if a rewrite had replaced it."""
+
+    question_id: str
+    answer: str | None
+
+
+@dataclass(frozen=True)
 class Attachment:
     id: int
     question_id: str
@@ -208,10 +219,13 @@ class Storage:
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"无法打开数据库 {path}：{exc}") from exc
         conn.row_factory = aiosqlite.Row
         try:
             await conn.execute("PRAGMA busy_timeout = 5000")
@@ -220,6 +234,9 @@ class Storage:
             await conn.execute("PRAGMA foreign_keys = ON")
             storage = cls(conn)
             await storage._migrate()
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StorageError(f"{path} 不是本程序可用的 SQLite 数据库：{exc}") from exc
         except BaseException:
             await conn.close()
             raise
@@ -370,18 +387,7 @@ class Storage:
     ) -> str:
         """Add one message to the answer; returns the whole answer as now stored."""
         async with self._tx() as db:
-            async with db.execute(
-                "SELECT COALESCE(MAX(position), -1) + 1 FROM answer_segments "
-                "WHERE application_id = ? AND question_id = ?",
-                (application_id, question_id),
-            ) as cursor:
-                row = await cursor.fetchone()
-            position = int(row[0]) if row else 0
-            await db.execute(
-                "INSERT INTO answer_segments (application_id, question_id, position, message_ref, text) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (application_id, question_id, position, message_ref, text),
-            )
+            await _add_segment(db, application_id, question_id, text, message_ref)
             return await _recompose(db, application_id, question_id, "append")
 
     async def replace_answer(
@@ -390,30 +396,27 @@ class Storage:
         """Make `text` the whole answer; the earlier text stays in the revision history."""
         async with self._tx() as db:
             await db.execute(
-                "DELETE FROM answer_segments WHERE application_id = ? AND question_id = ?",
+                "UPDATE answer_segments SET superseded = 1 WHERE application_id = ? AND question_id = ?",
                 (application_id, question_id),
             )
-            await db.execute(
-                "INSERT INTO answer_segments (application_id, question_id, position, message_ref, text) "
-                "VALUES (?, ?, 0, ?, ?)",
-                (application_id, question_id, message_ref, text),
-            )
+            await _add_segment(db, application_id, question_id, text, message_ref)
             return await _recompose(db, application_id, question_id, "replace")
 
-    async def edit_message(self, application_id: int, message_ref: str, text: str) -> tuple[str, str] | None:
-        """Apply an edited message to the answer it belongs to: (question_id, new answer) or None."""
+    async def edit_message(self, application_id: int, message_ref: str, text: str) -> Edit | None:
+        """Apply an edited message to the answer it belongs to; None if it never was part of one."""
         async with self._tx() as db:
             async with db.execute(
-                "SELECT id, question_id FROM answer_segments WHERE application_id = ? AND message_ref = ? "
-                "ORDER BY id DESC LIMIT 1",
+                "SELECT id, question_id, superseded FROM answer_segments "
+                "WHERE application_id = ? AND message_ref = ? ORDER BY id DESC LIMIT 1",
                 (application_id, message_ref),
             ) as cursor:
                 row = await cursor.fetchone()
             if row is None:
                 return None
+            if row["superseded"]:
+                return Edit(row["question_id"], None)
             await db.execute("UPDATE answer_segments SET text = ? WHERE id = ?", (text, row["id"]))
-            answer = await _recompose(db, application_id, row["question_id"], "edit")
-            return row["question_id"], answer
+            return Edit(row["question_id"], await _recompose(db, application_id, row["question_id"], "edit"))
 
     async def answer(self, application_id: int, question_id: str) -> str:
         row = await self._fetchone(
@@ -557,10 +560,25 @@ class Storage:
             )
 
 
+async def _add_segment(
+    db: aiosqlite.Connection, application_id: int, question_id: str, text: str, message_ref: str | None
+) -> None:
+    async with db.execute(
+        "SELECT COALESCE(MAX(position), -1) + 1 FROM answer_segments WHERE application_id = ? AND question_id = ?",
+        (application_id, question_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    await db.execute(
+        "INSERT INTO answer_segments (application_id, question_id, position, message_ref, text) VALUES (?, ?, ?, ?, ?)",
+        (application_id, question_id, int(row[0]) if row else 0, message_ref, text),
+    )
+
+
 async def _recompose(db: aiosqlite.Connection, application_id: int, question_id: str, action: str) -> str:
     """Rebuild the answer from its segments and record the result as a revision."""
     async with db.execute(
-        "SELECT text FROM answer_segments WHERE application_id = ? AND question_id = ? ORDER BY position",
+        "SELECT text FROM answer_segments WHERE application_id = ? AND question_id = ? AND superseded = 0 "
+        "ORDER BY position",
         (application_id, question_id),
     ) as cursor:
         parts = [row["text"] for row in await cursor.fetchall()]

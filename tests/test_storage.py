@@ -104,3 +104,13 @@ async def test_the_outbox_queues_once_per_key_and_hands_out_due_messages(storage
     assert due.payload == {"text": "提醒"}
     await storage.mark_message(due.id, "sent")
     assert await storage.due_messages() == []
+
+
+async def test_a_file_that_is_not_a_database_is_refused_with_a_clear_message(tmp_path) -> None:
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("这不是数据库" * 100, encoding="utf-8")
+    with pytest.raises(StorageError, match="不是本程序可用的 SQLite 数据库"):
+        await Storage.open(not_a_db)
+    with pytest.raises(StorageError, match="无法打开数据库"):
+        await Storage.open(tmp_path)  # a folder
+    assert not_a_db.read_text(encoding="utf-8").startswith("这不是数据库")
