@@ -7,7 +7,7 @@ nothing but a choice a bare `2` does too. Every line is one message.
 from __future__ import annotations
 
 import asyncio
-import sys
+import time
 from typing import TextIO
 
 from bot.flows.dispatch import Dispatcher
@@ -24,24 +24,28 @@ class Console:
         self._buttons: list[Button] = []
         self._choice_only = False
         self._message_no = 0
+        # Message refs must not repeat across runs: an edit is matched to its message by them.
+        self._run = f"console-{time.time_ns()}"
 
     def event_for(self, line: str) -> Event | str:
         """The event a typed line stands for, or a console-only notice to print instead."""
         stripped = line.strip()
-        if stripped.startswith("/") and len(stripped) > 1:
-            name, _, args = stripped[1:].partition(" ")
-            return Command(self.sender, name.split("@")[0], args.strip())
+        if stripped.startswith(("/", "／")) and len(stripped) > 1:
+            name, *args = stripped[1:].split(maxsplit=1)  # split() also splits at a full-width space
+            return Command(self.sender, name.split("@")[0], args[0] if args else "")
         pick = None
-        if stripped.startswith(("#", "＃")) and stripped[1:].strip().isdigit():
+        if stripped.startswith(("#", "＃")) and _is_number(stripped[1:].strip()):
             pick = int(stripped[1:].strip())
-        elif stripped.isdigit() and self._choice_only:
+        elif _is_number(stripped) and self._choice_only:
             pick = int(stripped)
         if pick is not None:
+            if not self._buttons:
+                return say("console_no_buttons")
             if not 1 <= pick <= len(self._buttons):
                 return say("console_no_such_choice", n=pick, count=len(self._buttons))
             return ButtonPress(self.sender, self._buttons[pick - 1].data)
         self._message_no += 1
-        return Text(self.sender, line, message_ref=f"console-{self._message_no}")
+        return Text(self.sender, line, message_ref=f"{self._run}-{self._message_no}")
 
     async def send(self, line: str) -> None:
         if self.echo:
@@ -53,13 +57,12 @@ class Console:
         self.show(await self.dispatcher.handle(event))
 
     def show(self, replies: list[Reply]) -> None:
-        # Like a chat, only the newest buttons are at hand; older ones would be stale anyway.
-        self._buttons, self._choice_only = [], False
+        # Like a chat, the newest buttons are the ones at hand.
         for reply in replies:
             self.out.write(reply.text + "\n")
+            self._choice_only = reply.choice_only
             if reply.buttons:
                 self._buttons = reply.all_buttons
-                self._choice_only = reply.choice_only
                 labels = "  ".join(f"[{n}] {b.label}" for n, b in enumerate(self._buttons, start=1))
                 self.out.write(labels + "\n")
             self.out.write("\n")
@@ -82,5 +85,6 @@ class Console:
         self.out.flush()
 
 
-def default_stream() -> TextIO:
-    return sys.stdin
+def _is_number(text: str) -> bool:
+    # isdigit() is also true for ① and ², which int() refuses.
+    return text.isascii() and text.isdecimal()

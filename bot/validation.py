@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 from bot.criteria import ProfileField
 
@@ -49,7 +50,7 @@ _YEAR_MONTH = re.compile(r"^(\d{4})\s*(?:[-./年]\s*)(\d{1,2})\s*月?$")
 _YEAR_MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
 
 
-def validate_field(field: ProfileField, raw: str, *, this_year: int) -> str | Invalid:
+def validate_field(field: ProfileField, raw: str, *, today: date) -> str | Invalid:
     """The stored form of a profile value, or why it cannot be accepted."""
     value = clean_text(raw)
     label = field.label
@@ -77,10 +78,12 @@ def validate_field(field: ProfileField, raw: str, *, this_year: int) -> str | In
     if field.type == "year_month":
         text = value.translate(_FULLWIDTH_DIGITS)
         match = _YEAR_MONTH.match(text) or _YEAR_MONTH_COMPACT.match(text)
-        if match:
+        if match and 1 <= int(match.group(2)) <= 12:
             year, month = int(match.group(1)), int(match.group(2))
-            if 1 <= month <= 12 and this_year - 100 <= year <= this_year:
-                return f"{year:04d}-{month:02d}"
+            # A year-month in the future or a century back is a typo, not a date to store.
+            if (year, month) > (today.year, today.month) or year < today.year - 100:
+                return Invalid("invalid_year_month_range", {"label": label})
+            return f"{year:04d}-{month:02d}"
         return Invalid("invalid_year_month", {"label": label})
     if field.type == "integer":
         text = value.translate(_FULLWIDTH_DIGITS).removesuffix("年").strip()

@@ -121,6 +121,7 @@ class FakeApplicant:
                 await self.tap(value)
             else:
                 await self.say(value)
+        await self.tap("完成本项")  # 主要工作经历 may take several messages
 
 
 async def application_of(storage: Storage, person: FakeApplicant) -> Application:

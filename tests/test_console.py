@@ -55,3 +55,16 @@ async def test_buttons_are_numbered_and_a_wrong_number_is_explained(storage, cri
     await console.send("#1")
     await console.send("12")  # the name field wants text: a bare number is text, not a button
     assert "已记下姓名：12" in out.getvalue()
+
+
+async def test_odd_digits_and_full_width_commands_are_understood(storage, criteria) -> None:
+    out = io.StringIO()
+    console = Console(Dispatcher(Interview(storage, criteria).handle), Sender("console", "u"), out)
+    await console.send("/start")
+    await console.send("①")  # isdigit() but not a number: sent as text, never a crash
+    await console.send("#²")
+    await console.send("#1")
+    await console.send("／where")
+    assert out.getvalue().count("请填写：姓名") == 2
+    await console.send("/jump　3.2")
+    assert "没有「/jump　3.2」" not in out.getvalue()

@@ -48,7 +48,7 @@ async def test_complete_interview_survives_a_restart_half_way(db_path, criteria:
     for question in questions[20:]:
         await applicant.say(answer_for(question.id))
         await applicant.tap("下一题")
-    assert "全部 39 题都看过了，已答 39 题" in applicant.text
+    assert "全部 39 题都答完了" in applicant.text
     await applicant.tap("完成提交")
     assert "全部填好了" in applicant.text
     await applicant.tap("确认提交")
@@ -302,3 +302,110 @@ async def test_one_applicants_messages_are_handled_in_order_while_others_proceed
     assert await storage.answer(app1.id, "1.1a") == "\n".join(parts)
     assert await storage.answer(app2.id, "1.1a") == "\n".join(p + "B" for p in parts)
     assert dispatcher.active == 0
+
+
+async def test_work_history_in_several_messages_stays_in_its_field_until_done(applicant, storage) -> None:
+    await applicant.consent()
+    await applicant.fill_profile({**PROFILE, "experience": "2008.07—2013.12 某某机械 检验员"})
+    await applicant.tap("上一题")  # back from 1.1a to 主要工作经历, then add to it
+    await applicant.say("2014.01至今 某某精密机械 质量部经理")
+    assert "已记下主要工作经历" in applicant.text
+    await applicant.say("2020年起兼任公司质量管理体系内审员")
+    assert "完成本项" in str(applicant.buttons)
+    app = await application_of(storage, applicant)
+    assert (await storage.profile(app.id))["experience"] == (
+        "2014.01至今 某某精密机械 质量部经理\n2020年起兼任公司质量管理体系内审员")
+    assert await storage.answers(app.id) == {}
+    await applicant.tap("完成本项")
+    assert "申报表填好了" in applicant.text and "1.1a" in applicant.text
+
+
+async def test_a_rewrite_never_applies_to_a_message_typed_after_doing_something_else(applicant, storage) -> None:
+    await applicant.reach_questions()
+    await applicant.say("原来的一大段回答。")
+    await applicant.tap("重写本题")
+    await applicant.command("review")  # wanders off to read everything first
+    await applicant.command("where")
+    await applicant.say("补充一句")
+    app = await application_of(storage, applicant)
+    assert await storage.answer(app.id, "1.1a") == "原来的一大段回答。\n补充一句"
+
+
+async def test_undo_brings_back_the_answer_before_a_rewrite(applicant, storage) -> None:
+    await applicant.reach_questions()
+    await applicant.command("undo")
+    assert "没有更早的版本" in applicant.text
+    await applicant.say("第一版：详细的回答。")
+    await applicant.command("rewrite")
+    await applicant.say("短")
+    await applicant.command("undo")
+    assert "已恢复 1.1a 的上一个版本" in applicant.text and "第一版：详细的回答。" in applicant.text
+    app = await application_of(storage, applicant)
+    assert await storage.answer(app.id, "1.1a") == "第一版：详细的回答。"
+
+
+async def test_after_a_restart_in_rewrite_mode_the_prompt_says_so_and_offers_cancel(db_path, criteria) -> None:
+    storage = await Storage.open(db_path)
+    applicant = FakeApplicant(Interview(storage, criteria), "5001")
+    await applicant.reach_questions()
+    await applicant.say("旧回答")
+    await applicant.tap("重写本题")
+    await storage.close()
+    storage = await Storage.open(db_path)
+    applicant = FakeApplicant(Interview(storage, criteria), "5001")
+    await applicant.say("新回答")  # the rewrite survives the restart
+    app = await application_of(storage, applicant)
+    assert await storage.answer(app.id, "1.1a") == "新回答"
+    await applicant.tap("重写本题")
+    await storage.close()
+    storage = await Storage.open(db_path)
+    applicant = FakeApplicant(Interview(storage, criteria), "5001")
+    await applicant.command("start")
+    assert "替换现有内容" in applicant.text and "会接在后面" not in applicant.text
+    assert [b.label for b in applicant.buttons] == ["取消"]
+    await storage.close()
+
+
+async def test_reopening_returns_to_where_the_applicant_submitted_from(applicant, storage) -> None:
+    await applicant.reach_questions()
+    await applicant.command("jump", "3.1a")
+    await applicant.command("finish")
+    await applicant.tap("仍然提交")
+    await applicant.say("又想起一句")
+    assert "这条内容没有保存" in applicant.text
+    await applicant.command("show")
+    assert "3.1a 还没有回答" in applicant.text and applicant.buttons == []
+    await applicant.command("progress")
+    assert {b.label for b in applicant.buttons} == {"回顾全部", "重新打开"}
+    await applicant.command("reopen")
+    assert "3.1a" in applicant.text and "第 12/共 39 题" in applicant.text
+
+
+async def test_an_edit_of_a_message_that_a_rewrite_replaced_is_explained(applicant, storage) -> None:
+    await applicant.reach_questions()
+    await applicant.say("被替换的消息")
+    await applicant.tap("重写本题")
+    await applicant.say("新内容")
+    await applicant.edit(applicant.refs[-2], "改一下被替换的消息")
+    assert "已被重写替换，修改没有生效" in applicant.text
+    app = await application_of(storage, applicant)
+    assert await storage.answer(app.id, "1.1a") == "新内容"
+
+
+async def test_jump_to_a_category_number_opens_its_items_and_help_works_before_consent(applicant) -> None:
+    await applicant.command("help")
+    assert "同意并开始" in applicant.text and applicant.button("同意并开始")
+    await applicant.reach_questions()
+    await applicant.command("jump", "3")
+    assert "3 顾客：请选择条目" in applicant.text
+    assert [b.label for b in applicant.buttons][:2] == ["3.1 顾客关系", "3.2 顾客满意"]
+
+
+async def test_an_applicant_on_a_step_the_criteria_no_longer_have_is_moved_on(applicant, storage, criteria) -> None:
+    await applicant.reach_questions()
+    await applicant.say("1.1a 的回答")
+    app = await application_of(storage, applicant)
+    await storage.update_application(app.id, step="p:no_longer_asked")
+    await applicant.say("1.1b 的回答")
+    assert "已保存 1.1b 的回答" in applicant.text
+    assert await storage.answer(app.id, "1.1a") == "1.1a 的回答"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from bot.validation import Invalid, clean_text, count_chars, validate_field
@@ -31,7 +33,7 @@ def field(criteria, key):
     ("experience", "2010—2015 甲公司\n2015至今 乙公司", "2010—2015 甲公司\n2015至今 乙公司"),
 ])
 def test_accepted_forms(criteria, key, typed, stored) -> None:
-    assert validate_field(field(criteria, key), typed, this_year=2026) == stored
+    assert validate_field(field(criteria, key), typed, today=date(2026, 11, 27)) == stored
 
 
 @pytest.mark.parametrize(("key", "typed", "reason"), [
@@ -43,7 +45,9 @@ def test_accepted_forms(criteria, key, typed, stored) -> None:
     ("email", "zhangsan@@example.com", "invalid_email"),
     ("birth", "85年", "invalid_year_month"),
     ("birth", "1985-13", "invalid_year_month"),
-    ("birth", "2030-01", "invalid_year_month"),
+    ("birth", "2030-01", "invalid_year_month_range"),
+    ("birth", "2026-12", "invalid_year_month_range"),
+    ("birth", "1900-01", "invalid_year_month_range"),
     ("years", "十二", "invalid_integer"),
     ("years", "-3", "invalid_integer"),
     ("years", "61", "invalid_range"),
@@ -53,7 +57,7 @@ def test_accepted_forms(criteria, key, typed, stored) -> None:
     ("name", "\x07\x00", "invalid_empty"),
 ])
 def test_refused_forms_name_the_reason(criteria, key, typed, reason) -> None:
-    result = validate_field(field(criteria, key), typed, this_year=2026)
+    result = validate_field(field(criteria, key), typed, today=date(2026, 11, 27))
     assert isinstance(result, Invalid) and result.key == reason
 
 

@@ -30,3 +30,13 @@ def test_wording_is_chinese_and_placeholders_are_well_formed() -> None:
         list(string.Formatter().parse(text))  # raises on a stray { or }
         if not key.startswith("btn_") or re.search(r"[\u4e00-\u9fff]", text):
             assert re.search(r"[\u4e00-\u9fff]", text) or "{" in text, key
+
+
+def test_no_message_is_cut_short_by_a_yaml_comment() -> None:
+    # An unquoted ' #' starts a YAML comment and silently drops the rest of the sentence.
+    for line in (ROOT / "bot" / "messages.yaml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, _, value = line.partition(": ")
+        if " #" in value:
+            assert value.lstrip().startswith(('"', "'")), f"quote the text of {key}"

@@ -2,8 +2,10 @@
 
 The applicant's place is a *step*: ``consent``, ``p:<field>`` for the 申报表,
 ``q:<question id>`` for the 自评报告, and ``end``. A *mode* qualifies it (``replace``
-while rewriting an answer, ``confirm_finish`` while a finish waits for confirmation).
-Both are stored, so a restart or a week's pause resumes at exactly the same place.
+while rewriting an answer, ``append`` while a long 申报表 field is written in several
+messages, ``confirm_finish`` while a finish waits for confirmation). Both are stored, so a
+restart or a week's pause resumes at exactly the same place. A mode lasts only until the
+applicant does something else: a rewrite never silently applies to a message typed later.
 
 Buttons carry the step they were made for; a tap on a button from an old message is
 recognised and answered with where the applicant is now, never applied to the wrong place.
@@ -37,6 +39,8 @@ from bot.wording import say
 
 log = logging.getLogger(__name__)
 
+_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
 # One answer may not grow beyond this: far above any sensible budget, it only protects
 # the document and the database from a runaway paste.
 MAX_ANSWER_CHARS = 50_000
@@ -45,7 +49,10 @@ PREVIEW_CHARS = 120
 CONSENT = "consent"
 END = "end"
 REPLACE = "replace"
+APPEND = "append"
 CONFIRM_FINISH = "confirm_finish"
+# Which commands a submitted application still answers: the ones that only read.
+READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show"}
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Interview:
             "reopen": self._cmd_reopen,
             "cancel": self._cmd_cancel,
             "where": self._cmd_where,
+            "undo": self._cmd_undo,
         }
 
     # -- entry point -----------------------------------------------------------------
@@ -93,20 +101,21 @@ class Interview:
         # Notes the applicant as active now (coordinators see it) and keeps their name current.
         await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
         turn = Turn(sender, app)
+        await self._settle(turn, event)
+        app = turn.app
         match event:
             case Command(name=name, args=args):
                 handler = self._commands.get(name.lower())
                 if handler is None:
                     return [Reply(say("unknown_command", name=name, commands=self._command_list()))]
-                if app.status == "submitted" and name.lower() not in ("start", "help", "progress", "review",
-                                                                      "reopen", "where"):
+                if app.status == "submitted" and name.lower() not in READ_ONLY_COMMANDS:
                     return [self._submitted_reply(app)]
                 return await handler(turn, args)
             case ButtonPress(data=data):
                 return await self._button(turn, data)
             case Text(text=text, message_ref=ref):
                 if app.status == "submitted":
-                    return [self._submitted_reply(app)]
+                    return [Reply(say("text_after_submit")), self._submitted_reply(app)]
                 return await self._text(turn, text, ref)
             case EditedText(text=text, message_ref=ref):
                 if app.status == "submitted":
@@ -117,6 +126,27 @@ class Interview:
                     return [self._submitted_reply(app)]
                 return await self._file(turn, event)
         raise TypeError(f"unknown event {event!r}")
+
+    async def _settle(self, turn: Turn, event: Event) -> None:
+        """Leave a mode the event does not continue, and a step the criteria no longer have."""
+        app = turn.app
+        continues = {
+            # Asking where one is re-shows the rewrite prompt, which says plainly what a text will do.
+            REPLACE: isinstance(event, Text | EditedText | FileReceived)
+            or (isinstance(event, Command) and event.name.lower() in ("start", "where")),
+            APPEND: isinstance(event, Text | EditedText),
+            CONFIRM_FINISH: isinstance(event, ButtonPress) and event.data == "fin:yes",
+        }
+        mode = app.mode if continues.get(app.mode, False) else ""
+        step = app.step
+        if step not in self.steps:
+            # The criteria file changed under a waiting applicant: resume at the first open question.
+            log.warning("step %s is not in criteria %s; moving applicant on", step, self.criteria.id)
+            answers = await self.storage.answers(app.id)
+            step = next((f"q:{q.id}" for q in self.criteria.questions if not answers.get(q.id)), END)
+        if (mode, step) != (app.mode, app.step):
+            await self.storage.update_application(app.id, mode=mode, step=step)
+            await self._reload(turn)
 
     # -- consent ---------------------------------------------------------------------
 
@@ -130,6 +160,8 @@ class Interview:
             await self.storage.update_application(app.id, status="active", step=self.steps[0], mode="")
             turn = Turn(sender, app)
             return [Reply(say("consent_thanks")), await self._prompt(await self._reload(turn))]
+        if isinstance(event, Command) and event.name.lower() == "help":
+            return [Reply(say("help_before_consent")), self._consent_prompt(sender)]
         return [self._consent_prompt(sender)]
 
     def _consent_prompt(self, sender: Sender) -> Reply:
@@ -175,6 +207,8 @@ class Interview:
         if not args.strip():
             return [self._menu()]
         target = parse_target(self.criteria, args)
+        if target is None and self.criteria.category(args.strip().translate(_DIGITS)):
+            return [self._item_menu(args.strip().translate(_DIGITS))]
         if target is None:
             return [Reply(say("jump_unknown", target=args.strip()[:20])), self._menu()]
         return await self._go(turn, self._step_for(target))
@@ -184,18 +218,36 @@ class Interview:
         if question is None:
             return [Reply(say("show_not_on_question")), await self._prompt(turn.app)]
         answer = await self.storage.answer(turn.app.id, question.id)
+        # A submitted application is read-only: no buttons that would only bounce.
+        editable = turn.app.status != "submitted"
         if not answer:
-            return [Reply(say("show_empty", id=question.id), buttons=self._question_buttons(question, False))]
+            return [Reply(say("show_empty", id=question.id),
+                          buttons=self._question_buttons(question, False) if editable else ())]
         return [Reply(say("show_answer", id=question.id, chars=count_chars(answer), answer=answer),
-                      buttons=self._question_buttons(question, True))]
+                      buttons=self._question_buttons(question, True) if editable else ())]
 
     async def _cmd_rewrite(self, turn: Turn, _args: str) -> list[Reply]:
         question = self._question(turn.app.step)
         if question is None:
             return [Reply(say("show_not_on_question")), await self._prompt(turn.app)]
         await self.storage.update_application(turn.app.id, mode=REPLACE)
-        return [Reply(say("rewrite_prompt", id=question.id),
-                      keyboard([Button(say("btn_cancel"), f"cx:{question.id}")]))]
+        return [Reply(say("rewrite_prompt", id=question.id), self._cancel_buttons(question))]
+
+    def _cancel_buttons(self, question: Question) -> tuple[tuple[Button, ...], ...]:
+        return keyboard([Button(say("btn_cancel"), f"cx:{question.id}")])
+
+    async def _cmd_undo(self, turn: Turn, _args: str) -> list[Reply]:
+        """Bring back the answer as it was before its latest change."""
+        question = self._question(turn.app.step)
+        if question is None:
+            return [Reply(say("show_not_on_question")), await self._prompt(turn.app)]
+        history = await self.storage.history(turn.app.id, question.id)
+        if len(history) < 2:
+            return [Reply(say("undo_nothing", id=question.id))]
+        previous = history[-2].text
+        answer = await self.storage.replace_answer(turn.app.id, question.id, previous, None)
+        return [Reply(say("undo_done", id=question.id, chars=count_chars(answer), answer=answer),
+                      buttons=self._question_buttons(question, bool(answer)))]
 
     async def _cmd_cancel(self, turn: Turn, _args: str) -> list[Reply]:
         if turn.app.mode:
@@ -207,6 +259,8 @@ class Interview:
         profile = await self.storage.profile(turn.app.id)
         answers = await self.storage.answers(turn.app.id)
         text = review.progress_text(self.criteria, profile, answers, self._here(turn.app))
+        if turn.app.status == "submitted":
+            return [Reply(text, self._submitted_reply(turn.app).buttons)]
         return [Reply(text, keyboard([Button(say("btn_continue"), "here"), Button(say("btn_menu"), "menu")],
                                      [Button(say("btn_review"), "rev"), Button(say("btn_finish"), "fin")]))]
 
@@ -217,7 +271,7 @@ class Interview:
         gaps = review.gaps(self.criteria, profile, answers)
         summary = say("review_done_empty", gaps=gaps.describe()) if gaps.count else say("review_done_full")
         if turn.app.status == "submitted":
-            replies.append(Reply(summary))
+            replies.append(Reply(summary, self._submitted_reply(turn.app).buttons))
         else:
             replies.append(Reply(summary, keyboard([Button(say("btn_continue"), "here"),
                                                     Button(say("btn_finish"), "fin")])))
@@ -314,7 +368,8 @@ class Interview:
         replacing = app.mode == REPLACE
         before = "" if replacing else await self.storage.answer(app.id, question.id)
         if len(before) + len(text) > MAX_ANSWER_CHARS:
-            return [Reply(say("answer_too_long", chars=count_chars(text), max=MAX_ANSWER_CHARS),
+            return [Reply(say("answer_too_long", id=question.id, before=count_chars(before), chars=count_chars(text),
+                              max=MAX_ANSWER_CHARS),
                           buttons=self._question_buttons(question, bool(before)))]
         if replacing:
             answer = await self.storage.replace_answer(app.id, question.id, text, ref)
@@ -353,14 +408,15 @@ class Interview:
         if not text:
             return [Reply(say("edit_empty"))]
         edited = await self.storage.edit_message(app.id, ref, text)
-        if edited is not None:
-            question_id, answer = edited
-            return [Reply(say("edit_applied", id=question_id, chars=count_chars(answer)))]
+        if edited is not None and edited.answer is None:
+            return [Reply(say("edit_superseded", id=edited.question_id))]
+        if edited is not None and edited.answer is not None:
+            return [Reply(say("edit_applied", id=edited.question_id, chars=count_chars(edited.answer)))]
         key = await self.storage.profile_field_for_message(app.id, ref)
         field = self.criteria.field(key) if key else None
         if field is None:
             return [Reply(say("edit_unknown"))]
-        value = validate_field(field, raw, this_year=self._now().year)
+        value = validate_field(field, raw, today=self._now().date())
         if isinstance(value, Invalid):
             return [Reply(say(value.key, **value.params) + "\n" + say("edit_not_applied"))]
         await self.storage.set_profile_value(app.id, field.key, value, ref)
@@ -383,27 +439,42 @@ class Interview:
     # -- profile -------------------------------------------------------------------------
 
     async def _save_profile(self, turn: Turn, field: ProfileField, raw: str, ref: str | None) -> list[Reply]:
-        value = validate_field(field, raw, this_year=self._now().year)
+        current = (await self.storage.profile(turn.app.id)).get(field.key)
+        # A long field (主要工作经历) may come in several messages: they add up until 完成本项.
+        appending = field.type == "longtext" and turn.app.mode == APPEND and bool(current)
+        value = validate_field(field, f"{current}\n{raw}" if appending else raw, today=self._now().date())
         if isinstance(value, Invalid):
-            current = (await self.storage.profile(turn.app.id)).get(field.key)
             return [Reply(say(value.key, **value.params), buttons=self._profile_buttons(field, current),
                           choice_only=field.type == "choice" and not current)]
-        await self.storage.set_profile_value(turn.app.id, field.key, value, ref)
+        # An edit can only be applied to a value that is exactly one message.
+        await self.storage.set_profile_value(turn.app.id, field.key, value, None if appending else ref)
+        if field.type == "longtext":
+            await self.storage.update_application(turn.app.id, mode=APPEND)
+            return [Reply(say("profile_long_saved", label=field.label, chars=count_chars(value)),
+                          self._profile_buttons(field, value, finishing=True))]
         next_step = self._neighbour(turn.app.step, +1)
         await self.storage.update_application(turn.app.id, step=next_step, mode="")
         app = await self._reload(turn)
         prompt = await self._prompt(app)
-        note = say("profile_saved", label=field.label, value=value)
-        if next_step == f"q:{self.criteria.questions[0].id}":
-            note += "\n\n" + say("profile_done", questions=len(self.criteria.questions))
+        note = say("profile_saved", label=field.label, value=value) + self._arrival_note(f"p:{field.key}", next_step)
         return [Reply(note + "\n\n" + prompt.text, prompt.buttons, prompt.choice_only)]
 
-    def _profile_buttons(self, field: ProfileField, current: str | None) -> tuple[tuple[Button, ...], ...]:
+    def _arrival_note(self, from_step: str, to_step: str) -> str:
+        """A word of orientation when the 申报表 is done and the 自评报告 begins."""
+        if from_step.startswith("p:") and to_step == f"q:{self.criteria.questions[0].id}":
+            return "\n\n" + say("profile_done", questions=len(self.criteria.questions))
+        return ""
+
+    def _profile_buttons(
+        self, field: ProfileField, current: str | None, *, finishing: bool = False
+    ) -> tuple[tuple[Button, ...], ...]:
         rows: list[list[Button]] = []
         choices = [Button(choice, f"pc:{field.key}:{n}") for n, choice in enumerate(field.choices)]
         rows += [choices[n:n + 3] for n in range(0, len(choices), 3)]
         extra = []
-        if current:
+        if finishing:
+            extra.append(Button(say("btn_field_done"), f"keep:{field.key}"))
+        elif current:
             extra.append(Button(say("btn_keep"), f"keep:{field.key}"))
         elif not field.required:
             extra.append(Button(say("btn_skip_field"), f"skipf:{field.key}"))
@@ -442,13 +513,15 @@ class Interview:
         limit = self.criteria.max_chars(question)
         if limit:
             text += "\n" + say("question_budget", max=limit)
+        preview = answer if len(answer) <= PREVIEW_CHARS else answer[:PREVIEW_CHARS] + "……"
+        if app.mode == REPLACE:
+            text += "\n\n" + say("question_rewriting", chars=count_chars(answer), preview=preview)
+            text += "\n" + say("rewrite_prompt", id=question.id)
+            return Reply(text, self._cancel_buttons(question))
         if answer:
-            preview = answer if len(answer) <= PREVIEW_CHARS else answer[:PREVIEW_CHARS] + "……"
             text += "\n\n" + say("question_has_answer", chars=count_chars(answer), preview=preview)
         else:
             text += "\n\n" + say("question_invite")
-        if app.mode == REPLACE:
-            text += "\n\n" + say("rewrite_prompt", id=question.id)
         return Reply(text, self._question_buttons(question, bool(answer)))
 
     def _question_buttons(self, question: Question, answered: bool) -> tuple[tuple[Button, ...], ...]:
@@ -467,8 +540,10 @@ class Interview:
         profile = await self.storage.profile(app.id)
         answers = await self.storage.answers(app.id)
         gaps = review.gaps(self.criteria, profile, answers)
-        text = say("end_reached", answered=len(self.criteria.questions) - len(gaps.questions),
-                   total=len(self.criteria.questions))
+        answered = len(self.criteria.questions) - len(gaps.questions)
+        total = len(self.criteria.questions)
+        text = say("end_reached_full", total=total) if answered == total else \
+            say("end_reached", answered=answered, total=total)
         if gaps.count:
             text += "\n" + gaps.describe()
         return Reply(text, self._end_buttons_reply().buttons)
@@ -493,8 +568,9 @@ class Interview:
         return Reply(say("menu_items", id=category.id, title=category.title), keyboard(*rows))
 
     async def _go(self, turn: Turn, step: str) -> list[Reply]:
+        note = self._arrival_note(turn.app.step, step).strip()
         await self.storage.update_application(turn.app.id, step=step, mode="")
-        return [await self._prompt(await self._reload(turn))]
+        return ([Reply(note)] if note else []) + [await self._prompt(await self._reload(turn))]
 
     def _step_for(self, target: str) -> str:
         if target == "p":
@@ -530,7 +606,8 @@ class Interview:
     # -- submission ----------------------------------------------------------------------
 
     async def _submit(self, turn: Turn) -> list[Reply]:
-        await self.storage.update_application(turn.app.id, status="submitted", mode="", step=END)
+        # The step stays: after /reopen the applicant is back where they were.
+        await self.storage.update_application(turn.app.id, status="submitted", mode="")
         app = await self._reload(turn)
         log.info("application submitted applicant=%s", turn.sender.key)
         return [Reply(say("submitted", when=self._local(app.submitted_at)))]
