@@ -309,10 +309,8 @@ class Interview:
         if app.status == "submitted" and action not in ("rev", "prog", "reopen"):
             return [self._submitted_reply(app)]
         simple = {"menu": self._cmd_jump, "prog": self._cmd_progress, "rev": self._cmd_review,
-                  "fin": self._cmd_finish, "here": self._cmd_cancel, "reopen": self._cmd_reopen}
+                  "fin": self._cmd_finish, "here": self._cmd_where, "reopen": self._cmd_reopen}
         if action in simple and not (action == "fin" and arg):
-            if action == "here" and not app.mode:
-                return [await self._prompt(app)]
             return await simple[action](turn, "")
         if action == "fin" and arg == "yes":
             if app.mode != CONFIRM_FINISH:
@@ -338,7 +336,7 @@ class Interview:
             field = self.criteria.field(key)
             assert field is not None
             if action == "pc":
-                if not choice.isdigit() or int(choice) >= len(field.choices):
+                if not (choice.isascii() and choice.isdecimal()) or int(choice) >= len(field.choices):
                     return await self._stale(turn)
                 return await self._save_profile(turn, field, field.choices[int(choice)], None)
             if action == "skipf" and field.required:
