@@ -4,33 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from bot.flows.events import Event, Reply
 
 Handler = Callable[[Event], Awaitable[list[Reply]]]
+T = TypeVar("T")
 
 
-class Dispatcher:
-    """Serialises events per applicant.
+class Lanes:
+    """One lane per key: work in a lane runs strictly in arrival order, lanes run side by side.
 
-    asyncio.Lock wakes waiters first-come first-served, so events queued for one applicant
-    run in arrival order; different applicants hold different locks and never wait on each other.
+    asyncio.Lock wakes waiters first-come first-served, so work queued in one lane keeps its
+    order; different keys hold different locks and never wait on each other.
     """
 
-    def __init__(self, handler: Handler) -> None:
-        self._handler = handler
+    def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
 
-    async def handle(self, event: Event) -> list[Reply]:
-        key = event.sender.key
+    async def run(self, key: str, work: Awaitable[T]) -> T:
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                return await self._handler(event)
+                return await work
         finally:
-            # Forget idle applicants so the table does not grow with every user ever seen.
+            # Forget idle lanes so the table does not grow with every user ever seen.
             self._waiting[key] -= 1
             if self._waiting[key] == 0:
                 del self._waiting[key]
@@ -39,3 +39,18 @@ class Dispatcher:
     @property
     def active(self) -> int:
         return len(self._locks)
+
+
+class Dispatcher:
+    """Runs the interview for each event in its applicant's lane."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self._lanes = Lanes()
+
+    async def handle(self, event: Event) -> list[Reply]:
+        return await self._lanes.run(event.sender.key, self._handler(event))
+
+    @property
+    def active(self) -> int:
+        return self._lanes.active
