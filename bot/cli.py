@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--name", default="", help="display name used in the greeting")
     console.add_argument("--db", type=Path, default=None, help="database file (default: $AWARD_DB or data/award.db)")
 
+    verbs.add_parser("run", help="run the Telegram bot (long polling; needs TELEGRAM_BOT_TOKEN)")
+
     criteria = verbs.add_parser("criteria", help="work with criteria files")
     criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True)
     validate = criteria_verbs.add_parser("validate", help="check a criteria file and report every problem")
@@ -53,6 +55,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.verb == "criteria":
         return validate_criteria(args.file or settings.criteria)
+    if args.verb == "run":
+        if not settings.telegram_bot_token:
+            print(NO_TOKEN, file=sys.stderr)
+            return 2
+        try:
+            asyncio.run(serve(settings))
+        except (CriteriaError, StorageError) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+        return 0
     if args.verb == "console":
         # The terminal is for the applicant: keep routine log lines out of the conversation.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -86,7 +100,8 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     criteria = load_criteria(settings.criteria)
     storage = await Storage.open(args.db or settings.db)
     try:
-        interview = Interview(storage, criteria, timezone=settings.timezone)
+        interview = Interview(storage, criteria, timezone=settings.timezone,
+                              documents_dir=settings.data_dir / "documents")
         user = args.user or getpass.getuser()
         sender = Sender("console", user, args.name)
         console = Console(Dispatcher(interview.handle), sender, sys.stdout, echo=not sys.stdin.isatty())
@@ -94,6 +109,41 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await storage.close()
     return 0
+
+
+NO_TOKEN = """没有设置 TELEGRAM_BOT_TOKEN，无法连接 Telegram。
+TELEGRAM_BOT_TOKEN is not set.
+
+1. 在 Telegram 里找 @BotFather，发送 /newbot，按提示创建机器人，得到 token。
+2. 把它写进 .env 文件：TELEGRAM_BOT_TOKEN=123456:ABC…（或设为环境变量），再运行 award-bot run。
+
+不用 Telegram 也能试用：award-bot console 在终端里运行同样的访谈。"""
+
+
+async def serve(settings: Settings) -> None:
+    """Run the Telegram bot until SIGINT/SIGTERM, with storage opened and closed around it."""
+    import signal
+
+    from bot.telegram import build_application, start_polling, stop_polling
+
+    criteria = load_criteria(settings.criteria)
+    storage = await Storage.open(settings.db)
+    try:
+        interview = Interview(storage, criteria, timezone=settings.timezone,
+                              documents_dir=settings.data_dir / "documents")
+        application = build_application(interview, storage, settings.data_dir, settings.telegram_bot_token,
+                                        settings.telegram_api_url or None)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with application:
+            await start_polling(application)
+            logging.getLogger(__name__).info("bot is running; stop with Ctrl+C")
+            await stop.wait()
+            await stop_polling(application)
+    finally:
+        await storage.close()
 
 
 if __name__ == "__main__":

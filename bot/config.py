@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     criteria: Path = Field(default=DEFAULT_CRITERIA, alias="AWARD_CRITERIA")
     timezone: str = Field(default="Asia/Shanghai", alias="AWARD_TIMEZONE")
     log_level: str = Field(default="INFO", alias="AWARD_LOG_LEVEL")
+    telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field(default="", alias="TELEGRAM_API_URL")
 
     @field_validator("timezone")
     @classmethod

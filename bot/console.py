@@ -60,6 +60,8 @@ class Console:
         # Like a chat, the newest buttons are the ones at hand.
         for reply in replies:
             self.out.write(reply.text + "\n")
+            if reply.document is not None:
+                self.out.write(say("console_document", path=reply.document) + "\n")
             self._choice_only = reply.choice_only
             if reply.buttons:
                 self._buttons = reply.all_buttons

@@ -294,6 +294,7 @@ class Storage:
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (channel, external_id) DO UPDATE SET
                        last_active_at = excluded.last_active_at,
+                       blocked_at = NULL,
                        display_name = CASE WHEN excluded.display_name != ''
                                       THEN excluded.display_name ELSE display_name END""",
                 (channel, external_id, display_name, now, now),
@@ -304,6 +305,14 @@ class Storage:
                 row = await cursor.fetchone()
         assert row is not None
         return _applicant(row)
+
+    async def mark_blocked(self, channel: str, external_id: str) -> None:
+        """The applicant blocked the bot: stop sending until they write again."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE applicants SET blocked_at = ? WHERE channel = ? AND external_id = ?",
+                (now_utc(), channel, external_id),
+            )
 
     async def find_applicant(self, channel: str, external_id: str) -> Applicant | None:
         row = await self._fetchone(

@@ -13,13 +13,17 @@ recognised and answered with where the applicant is now, never applied to the wr
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.criteria import Criteria, ProfileField, Question, parse_target
+from bot.document import render_application
 from bot.flows import review
 from bot.flows.events import (
     Button,
@@ -52,7 +56,7 @@ REPLACE = "replace"
 APPEND = "append"
 CONFIRM_FINISH = "confirm_finish"
 # Which commands a submitted application still answers: the ones that only read.
-READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show"}
+READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show", "document"}
 
 
 @dataclass
@@ -64,8 +68,17 @@ class Turn:
 
 
 class Interview:
-    def __init__(self, storage: Storage, criteria: Criteria, *, timezone: str = "Asia/Shanghai") -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        criteria: Criteria,
+        *,
+        timezone: str = "Asia/Shanghai",
+        documents_dir: Path | None = None,
+    ) -> None:
         self.storage = storage
+        # Where generated 申报书 files go; None leaves documents out (e.g. in flow-only tests).
+        self.documents_dir = documents_dir
         self.criteria = criteria
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
@@ -88,6 +101,7 @@ class Interview:
             "cancel": self._cmd_cancel,
             "where": self._cmd_where,
             "undo": self._cmd_undo,
+            "document": self._cmd_document,
         }
 
     # -- entry point -----------------------------------------------------------------
@@ -608,7 +622,33 @@ class Interview:
         await self.storage.update_application(turn.app.id, status="submitted", mode="")
         app = await self._reload(turn)
         log.info("application submitted applicant=%s", turn.sender.key)
-        return [Reply(say("submitted", when=self._local(app.submitted_at)))]
+        replies = [Reply(say("submitted", when=self._local(app.submitted_at)))]
+        document = await self._make_document(app, "final")
+        if document is not None:
+            replies.append(document)
+        return replies
+
+    async def _make_document(self, app: Application, kind: str) -> Reply | None:
+        if self.documents_dir is None:
+            return None
+        profile = await self.storage.profile(app.id)
+        answers = await self.storage.answers(app.id)
+        path = self.documents_dir / str(app.id) / f"{kind}-{time.time_ns()}.docx"
+        # Rendering is CPU work: keep it off the event loop so other applicants are not held up.
+        digest = await asyncio.to_thread(render_application, self.criteria, profile, answers, path)
+        version = await self.storage.add_document(app.id, kind, str(path), digest)
+        return self._document_reply(profile, path, version)
+
+    def _document_reply(self, profile: dict[str, str], path: Path, version: int) -> Reply:
+        name = say("document_file_name", name=profile.get("name") or say("document_no_name"))
+        return Reply(say("document_caption", version=version), document=path, document_name=name)
+
+    async def _cmd_document(self, turn: Turn, _args: str) -> list[Reply]:
+        latest = await self.storage.latest_document(turn.app.id)
+        if latest is None or not await asyncio.to_thread(Path(latest.path).exists):
+            return [Reply(say("document_none"))]
+        profile = await self.storage.profile(turn.app.id)
+        return [self._document_reply(profile, Path(latest.path), latest.version)]
 
     def _submitted_reply(self, app: Application) -> Reply:
         return Reply(say("already_submitted", when=self._local(app.submitted_at)),

@@ -1,0 +1,298 @@
+"""The Telegram channel: updates in, flow events out; replies in, Bot API calls out.
+
+It knows Telegram's rules so that the flows never have to: 4096-character messages,
+HTML escaping, 64-byte callback data, 429 and 403 answers, private chats only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+import mimetypes
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
+
+from bot.flows.dispatch import Lanes
+from bot.flows.events import ButtonPress, Command, EditedText, Event, FileReceived, Reply, Sender, Text
+from bot.flows.interview import Interview
+from bot.storage import Storage
+from bot.wording import say
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MESSAGE_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+ALLOWED_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"}
+ALBUM_QUIET_SECONDS = 1.0
+SEND_ATTEMPTS = 5
+
+T = TypeVar("T")
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut a long text into messages Telegram accepts, at paragraph, then line, then any boundary."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = window.rfind("\n\n")
+        if cut < limit // 2:
+            cut = window.rfind("\n")
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip("\n"))
+        rest = rest[cut:].lstrip("\n")
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+class PerApplicantUpdates(BaseUpdateProcessor):
+    """Updates run concurrently, except that one user's updates run one at a time, in order."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._lanes = Lanes()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        await self._lanes.run(str(user.id) if user else "-", coroutine)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+class Blocked(Exception):
+    """The user blocked the bot; nothing more can be sent to them."""
+
+
+class TelegramChannel:
+    def __init__(self, interview: Interview, storage: Storage, data_dir: Path) -> None:
+        self.interview = interview
+        self.storage = storage
+        self.files_dir = data_dir / "attachments"
+        self._albums: dict[str, int] = {}
+
+    def install(self, application: Application) -> None:
+        application.add_handler(TypeHandler(Update, self.on_update))
+
+    # -- incoming ------------------------------------------------------------------------
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            return
+        if update.callback_query is not None:
+            # Answered at once, so the phone stops its spinner whatever happens next.
+            try:
+                await update.callback_query.answer()
+            except (BadRequest, NetworkError) as exc:
+                log.info("callback answer failed: %s", exc)
+        if chat.type != ChatType.PRIVATE:
+            if update.message is not None:
+                await self._send(context, chat.id, user.id, [Reply(say("private_only"))])
+            return
+        sender = Sender(CHANNEL, str(user.id), user.full_name)
+        event = await self._event(update, context, sender, chat.id)
+        if event is None:
+            return
+        if isinstance(event, Reply):
+            await self._send(context, chat.id, user.id, [event])
+            return
+        replies = await self.interview.handle(event)
+        message = update.message
+        if message is not None and message.media_group_id and isinstance(event, FileReceived):
+            await self._album_reply(context, chat.id, user.id, message.media_group_id, replies)
+            return
+        await self._send(context, chat.id, user.id, replies)
+
+    async def _event(self, update: Update, context: ContextTypes.DEFAULT_TYPE, sender: Sender,
+                     chat_id: int) -> Event | Reply | None:
+        if update.callback_query is not None:
+            return ButtonPress(sender, update.callback_query.data or "")
+        # Edits arrive as updates of their own; route them on purpose, never as new answers.
+        if update.edited_message is not None:
+            edited = update.edited_message
+            if edited.text is None:
+                return None
+            return EditedText(sender, edited.text, _ref(edited))
+        message = update.message
+        if message is None:
+            return None
+        if message.text is not None:
+            if message.text.startswith("/"):
+                name, _, args = message.text[1:].partition(" ")
+                return Command(sender, name.split("@")[0], args.strip())
+            return Text(sender, message.text, _ref(message))
+        if message.photo or message.document:
+            return await self._file(context, message, sender)
+        return Reply(say("please_type"))
+
+    async def _file(self, context: ContextTypes.DEFAULT_TYPE, message: Message,
+                    sender: Sender) -> FileReceived | Reply:
+        if message.photo:
+            photo = message.photo[-1]  # the largest size
+            file_id, size, mime, name = photo.file_id, photo.file_size, "image/jpeg", f"照片_{message.message_id}.jpg"
+        else:
+            document = message.document
+            assert document is not None
+            mime = document.mime_type or mimetypes.guess_type(document.file_name or "")[0] or ""
+            file_id, size, name = document.file_id, document.file_size, document.file_name or "文件"
+        if mime not in ALLOWED_TYPES:
+            return Reply(say("file_type_refused", name=name))
+        if size is not None and size > MAX_FILE_BYTES:
+            return Reply(say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1)))
+        await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
+        data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+        if len(data) > MAX_FILE_BYTES:
+            return Reply(say("file_too_big", name=name, mb=round(len(data) / 1024 / 1024, 1)))
+        digest = hashlib.sha256(data).hexdigest()
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / f"{digest}{mimetypes.guess_extension(mime) or ''}"
+        if not path.exists():
+            path.write_bytes(data)
+        return FileReceived(sender, name, mime, len(data), digest, path, message.caption or "", _ref(message))
+
+    async def _album_reply(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, group: str,
+                           replies: list[Reply]) -> None:
+        """An album arrives as one update per photo: answer once, after the last one."""
+        generation = self._albums.get(group, 0) + 1
+        self._albums[group] = generation
+
+        async def later() -> None:
+            await asyncio.sleep(ALBUM_QUIET_SECONDS)
+            if self._albums.get(group) == generation:
+                del self._albums[group]
+                await self._send(context, chat_id, user_id, replies)
+
+        context.application.create_task(later())
+
+    # -- outgoing ------------------------------------------------------------------------
+
+    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int,
+                    replies: list[Reply]) -> None:
+        try:
+            for reply in replies:
+                await self._send_one(context, chat_id, reply)
+        except Blocked:
+            log.warning("user %s blocked the bot; marked", user_id)
+            await self.storage.mark_blocked(CHANNEL, str(user_id))
+
+    async def _send_one(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
+        bot = context.bot
+        markup = None
+        if reply.buttons:
+            # Telegram refuses the whole message over one button with more than 64 bytes of data.
+            rows = [[b for b in row if len(b.data.encode()) <= CALLBACK_DATA_LIMIT] for row in reply.buttons]
+            if any(len(b.data.encode()) > CALLBACK_DATA_LIMIT for b in reply.all_buttons):
+                log.error("dropped a button with callback data over %d bytes", CALLBACK_DATA_LIMIT)
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows if row]
+            )
+        chunks = split_text(reply.text) if reply.text else []
+        for n, chunk in enumerate(chunks):
+            last = n == len(chunks) - 1
+            await self._call(lambda chunk=chunk, last=last: bot.send_message(
+                chat_id, html.escape(chunk, quote=False), parse_mode=ParseMode.HTML,
+                reply_markup=markup if last else None))
+        if reply.document is not None:
+            data = await asyncio.to_thread(reply.document.read_bytes)
+            name = reply.document_name or reply.document.name
+            await self._call(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+            await self._call(lambda: bot.send_document(chat_id, data, filename=name))
+
+    async def _call(self, request: Callable[[], Awaitable[T]]) -> T | None:
+        """One Bot API call, kept within Telegram's rules: wait out 429s, retry what was not sent."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await request()
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+            except Forbidden as exc:
+                raise Blocked() from exc
+            except TimedOut as exc:
+                # The request may have reached Telegram and been delivered: sending it again could
+                # duplicate it, and the applicant can always ask again with /where.
+                log.warning("send timed out, not repeated: %s", exc)
+                return None
+            except BadRequest as exc:
+                if "message is not modified" in str(exc):
+                    return None
+                log.error("Telegram refused a message: %s", exc)
+                return None
+            except NetworkError as exc:
+                if attempt == SEND_ATTEMPTS:
+                    log.error("giving up after network errors: %s", exc)
+                    return None
+                await asyncio.sleep(min(2 ** attempt * 0.5, 10))
+        return None
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _ref(message: Message) -> str:
+    return f"{message.chat_id}:{message.message_id}"
+
+
+def bot_commands() -> list[BotCommand]:
+    """The command menu, in Chinese."""
+    return [
+        BotCommand("where", say("menu_where")),
+        BotCommand("next", say("menu_next")),
+        BotCommand("back", say("menu_back")),
+        BotCommand("menu", say("menu_menu")),
+        BotCommand("progress", say("menu_progress")),
+        BotCommand("review", say("menu_review")),
+        BotCommand("finish", say("menu_finish")),
+        BotCommand("help", say("menu_help")),
+    ]
+
+
+def build_application(
+    interview: Interview, storage: Storage, data_dir: Path, token: str, api_url: str | None = None
+) -> Application:
+    builder = (
+        Application.builder()
+        .token(token)
+        .concurrent_updates(PerApplicantUpdates())
+        .rate_limiter(AIORateLimiter(max_retries=0))  # keeps the overall rate; _call handles 429s
+    )
+    if api_url:
+        api_url = api_url.rstrip("/")
+        builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
+    application = builder.build()
+    TelegramChannel(interview, storage, data_dir).install(application)
+    return application
+
+
+async def start_polling(application: Application, *, poll_interval: float = 0.0, poll_timeout: int = 10) -> None:
+    """Start an initialised application: command menu, then long polling for what the bot handles."""
+    await application.start()
+    await application.bot.set_my_commands(bot_commands())
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=poll_interval, timeout=poll_timeout,
+        allowed_updates=["message", "edited_message", "callback_query"],
+    )
+
+
+async def stop_polling(application: Application) -> None:
+    assert application.updater is not None
+    await application.updater.stop()
+    await application.stop()

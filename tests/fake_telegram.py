@@ -1,0 +1,388 @@
+"""A local Bot API server for the tests: loopback only, Telegram's limits and error texts.
+
+The bot under test talks to it over real HTTP (python-telegram-bot's `base_url`), so the
+tests exercise the real `Application`, request encoding, retries and error handling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000000001
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler",
+                "blockquote", "span"}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+
+@dataclass
+class Sent:
+    """One message the bot sent (or edited into existence)."""
+
+    chat_id: int
+    message_id: int
+    text: str = ""
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    document: bytes | None = None
+    file_name: str | None = None
+    parse_mode: str | None = None
+
+
+class _EntityChecker(HTMLParser):
+    """Reproduces Telegram's 'can't parse entities' for the HTML parse mode."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag not in ALLOWED_TAGS:
+            raise ApiError(400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"')
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            raise ApiError(400, f'Bad Request: can\'t parse entities: Unexpected end tag "{tag}"')
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ("lt", "gt", "amp", "quot"):
+            raise ApiError(400, f"Bad Request: can't parse entities: Unsupported entity &{name};")
+        self.text.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append(html.unescape(f"&#{name};"))
+
+
+def visible_text(text: str, parse_mode: str | None) -> str:
+    if parse_mode != "HTML":
+        return text
+    if re.search(r"&(?![a-zA-Z]+;|#\d+;|#x[0-9a-fA-F]+;)", text):
+        raise ApiError(400, "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset")
+    if re.search(r"<(?![a-zA-Z/])", text):
+        raise ApiError(400, "Bad Request: can't parse entities: Unexpected end of name token")
+    checker = _EntityChecker()
+    checker.feed(text)
+    checker.close()
+    if checker.stack:
+        raise ApiError(400, "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
+                            + checker.stack[-1])
+    return "".join(checker.text)
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
+        self.token = token
+        self.updates: list[dict[str, Any]] = []
+        self._update_id = 0
+        self._fetched = 0
+        self._fetched_at = 0.0
+        self._pushed: dict[int, int] = {}
+        self._last_call: dict[int, float] = {}
+        self._message_id = 1000
+        self._new_update = asyncio.Event()
+        self.sent: list[Sent] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.commands: list[dict[str, str]] = []
+        self.callback_answers: list[str] = []
+        self.files: dict[str, bytes] = {}
+        self.blocked: set[int] = set()
+        self.faults: list[tuple[str, int | None, ApiError]] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- life cycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._api)
+        app.router.add_get("/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # -- what tests do ----------------------------------------------------------------
+
+    def fail_next(self, method: str, chat_id: int | None, code: int, description: str,
+                  retry_after: int | None = None) -> None:
+        self.faults.append((method, chat_id, ApiError(code, description, retry_after)))
+
+    def _push(self, kind: str, payload: dict[str, Any]) -> None:
+        self._update_id += 1
+        chat = payload.get("chat") or payload["message"]["chat"]
+        self._pushed[chat["id"]] = self._update_id
+        self.updates.append({"update_id": self._update_id, kind: payload})
+        self._new_update.set()
+
+    def user(self, user_id: int, name: str) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": name, "language_code": "zh-hans"}
+
+    def chat(self, chat_id: int, name: str, kind: str = "private") -> dict[str, Any]:
+        if kind == "private":
+            return {"id": chat_id, "type": "private", "first_name": name}
+        return {"id": chat_id, "type": kind, "title": name}
+
+    def _message(self, user_id: int, name: str, chat_type: str, chat_id: int | None, **content: Any) -> dict:
+        self._message_id += 1
+        return {"message_id": self._message_id, "date": int(time.time()), "from": self.user(user_id, name),
+                "chat": self.chat(chat_id or user_id, name, chat_type), **content}
+
+    def send_text(self, user_id: int, text: str, name: str = "用户", *, chat_type: str = "private",
+                  chat_id: int | None = None) -> int:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        message = self._message(user_id, name, chat_type, chat_id, **content)
+        self._push("message", message)
+        return message["message_id"]
+
+    def edit_text(self, user_id: int, message_id: int, text: str, name: str = "用户") -> None:
+        message = {"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()),
+                   "from": self.user(user_id, name), "chat": self.chat(user_id, name), "text": text}
+        self._push("edited_message", message)
+
+    def send_other(self, user_id: int, name: str = "用户", **content: Any) -> int:
+        message = self._message(user_id, name, "private", None, **content)
+        self._push("message", message)
+        return message["message_id"]
+
+    def add_file(self, file_id: str, data: bytes) -> None:
+        self.files[file_id] = data
+
+    def send_photo(self, user_id: int, file_id: str, data: bytes, *, caption: str = "",
+                   media_group_id: str | None = None, name: str = "用户") -> int:
+        self.add_file(file_id, data)
+        photo = [{"file_id": file_id, "file_unique_id": file_id + "u", "width": 800, "height": 600,
+                  "file_size": len(data)}]
+        extra: dict[str, Any] = {"photo": photo}
+        if caption:
+            extra["caption"] = caption
+        if media_group_id:
+            extra["media_group_id"] = media_group_id
+        return self.send_other(user_id, name, **extra)
+
+    def send_document(self, user_id: int, file_id: str, data: bytes, file_name: str, mime_type: str,
+                      *, size: int | None = None, caption: str = "", name: str = "用户") -> int:
+        self.add_file(file_id, data)
+        document = {"file_id": file_id, "file_unique_id": file_id + "u", "file_name": file_name,
+                    "mime_type": mime_type, "file_size": size if size is not None else len(data)}
+        extra: dict[str, Any] = {"document": document}
+        if caption:
+            extra["caption"] = caption
+        return self.send_other(user_id, name, **extra)
+
+    def press(self, user_id: int, message: Sent, data: str, name: str = "用户") -> None:
+        assert any(b.get("callback_data") == data for row in message.buttons for b in row), data
+        self._push("callback_query", {
+            "id": f"cb{self._update_id + 1}", "from": self.user(user_id, name), "chat_instance": "ci",
+            "data": data, "message": {"message_id": message.message_id, "date": int(time.time()),
+                                      "chat": self.chat(message.chat_id, name), "text": message.text},
+        })
+
+    def to(self, chat_id: int) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id]
+
+    async def settle(self, chat_id: int | None = None, quiet: float = 0.15, limit: float = 15) -> None:
+        """Wait until the chat's updates were fetched and the bot has been quiet towards it for a moment."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            pushed = self._pushed.get(chat_id, 0) if chat_id is not None else self._update_id
+            last = self._last_call.get(chat_id, 0.0) if chat_id is not None else max(self._last_call.values(),
+                                                                                        default=0.0)
+            now = time.monotonic()
+            if self._fetched >= pushed and now - max(last, self._fetched_at) >= quiet:
+                return
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"the bot did not settle; calls: {[m for m, _ in self.calls[-5:]]}")
+
+    # -- the API ------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(ApiError(401, "Unauthorized"))
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append((method, params))
+        try:
+            chat_id = int(params["chat_id"]) if "chat_id" in params else None
+            if chat_id is not None:
+                self._last_call[chat_id] = time.monotonic()
+            for n, (fault_method, fault_chat, error) in enumerate(self.faults):
+                if fault_method == method and fault_chat in (None, chat_id):
+                    del self.faults[n]
+                    raise error
+            if chat_id is not None and chat_id in self.blocked:
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            handler = getattr(self, "_m_" + method, None)
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            result = await handler(params)
+        except ApiError as error:
+            return self._error(error)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return await request.json()
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            if hasattr(value, "file"):
+                params[key] = {"filename": value.filename, "data": value.file.read()}
+            else:
+                params[key] = value
+        return params
+
+    def _error(self, error: ApiError) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
+        if error.retry_after is not None:
+            body["parameters"] = {"retry_after": error.retry_after}
+        return web.json_response(body, status=error.code if error.code != 404 else 404)
+
+    async def _m_getMe(self, params: dict) -> dict:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "质量奖申报助手", "username": "award_test_bot",
+                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    async def _m_deleteWebhook(self, params: dict) -> bool:
+        return True
+
+    async def _m_setMyCommands(self, params: dict) -> bool:
+        self.commands = json.loads(params["commands"]) if isinstance(params["commands"], str) else params["commands"]
+        return True
+
+    async def _m_getUpdates(self, params: dict) -> list[dict]:
+        offset = int(params.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        timeout = float(params.get("timeout") or 0)
+        if not self.updates and timeout:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), min(timeout, 1.0))
+            except TimeoutError:
+                pass
+        limit = int(params.get("limit") or 100)
+        batch = self.updates[:limit]
+        if batch:
+            self._fetched = max(self._fetched, batch[-1]["update_id"])
+            self._fetched_at = time.monotonic()
+        return batch
+
+    def _markup(self, params: dict) -> list[list[dict[str, str]]]:
+        raw = params.get("reply_markup")
+        if not raw:
+            return []
+        markup = json.loads(raw) if isinstance(raw, str) else raw
+        rows = markup.get("inline_keyboard", [])
+        for row in rows:
+            for button in row:
+                if len(button.get("callback_data", "").encode()) > 64 or not button.get("callback_data"):
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        return rows
+
+    def _checked_text(self, params: dict, key: str = "text", limit: int = 4096) -> str:
+        text = params.get(key, "")
+        shown = visible_text(text, params.get("parse_mode"))
+        if key == "text" and not shown.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(shown.encode("utf-16-le")) // 2 > limit:
+            raise ApiError(400, "Bad Request: message is too long" if key == "text"
+                           else "Bad Request: message caption is too long")
+        return shown
+
+    async def _m_sendMessage(self, params: dict) -> dict:
+        text = self._checked_text(params)
+        self._message_id += 1
+        sent = Sent(int(params["chat_id"]), self._message_id, text, self._markup(params),
+                    parse_mode=params.get("parse_mode"))
+        self.sent.append(sent)
+        return {"message_id": sent.message_id, "date": int(time.time()), "chat": self.chat(sent.chat_id, "用户"),
+                "text": text, "from": {"id": BOT_ID, "is_bot": True, "first_name": "bot"}}
+
+    async def _m_editMessageText(self, params: dict) -> dict:
+        text = self._checked_text(params)
+        for sent in self.sent:
+            if sent.chat_id == int(params["chat_id"]) and sent.message_id == int(params["message_id"]):
+                if sent.text == text and sent.buttons == self._markup(params):
+                    raise ApiError(400, "Bad Request: message is not modified: specified new message content and "
+                                        "reply markup are exactly the same as a current content and reply markup "
+                                        "of the message")
+                sent.text, sent.buttons = text, self._markup(params)
+                return {"message_id": sent.message_id, "date": int(time.time()),
+                        "chat": self.chat(sent.chat_id, "用户"), "text": text}
+        raise ApiError(400, "Bad Request: message to edit not found")
+
+    async def _m_editMessageReplyMarkup(self, params: dict) -> dict | bool:
+        for sent in self.sent:
+            if sent.chat_id == int(params["chat_id"]) and sent.message_id == int(params["message_id"]):
+                markup = self._markup(params)
+                if markup == sent.buttons:
+                    raise ApiError(400, "Bad Request: message is not modified")
+                sent.buttons = markup
+                return {"message_id": sent.message_id, "date": int(time.time()),
+                        "chat": self.chat(sent.chat_id, "用户"), "text": sent.text}
+        raise ApiError(400, "Bad Request: message to edit not found")
+
+    async def _m_answerCallbackQuery(self, params: dict) -> bool:
+        self.callback_answers.append(params["callback_query_id"])
+        return True
+
+    async def _m_sendChatAction(self, params: dict) -> bool:
+        return True
+
+    async def _m_sendDocument(self, params: dict) -> dict:
+        document = params.get("document")
+        if not isinstance(document, dict):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        caption = self._checked_text(params, "caption", 1024) if params.get("caption") else ""
+        self._message_id += 1
+        sent = Sent(int(params["chat_id"]), self._message_id, caption, self._markup(params),
+                    document=document["data"], file_name=document["filename"])
+        self.sent.append(sent)
+        return {"message_id": sent.message_id, "date": int(time.time()), "chat": self.chat(sent.chat_id, "用户"),
+                "document": {"file_id": f"doc{sent.message_id}", "file_unique_id": f"u{sent.message_id}",
+                             "file_name": sent.file_name, "file_size": len(sent.document or b"")}}
+
+    async def _m_getFile(self, params: dict) -> dict:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": file_id + "u", "file_size": len(self.files[file_id]),
+                "file_path": f"files/{file_id}"}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].removeprefix("files/")
+        if request.match_info["token"] != self.token or file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])

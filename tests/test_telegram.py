@@ -1,0 +1,229 @@
+"""The interview on Telegram: the real python-telegram-bot Application, polling a local Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import docx
+import pytest
+
+from bot.flows.interview import Interview
+from bot.storage import Storage
+from bot.telegram import build_application, split_text, start_polling, stop_polling
+from tests.conftest import PROFILE, answer_for
+from tests.fake_telegram import FakeTelegram, Sent
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(telegram: FakeTelegram, storage: Storage, criteria, tmp_path: Path) -> AsyncIterator[None]:
+    interview = Interview(storage, criteria, documents_dir=tmp_path / "data" / "documents")
+    application = build_application(interview, storage, tmp_path / "data", telegram.token,
+                                    f"http://127.0.0.1:{telegram.port}")
+    async with application:
+        await start_polling(application, poll_timeout=1)
+        yield
+        await stop_polling(application)
+
+
+class Phone:
+    """One applicant's Telegram app: types, taps the buttons of the newest message, reads replies."""
+
+    def __init__(self, server: FakeTelegram, user_id: int, name: str) -> None:
+        self.server, self.user_id, self.name = server, user_id, name
+        self.seen = 0
+
+    async def type(self, text: str) -> int:
+        message_id = self.server.send_text(self.user_id, text, self.name)
+        await self.server.settle(self.user_id)
+        return message_id
+
+    @property
+    def new(self) -> list[Sent]:
+        """Messages that arrived since this was last read."""
+        messages = self.server.to(self.user_id)
+        fresh, self.seen = messages[self.seen:], len(messages)
+        return fresh
+
+    def last_with_buttons(self) -> Sent:
+        return next(m for m in reversed(self.server.to(self.user_id)) if m.buttons)
+
+    async def tap(self, label: str, quiet: float = 0.15) -> None:
+        message = self.last_with_buttons()
+        data = next(b["callback_data"] for row in message.buttons for b in row if label in b["text"])
+        self.server.press(self.user_id, message, data, self.name)
+        await self.server.settle(self.user_id, quiet=quiet)
+
+    def text(self) -> str:
+        return "\n".join(m.text for m in self.new)
+
+
+async def complete_interview(phone: Phone, criteria, *, with_certificate: bool = False) -> None:
+    await phone.type("/start")
+    await phone.tap("同意并开始")
+    for key in ["name", "gender", "birth", "political", "education", "unit", "position", "title", "years",
+                "phone", "email", "experience"]:
+        value = PROFILE[key] if key != "name" else phone.name
+        buttons = [b["text"] for row in phone.last_with_buttons().buttons for b in row]
+        if value in buttons:
+            await phone.tap(value)
+        else:
+            await phone.type(value)
+    await phone.tap("完成本项")
+    for question in criteria.questions:
+        await phone.type(f"{phone.name}：" + answer_for(question.id))
+        if question.id == "7.4a" and with_certificate:
+            phone.server.send_photo(phone.user_id, f"cert{phone.user_id}", b"\xff\xd8\xffcertificate",
+                                    caption="省级劳动模范证书", name=phone.name)
+            await phone.server.settle(phone.user_id)
+        await phone.tap("下一题")
+    await phone.tap("完成提交")
+    await phone.tap("确认提交", quiet=1.5)  # the 申报书 is built and uploaded
+
+
+async def test_two_applicants_complete_the_interview_at_once_and_never_see_each_other(
+        telegram: FakeTelegram, bot, storage, criteria) -> None:
+    zhang, li = Phone(telegram, 111, "张三"), Phone(telegram, 222, "李四")
+    await asyncio.gather(complete_interview(zhang, criteria, with_certificate=True),
+                         complete_interview(li, criteria))
+
+    assert {c["command"] for c in telegram.commands} >= {"where", "next", "finish"}
+    for me, other in ((zhang, li), (li, zhang)):
+        received = "\n".join(m.text for m in telegram.to(me.user_id))
+        assert "申报已于" in received
+        assert f"{other.name}：" not in received and other.name not in received
+        found = await storage.find_applicant("telegram", str(me.user_id))
+        app = await storage.application(found.id)
+        assert app.status == "submitted"
+        answers = await storage.answers(app.id)
+        assert answers == {q.id: f"{me.name}：" + answer_for(q.id) for q in criteria.questions}
+    for me, other in ((zhang, li), (li, zhang)):
+        [document] = [m for m in telegram.to(me.user_id) if m.document]
+        assert document.file_name == f"质量奖个人奖申报书_{me.name}.docx"
+        text = docx_text(document.document)
+        assert answer_for("7.4b") in text and f"{me.name}：" in text and f"{other.name}：" not in text
+    found = await storage.find_applicant("telegram", "111")
+    [certificate] = await storage.attachments((await storage.application(found.id)).id)
+    assert (certificate.question_id, certificate.caption) == ("7.4a", "省级劳动模范证书")
+    # Asked again later, the same document comes back.
+    zhang.new  # noqa: B018 - everything so far has been read
+    await zhang.type("/document")
+    await telegram.settle(111, quiet=1)
+    again = [m for m in zhang.new if m.document]
+    assert len(again) == 1 and again[0].file_name == "质量奖个人奖申报书_张三.docx"
+    # Every button tap was acknowledged, so no phone kept a spinning button.
+    taps = sum(1 for method, _ in telegram.calls if method == "answerCallbackQuery")
+    assert taps == len(telegram.callback_answers) > 80
+
+
+async def test_a_6000_character_answer_is_stored_whole_and_shown_back_in_parts(telegram, bot, storage) -> None:
+    phone = Phone(telegram, 333, "王五")
+    await phone.type("/start")
+    await phone.tap("同意并开始")
+    await phone.type("/jump 1.1a")
+    paragraphs = [f"第{n}段：" + "质量改进与&<创新>" * 40 for n in range(20)]
+    long_answer = "\n\n".join(paragraphs)
+    assert len(long_answer) > 6000
+    # Telegram caps one message at 4096 characters, so the applicant sends it in two.
+    half = long_answer.index("\n\n", 3000)
+    await phone.type(long_answer[:half])
+    await phone.type(long_answer[half + 2:])
+    phone.new  # noqa: B018 - mark everything so far as read
+    await phone.type("/show")
+    shown = phone.new
+    assert len(shown) >= 2 and all(len(m.text) <= 4096 for m in shown)
+    app = await storage.application((await storage.find_applicant("telegram", "333")).id)
+    stored = await storage.answer(app.id, "1.1a")
+    assert stored == long_answer[:half] + "\n" + long_answer[half + 2:]
+    joined = "\n".join(m.text for m in shown)
+    for paragraph in paragraphs:
+        assert paragraph in joined  # split between paragraphs, & and < intact
+
+
+async def test_rate_limits_and_a_blocked_user_lose_no_reply(telegram, bot, storage) -> None:
+    phone, blocker = Phone(telegram, 444, "赵六"), Phone(telegram, 555, "钱七")
+    telegram.fail_next("sendMessage", 444, 429, "Too Many Requests: retry after 1", retry_after=1)
+    telegram.send_text(444, "/start", "赵六")
+    await telegram.settle(444, quiet=1.5)  # the bot waits out retry_after before sending again
+    assert "欢迎使用质量奖申报助手" in phone.text()
+    assert [m for m, p in telegram.calls if m == "sendMessage" and p["chat_id"] == "444"] == ["sendMessage"] * 2
+    await blocker.type("/start")
+    await blocker.tap("同意并开始")
+    telegram.blocked.add(555)
+    await blocker.type("张三")
+    found = await storage.find_applicant("telegram", "555")
+    assert found.blocked_at is not None
+    app = await storage.application(found.id)
+    assert (await storage.profile(app.id))["name"] == "张三"  # the answer was kept all the same
+    telegram.blocked.discard(555)
+    await blocker.type("/where")
+    assert (await storage.find_applicant("telegram", "555")).blocked_at is None
+
+
+async def test_edits_files_groups_and_voice(telegram, bot, storage) -> None:
+    phone = Phone(telegram, 666, "孙八")
+    await phone.type("/start")
+    await phone.tap("同意并开始")
+    await phone.type("/jump 7.4a")
+    first = await phone.type("2024年获评江苏省劳动模范。")
+    telegram.edit_text(666, first, "2024年获评江苏省劳动模范，2023年获评连云港市质量标兵。")
+    await telegram.settle(666)
+    assert "已按您修改后的消息更新 7.4a" in phone.text()
+    app = await storage.application((await storage.find_applicant("telegram", "666")).id)
+    assert await storage.answer(app.id, "7.4a") == "2024年获评江苏省劳动模范，2023年获评连云港市质量标兵。"
+
+    for n in range(3):
+        telegram.send_photo(666, f"photo{n}", b"\xff\xd8\xff" + bytes([n]) * 100, caption="劳模证书" if n == 0 else "",
+                            media_group_id="album1")
+    await telegram.settle(666, quiet=1.5)
+    album_replies = [m for m in phone.new if "证明材料" in m.text]
+    assert len(album_replies) == 1 and "本题共 3 份" in album_replies[0].text
+    attachments = await storage.attachments(app.id, "7.4a")
+    assert len(attachments) == 3 and attachments[0].caption == "劳模证书"
+    assert all(a.size == 103 for a in attachments)
+    assert all(saved_bytes(a.path) == b"\xff\xd8\xff" + bytes([n]) * 100 for n, a in enumerate(attachments))
+
+    telegram.send_document(666, "big", b"x", "录像.pdf", "application/pdf", size=25 * 1024 * 1024)
+    await telegram.settle(666)
+    assert "超过了 20 MB" in phone.text()
+    telegram.send_document(666, "exe", b"MZ", "setup.exe", "application/x-msdownload")
+    await telegram.settle(666)
+    assert "格式暂不支持" in phone.text()
+    telegram.send_other(666, voice={"file_id": "v", "file_unique_id": "vu", "duration": 3})
+    await telegram.settle(666)
+    assert "请用文字输入" in phone.text()
+    assert len(await storage.attachments(app.id)) == 3
+
+    telegram.send_text(777, "/start", "群友", chat_type="group", chat_id=-100123)
+    await telegram.settle(-100123)
+    assert "请私聊我" in "\n".join(m.text for m in telegram.to(-100123))
+    assert await storage.find_applicant("telegram", "777") is None
+
+
+def docx_text(data: bytes | None) -> str:
+    assert data is not None
+    document = docx.Document(io.BytesIO(data))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def saved_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def test_long_texts_are_split_at_paragraphs_within_the_limit() -> None:
+    text = "\n\n".join("段" * 1500 for _ in range(5))
+    parts = split_text(text)
+    assert all(len(p) <= 4096 for p in parts) and "\n\n".join(parts) == text
+    assert split_text("字" * 9000) == ["字" * 4096, "字" * 4096, "字" * 808]
+    assert split_text("") == [""]
