@@ -227,3 +227,23 @@ def test_long_texts_are_split_at_paragraphs_within_the_limit() -> None:
     assert all(len(p) <= 4096 for p in parts) and "\n\n".join(parts) == text
     assert split_text("字" * 9000) == ["字" * 4096, "字" * 4096, "字" * 808]
     assert split_text("") == [""]
+
+
+def test_award_bot_run_without_a_token_explains_how_to_get_one(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert result.returncode == 2
+    assert "@BotFather" in result.stderr and "award-bot console" in result.stderr
+
+
+async def test_a_network_error_before_sending_is_retried_and_nothing_is_lost(telegram, bot, storage) -> None:
+    phone = Phone(telegram, 888, "周九")
+    telegram.fail_next("sendMessage", 888, 502, "Bad Gateway")
+    telegram.send_text(888, "/start", "周九")
+    await telegram.settle(888, quiet=2.0)
+    assert "欢迎使用质量奖申报助手" in phone.text()
