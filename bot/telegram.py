@@ -11,10 +11,15 @@ import hashlib
 import html
 import logging
 import mimetypes
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+
+# Opt in to the coming python-telegram-bot behaviour (RetryAfter.retry_after as a timedelta),
+# which _seconds() already handles, instead of a deprecation warning on every 429.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode

@@ -93,7 +93,7 @@ class FakeTelegram:
         self._update_id = 0
         self._fetched = 0
         self._fetched_at = 0.0
-        self._pushed: dict[int, int] = {}
+        self._pushed: dict[int, tuple[int, float]] = {}
         self._last_call: dict[int, float] = {}
         self._message_id = 1000
         self._new_update = asyncio.Event()
@@ -141,7 +141,7 @@ class FakeTelegram:
     def _push(self, kind: str, payload: dict[str, Any]) -> None:
         self._update_id += 1
         chat = payload.get("chat") or payload["message"]["chat"]
-        self._pushed[chat["id"]] = self._update_id
+        self._pushed[chat["id"]] = (self._update_id, time.monotonic())
         self.updates.append({"update_id": self._update_id, kind: payload})
         self._new_update.set()
 
@@ -218,11 +218,13 @@ class FakeTelegram:
         """Wait until the chat's updates were fetched and the bot has been quiet towards it for a moment."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            pushed = self._pushed.get(chat_id, 0) if chat_id is not None else self._update_id
+            pushed = self._pushed.get(chat_id, (0, 0.0)) if chat_id is not None else (self._update_id, 0.0)
             last = self._last_call.get(chat_id, 0.0) if chat_id is not None else max(self._last_call.values(),
                                                                                         default=0.0)
             now = time.monotonic()
-            if self._fetched >= pushed and now - max(last, self._fetched_at) >= quiet:
+            # Settled: the update was fetched, the bot has answered this chat since, and then went quiet.
+            answered = chat_id is None or last > pushed[1]
+            if self._fetched >= pushed[0] and answered and now - max(last, self._fetched_at) >= quiet:
                 return
             await asyncio.sleep(0.02)
         raise TimeoutError(f"the bot did not settle; calls: {[m for m, _ in self.calls[-5:]]}")
