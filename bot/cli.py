@@ -61,10 +61,19 @@ def main(argv: list[str] | None = None) -> int:
         if not settings.telegram_bot_token:
             print(NO_TOKEN, file=sys.stderr)
             return 2
+        from telegram.error import InvalidToken, TelegramError
+
         try:
             asyncio.run(serve(settings))
         except (CriteriaError, StorageError) as exc:
             print(exc, file=sys.stderr)
+            return 1
+        except InvalidToken:
+            # PTB's own message repeats the token: never print it.
+            print(BAD_TOKEN, file=sys.stderr)
+            return 2
+        except TelegramError as exc:
+            print(f"无法连接 Telegram (cannot reach Telegram): {type(exc).__name__}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             pass
@@ -120,6 +129,10 @@ TELEGRAM_BOT_TOKEN is not set.
 2. 把它写进 .env 文件：TELEGRAM_BOT_TOKEN=123456:ABC…（或设为环境变量），再运行 award-bot run。
 
 不用 Telegram 也能试用：award-bot console 在终端里运行同样的访谈。"""
+
+
+BAD_TOKEN = """Telegram 拒绝了 TELEGRAM_BOT_TOKEN：请在 @BotFather 里核对 token 后再运行。
+Telegram rejected TELEGRAM_BOT_TOKEN."""
 
 
 async def serve(settings: Settings) -> None:

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 # which _seconds() already handles, instead of a deprecation warning on every 429.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+import httpx
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.flows.dispatch import Lanes
@@ -45,17 +46,33 @@ SEND_ATTEMPTS = 5
 T = TypeVar("T")
 
 
+def units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji or a rare 汉字 may count 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(text)
+
+
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Cut a long text into messages Telegram accepts, at paragraph, then line, then any boundary."""
     parts: list[str] = []
     rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
+    while units(rest) > limit:
+        fit = _fit(rest, limit)
+        window = rest[:fit]
         cut = window.rfind("\n\n")
-        if cut < limit // 2:
+        if cut < fit // 2:
             cut = window.rfind("\n")
-        if cut < limit // 2:
-            cut = limit
+        if cut < fit // 2:
+            cut = fit
         parts.append(rest[:cut].rstrip("\n"))
         rest = rest[cut:].lstrip("\n")
     if rest or not parts:
@@ -64,15 +81,28 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 class PerApplicantUpdates(BaseUpdateProcessor):
-    """Updates run concurrently, except that one user's updates run one at a time, in order."""
+    """Updates run concurrently, except that one user's updates run one at a time, in order.
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    What must not wait behind a user's slow step happens here, on arrival: a button tap is
+    answered at once, and an album photo is counted before its predecessors are handled.
+    """
+
+    def __init__(self, channel: TelegramChannel, max_concurrent_updates: int = 4096) -> None:
+        # A generous limit: an update holds a slot while it waits in its user's lane.
         super().__init__(max_concurrent_updates)
-        self._lanes = Lanes()
+        self.channel = channel
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        user = update.effective_user if isinstance(update, Update) else None
-        await self._lanes.run(str(user.id) if user else "-", coroutine)
+        if not isinstance(update, Update) or update.effective_user is None:
+            await coroutine
+            return
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError as exc:
+                log.info("callback answer failed: %s", exc)
+        self.channel.arrived(update)
+        await self.channel.lanes.run(str(update.effective_user.id), coroutine)
 
     async def initialize(self) -> None:
         pass
@@ -90,10 +120,18 @@ class TelegramChannel:
         self.interview = interview
         self.storage = storage
         self.files_dir = data_dir / "attachments"
-        self._albums: dict[str, int] = {}
+        self.lanes = Lanes()
+        self._album_arrivals: dict[str, int] = {}  # media_group_id -> photos arrived so far
+        self._album_pending: dict[int, tuple[str, int, int, list[Reply]]] = {}  # user -> group, n, chat, replies
 
     def install(self, application: Application) -> None:
         application.add_handler(TypeHandler(Update, self.on_update))
+
+    def arrived(self, update: Update) -> None:
+        message = update.message
+        if message is not None and message.media_group_id:
+            group = message.media_group_id
+            self._album_arrivals[group] = self._album_arrivals.get(group, 0) + 1
 
     # -- incoming ------------------------------------------------------------------------
 
@@ -101,16 +139,16 @@ class TelegramChannel:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or user.is_bot:
             return
-        if update.callback_query is not None:
-            # Answered at once, so the phone stops its spinner whatever happens next.
-            try:
-                await update.callback_query.answer()
-            except (BadRequest, NetworkError) as exc:
-                log.info("callback answer failed: %s", exc)
         if chat.type != ChatType.PRIVATE:
-            if update.message is not None:
-                await self._send(context, chat.id, user.id, [Reply(say("private_only"))])
+            # Only commands reach a bot in a group; answer those, store nothing.
+            text = update.message.text if update.message else None
+            if text and text.startswith("/"):
+                await self._send(context, chat.id, None, [Reply(say("private_only"))])
             return
+        message = update.message
+        in_album = message is not None and bool(message.media_group_id)
+        if not in_album or self._album_pending.get(user.id, ("",))[0] != message.media_group_id:
+            await self._flush_album(context, user.id)
         sender = Sender(CHANNEL, str(user.id), user.full_name)
         event = await self._event(update, context, sender, chat.id)
         if event is None:
@@ -119,9 +157,8 @@ class TelegramChannel:
             await self._send(context, chat.id, user.id, [event])
             return
         replies = await self.interview.handle(event)
-        message = update.message
         if message is not None and message.media_group_id and isinstance(event, FileReceived):
-            await self._album_reply(context, chat.id, user.id, message.media_group_id, replies)
+            self._hold_album_reply(context, chat.id, user.id, message.media_group_id, replies)
             return
         await self._send(context, chat.id, user.id, replies)
 
@@ -145,7 +182,10 @@ class TelegramChannel:
             return Text(sender, message.text, _ref(message))
         if message.photo or message.document:
             return await self._file(context, message, sender)
-        return Reply(say("please_type"))
+        if message.voice or message.audio or message.video or message.video_note or message.sticker or \
+                message.location or message.venue or message.contact or message.animation:
+            return Reply(say("please_type"))
+        return None  # service messages (pins, joins, themes) need no answer
 
     async def _file(self, context: ContextTypes.DEFAULT_TYPE, message: Message,
                     sender: Sender) -> FileReceived | Reply:
@@ -161,41 +201,67 @@ class TelegramChannel:
             return Reply(say("file_type_refused", name=name))
         if size is not None and size > MAX_FILE_BYTES:
             return Reply(say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1)))
-        await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
-        data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+        await self._call(lambda: context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT))
+        try:
+            data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("file download failed: %s", exc)
+            return Reply(say("file_download_failed", name=name))
         if len(data) > MAX_FILE_BYTES:
             return Reply(say("file_too_big", name=name, mb=round(len(data) / 1024 / 1024, 1)))
+        if not _content_matches(data, mime):
+            return Reply(say("file_type_refused", name=name))
+        digest, path = await asyncio.to_thread(self._keep, data, mime)
+        return FileReceived(sender, name, mime, len(data), digest, path, message.caption or "", _ref(message))
+
+    def _keep(self, data: bytes, mime: str) -> tuple[str, Path]:
+        """Store a received file under its checksum; a crash mid-write never leaves a cut-off file."""
         digest = hashlib.sha256(data).hexdigest()
         self.files_dir.mkdir(parents=True, exist_ok=True)
         path = self.files_dir / f"{digest}{mimetypes.guess_extension(mime) or ''}"
         if not path.exists():
-            path.write_bytes(data)
-        return FileReceived(sender, name, mime, len(data), digest, path, message.caption or "", _ref(message))
+            partial = path.with_name(path.name + ".part")
+            partial.write_bytes(data)
+            os.replace(partial, path)
+        return digest, path
 
-    async def _album_reply(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, group: str,
-                           replies: list[Reply]) -> None:
+    def _hold_album_reply(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, group: str,
+                          replies: list[Reply]) -> None:
         """An album arrives as one update per photo: answer once, after the last one."""
-        generation = self._albums.get(group, 0) + 1
-        self._albums[group] = generation
+        handled = self._album_pending.get(user_id, (group, 0))[1] + 1 if \
+            self._album_pending.get(user_id, ("",))[0] == group else 1
+        self._album_pending[user_id] = (group, handled, chat_id, replies)
 
         async def later() -> None:
             await asyncio.sleep(ALBUM_QUIET_SECONDS)
-            if self._albums.get(group) == generation:
-                del self._albums[group]
-                await self._send(context, chat_id, user_id, replies)
+            # In the user's lane, so the reply keeps its place among the user's other replies.
+            await self.lanes.run(str(user_id), self._flush_album(context, user_id, only_if_complete=True))
 
         context.application.create_task(later())
 
+    async def _flush_album(self, context: ContextTypes.DEFAULT_TYPE, user_id: int, *,
+                           only_if_complete: bool = False) -> None:
+        pending = self._album_pending.get(user_id)
+        if pending is None:
+            return
+        group, handled, chat_id, replies = pending
+        if only_if_complete and handled < self._album_arrivals.get(group, 0):
+            return  # more photos of this album are still waiting to be handled
+        del self._album_pending[user_id]
+        self._album_arrivals.pop(group, None)
+        await self._send(context, chat_id, user_id, replies)
+
     # -- outgoing ------------------------------------------------------------------------
 
-    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int,
+    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int | None,
                     replies: list[Reply]) -> None:
         try:
             for reply in replies:
                 await self._send_one(context, chat_id, reply)
         except Blocked:
-            log.warning("user %s blocked the bot; marked", user_id)
-            await self.storage.mark_blocked(CHANNEL, str(user_id))
+            if user_id is not None:  # a group that removed the bot says nothing about the user
+                log.warning("user %s blocked the bot; marked", user_id)
+                await self.storage.mark_blocked(CHANNEL, str(user_id))
 
     async def _send_one(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
         bot = context.bot
@@ -226,25 +292,54 @@ class TelegramChannel:
             try:
                 return await request()
             except RetryAfter as exc:
+                if attempt == SEND_ATTEMPTS:
+                    log.error("still rate limited after %d attempts; message dropped", attempt)
+                    return None
                 await asyncio.sleep(_seconds(exc.retry_after))
             except Forbidden as exc:
                 raise Blocked() from exc
-            except TimedOut as exc:
-                # The request may have reached Telegram and been delivered: sending it again could
-                # duplicate it, and the applicant can always ask again with /where.
-                log.warning("send timed out, not repeated: %s", exc)
-                return None
             except BadRequest as exc:
                 if "message is not modified" in str(exc):
                     return None
                 log.error("Telegram refused a message: %s", exc)
                 return None
             except NetworkError as exc:
+                if _maybe_delivered(exc):
+                    # Sending again could show the applicant the same message twice; they can
+                    # always ask for it again with /where.
+                    log.warning("request may have been delivered, not repeated: %s", exc)
+                    return None
                 if attempt == SEND_ATTEMPTS:
                     log.error("giving up after network errors: %s", exc)
                     return None
                 await asyncio.sleep(min(2 ** attempt * 0.5, 10))
         return None
+
+
+# What a file's first bytes must look like for the type its sender declared.
+_MAGIC = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+def _content_matches(data: bytes, mime: str) -> bool:
+    if mime == "image/webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    if mime == "image/heic":
+        return data[4:8] == b"ftyp"
+    return data.startswith(_MAGIC.get(mime, (b"",)))
+
+
+def _maybe_delivered(exc: NetworkError) -> bool:
+    """Whether a failed request may still have reached Telegram (and so must not be repeated)."""
+    cause = exc.__cause__
+    if isinstance(cause, httpx.PoolTimeout | httpx.ConnectError | httpx.ConnectTimeout):
+        return False  # "Request was *not* sent"
+    if isinstance(cause, httpx.HTTPError):
+        return True  # a read or protocol error after the request went out
+    return isinstance(exc, TimedOut)
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -273,17 +368,21 @@ def bot_commands() -> list[BotCommand]:
 def build_application(
     interview: Interview, storage: Storage, data_dir: Path, token: str, api_url: str | None = None
 ) -> Application:
+    channel = TelegramChannel(interview, storage, data_dir)
     builder = (
         Application.builder()
         .token(token)
-        .concurrent_updates(PerApplicantUpdates())
+        .concurrent_updates(PerApplicantUpdates(channel))
         .rate_limiter(AIORateLimiter(max_retries=0))  # keeps the overall rate; _call handles 429s
     )
+    # With max_retries=0 the limiter logs every 429 as an error with a traceback, although
+    # _call waits it out: keep its real errors only.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     if api_url:
         api_url = api_url.rstrip("/")
         builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
     application = builder.build()
-    TelegramChannel(interview, storage, data_dir).install(application)
+    channel.install(application)
     return application
 
 

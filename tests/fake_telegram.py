@@ -229,6 +229,17 @@ class FakeTelegram:
             await asyncio.sleep(0.02)
         raise TimeoutError(f"the bot did not settle; calls: {[m for m, _ in self.calls[-5:]]}")
 
+    async def wait_for(self, chat_id: int, wanted, limit: float = 30) -> Sent:
+        """Wait for the first message to the chat (from now on) that `wanted` accepts."""
+        start = len(self.to(chat_id))
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            for message in self.to(chat_id)[start:]:
+                if wanted(message):
+                    return message
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"no such message to {chat_id}")
+
     # -- the API ------------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.Response:

@@ -88,7 +88,10 @@ async def complete_interview(phone: Phone, criteria, *, with_certificate: bool =
             await phone.server.settle(phone.user_id)
         await phone.tap("下一题")
     await phone.tap("完成提交")
-    await phone.tap("确认提交", quiet=1.5)  # the 申报书 is built and uploaded
+    # Building and uploading the 申报书 takes a moment: wait for the document itself.
+    document = asyncio.ensure_future(phone.server.wait_for(phone.user_id, lambda m: m.document is not None))
+    await phone.tap("确认提交")
+    await document
 
 
 async def test_two_applicants_complete_the_interview_at_once_and_never_see_each_other(
@@ -185,7 +188,8 @@ async def test_edits_files_groups_and_voice(telegram, bot, storage) -> None:
     for n in range(3):
         telegram.send_photo(666, f"photo{n}", b"\xff\xd8\xff" + bytes([n]) * 100, caption="劳模证书" if n == 0 else "",
                             media_group_id="album1")
-    await telegram.settle(666, quiet=1.5)
+    await telegram.wait_for(666, lambda m: "证明材料" in m.text)
+    await telegram.settle(666, quiet=0.5)
     album_replies = [m for m in phone.new if "证明材料" in m.text]
     assert len(album_replies) == 1 and "本题共 3 份" in album_replies[0].text
     attachments = await storage.attachments(app.id, "7.4a")
@@ -199,6 +203,13 @@ async def test_edits_files_groups_and_voice(telegram, bot, storage) -> None:
     telegram.send_document(666, "exe", b"MZ", "setup.exe", "application/x-msdownload")
     await telegram.settle(666)
     assert "格式暂不支持" in phone.text()
+    telegram.send_document(666, "fakepdf", b"MZ\x90\x00", "证书.pdf", "application/pdf")
+    await telegram.settle(666)
+    assert "格式暂不支持" in phone.text()  # declared a PDF, but is not one
+    telegram.fail_next("getFile", None, 400, "Bad Request: file is too big")
+    telegram.send_document(666, "lost", b"%PDF-1.4", "证书2.pdf", "application/pdf")
+    await telegram.settle(666)
+    assert "请再发送一次" in phone.text()
     telegram.send_other(666, voice={"file_id": "v", "file_unique_id": "vu", "duration": 3})
     await telegram.settle(666)
     assert "请用文字输入" in phone.text()
@@ -227,6 +238,23 @@ def test_long_texts_are_split_at_paragraphs_within_the_limit() -> None:
     assert all(len(p) <= 4096 for p in parts) and "\n\n".join(parts) == text
     assert split_text("字" * 9000) == ["字" * 4096, "字" * 4096, "字" * 808]
     assert split_text("") == [""]
+    rare = "𠮷" * 3000  # one character, two UTF-16 units: Telegram counts units
+    assert all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in split_text(rare)) and "".join(split_text(rare)) == rare
+
+
+async def test_a_rejected_token_is_reported_without_printing_it(telegram, tmp_path) -> None:
+    import sys
+
+    from tests.conftest import ROOT
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": "999:SUPERSECRET",
+             "TELEGRAM_API_URL": f"http://127.0.0.1:{telegram.port}", "AWARD_DB": str(tmp_path / "a.db")})
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert "SUPERSECRET" not in err.decode() and "@BotFather" in err.decode()
 
 
 def test_award_bot_run_without_a_token_explains_how_to_get_one(tmp_path) -> None:
