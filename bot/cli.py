@@ -53,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request URL at INFO, and Bot API URLs contain the bot's token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.verb == "criteria":
         return validate_criteria(args.file or settings.criteria)
     if args.verb == "run":

@@ -378,6 +378,8 @@ def build_application(
     # With max_retries=0 the limiter logs every 429 as an error with a traceback, although
     # _call waits it out: keep its real errors only.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+    # httpx logs every request URL at INFO, and Bot API URLs contain the bot's token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if api_url:
         api_url = api_url.rstrip("/")
         builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")

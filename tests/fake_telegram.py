@@ -104,6 +104,7 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}
         self.blocked: set[int] = set()
         self.faults: list[tuple[str, int | None, ApiError]] = []
+        self.delays: dict[str, float] = {}  # method -> seconds, to play a slow Telegram
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -114,7 +115,7 @@ class FakeTelegram:
         app.router.add_post("/bot{token}/{method}", self._api)
         app.router.add_get("/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, access_log=None)  # its lines would be the server's, not the bot's
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -258,6 +259,8 @@ class FakeTelegram:
                     raise error
             if chat_id is not None and chat_id in self.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
+            if method in self.delays:
+                await asyncio.sleep(self.delays[method])
             handler = getattr(self, "_m_" + method, None)
             if handler is None:
                 raise ApiError(404, "Not Found")

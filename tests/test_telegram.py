@@ -275,3 +275,34 @@ async def test_a_network_error_before_sending_is_retried_and_nothing_is_lost(tel
     telegram.send_text(888, "/start", "周九")
     await telegram.settle(888, quiet=2.0)
     assert "欢迎使用质量奖申报助手" in phone.text()
+
+
+async def test_a_tap_is_answered_at_once_even_behind_a_slow_download(telegram, bot) -> None:
+    phone = Phone(telegram, 901, "吴十")
+    await phone.type("/start")
+    await phone.tap("同意并开始")
+    await phone.type("/jump 7.4a")
+    buttons = phone.last_with_buttons()
+    telegram.delays["getFile"] = 2.0
+    telegram.send_photo(901, "slow", b"\xff\xd8\xffslow")
+    await asyncio.sleep(0.3)  # the download is under way
+    telegram.press(901, buttons, next(b["callback_data"] for row in buttons.buttons for b in row
+                                      if "进度" in b["text"]))
+    await asyncio.sleep(0.5)
+    assert len(telegram.callback_answers) == 2  # consent and this tap, while the photo still downloads
+    progress = await telegram.wait_for(901, lambda m: "自评报告已答" in m.text)
+    assert any("证明材料" in m.text for m in telegram.to(901)[: telegram.to(901).index(progress)])
+
+
+async def test_logs_hold_neither_answers_nor_the_token(telegram, bot, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    phone = Phone(telegram, 902, "郑十一")
+    await phone.type("/start")
+    await phone.tap("同意并开始")
+    await phone.type("/jump 1.1a")
+    await phone.type("机密回答内容XYZ")
+    assert "已保存" in phone.text()
+    assert "机密回答内容XYZ" not in caplog.text
+    assert telegram.token not in caplog.text
