@@ -162,10 +162,15 @@ async def test_rate_limits_and_a_blocked_user_lose_no_reply(telegram, bot, stora
     assert [m for m, p in telegram.calls if m == "sendMessage" and p["chat_id"] == "444"] == ["sendMessage"] * 2
     await blocker.type("/start")
     await blocker.tap("同意并开始")
+    # First Telegram asks the bot to slow down, then the user turns out to have blocked it.
+    telegram.fail_next("sendMessage", 555, 429, "Too Many Requests: retry after 1", retry_after=1)
     telegram.blocked.add(555)
-    await blocker.type("张三")
+    telegram.send_text(555, "张三", "钱七")
+    await telegram.settle(555, quiet=1.5)
     found = await storage.find_applicant("telegram", "555")
     assert found.blocked_at is not None
+    attempts = [m for m, p in telegram.calls if m == "sendMessage" and p["chat_id"] == "555"]
+    assert len(attempts) == 5  # welcome, thanks, first prompt, then the 429 and the 403: no endless retries
     app = await storage.application(found.id)
     assert (await storage.profile(app.id))["name"] == "张三"  # the answer was kept all the same
     telegram.blocked.discard(555)
