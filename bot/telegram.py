@@ -13,6 +13,7 @@ import logging
 import mimetypes
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -111,6 +112,16 @@ class PerApplicantUpdates(BaseUpdateProcessor):
         pass
 
 
+@dataclass
+class PendingAlbum:
+    """The reply to an album, held until its last photo has been handled."""
+
+    group: str
+    chat_id: int
+    handled: int = 0
+    replies: list[Reply] = field(default_factory=list)
+
+
 class Blocked(Exception):
     """The user blocked the bot; nothing more can be sent to them."""
 
@@ -122,7 +133,7 @@ class TelegramChannel:
         self.files_dir = data_dir / "attachments"
         self.lanes = Lanes()
         self._album_arrivals: dict[str, int] = {}  # media_group_id -> photos arrived so far
-        self._album_pending: dict[int, tuple[str, int, int, list[Reply]]] = {}  # user -> group, n, chat, replies
+        self._album_pending: dict[int, PendingAlbum] = {}  # by user id
 
     def install(self, application: Application) -> None:
         application.add_handler(TypeHandler(Update, self.on_update))
@@ -146,8 +157,8 @@ class TelegramChannel:
                 await self._send(context, chat.id, None, [Reply(say("private_only"))])
             return
         message = update.message
-        in_album = message is not None and bool(message.media_group_id)
-        if not in_album or self._album_pending.get(user.id, ("",))[0] != message.media_group_id:
+        pending = self._album_pending.get(user.id)
+        if pending is not None and (message is None or message.media_group_id != pending.group):
             await self._flush_album(context, user.id)
         sender = Sender(CHANNEL, str(user.id), user.full_name)
         event = await self._event(update, context, sender, chat.id)
@@ -228,9 +239,9 @@ class TelegramChannel:
     def _hold_album_reply(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, group: str,
                           replies: list[Reply]) -> None:
         """An album arrives as one update per photo: answer once, after the last one."""
-        handled = self._album_pending.get(user_id, (group, 0))[1] + 1 if \
-            self._album_pending.get(user_id, ("",))[0] == group else 1
-        self._album_pending[user_id] = (group, handled, chat_id, replies)
+        pending = self._album_pending.setdefault(user_id, PendingAlbum(group, chat_id))
+        pending.handled += 1
+        pending.replies = replies  # the latest reply counts all the photos so far
 
         async def later() -> None:
             await asyncio.sleep(ALBUM_QUIET_SECONDS)
@@ -244,12 +255,11 @@ class TelegramChannel:
         pending = self._album_pending.get(user_id)
         if pending is None:
             return
-        group, handled, chat_id, replies = pending
-        if only_if_complete and handled < self._album_arrivals.get(group, 0):
+        if only_if_complete and pending.handled < self._album_arrivals.get(pending.group, 0):
             return  # more photos of this album are still waiting to be handled
         del self._album_pending[user_id]
-        self._album_arrivals.pop(group, None)
-        await self._send(context, chat_id, user_id, replies)
+        self._album_arrivals.pop(pending.group, None)
+        await self._send(context, pending.chat_id, user_id, pending.replies)
 
     # -- outgoing ------------------------------------------------------------------------
 
