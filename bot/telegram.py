@@ -161,7 +161,7 @@ class TelegramChannel:
         if pending is not None and (message is None or message.media_group_id != pending.group):
             await self._flush_album(context, user.id)
         sender = Sender(CHANNEL, str(user.id), user.full_name)
-        event = await self._event(update, context, sender, chat.id)
+        event = await self._event(update, context, sender)
         if event is None:
             return
         if isinstance(event, Reply):
@@ -173,8 +173,8 @@ class TelegramChannel:
             return
         await self._send(context, chat.id, user.id, replies)
 
-    async def _event(self, update: Update, context: ContextTypes.DEFAULT_TYPE, sender: Sender,
-                     chat_id: int) -> Event | Reply | None:
+    async def _event(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     sender: Sender) -> Event | Reply | None:
         if update.callback_query is not None:
             return ButtonPress(sender, update.callback_query.data or "")
         # Edits arrive as updates of their own; route them on purpose, never as new answers.
