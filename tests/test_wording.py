@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 
+from bot.criteria import WARNING_CODES
 from bot.wording import messages
 from tests.conftest import ROOT
 
@@ -16,6 +17,9 @@ def keys_used_in_code() -> set[str]:
     # Validation reports its findings as wording keys.
     validation = (ROOT / "bot" / "validation.py").read_text(encoding="utf-8")
     used |= set(re.findall(r'Invalid\("([a-z_]+)"', validation))
+    # Evidence warnings are worded per stable code: evidence_<code> and evidence_<code>_example.
+    used |= {f"evidence_{code}{suffix}" for code in WARNING_CODES for suffix in ("", "_example")}
+    used |= {f"evidence_label_{code}" for code in WARNING_CODES}
     return used
 
 
