@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot import evidence
 from bot.config import Settings
 from bot.console import Console
 from bot.criteria import CriteriaError, load_criteria
@@ -32,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--db", type=Path, default=None, help="database file (default: $AWARD_DB or data/award.db)")
 
     verbs.add_parser("run", help="run the Telegram bot (long polling; needs TELEGRAM_BOT_TOKEN)")
+
+    check = verbs.add_parser("check", help="read one answer from stdin and print its evidence warnings as JSON")
+    check.add_argument("question", metavar="QUESTION_ID", help="e.g. 7.1c")
+    check.add_argument("--attachments", type=int, default=0, help="how many files are attached to the answer")
 
     criteria = verbs.add_parser("criteria", help="work with criteria files")
     criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True)
@@ -55,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.verb == "criteria":
         return validate_criteria(args.file or settings.criteria)
+    if args.verb == "check":
+        return check_answer(settings, args.question, args.attachments)
     if args.verb == "run":
         if not settings.telegram_bot_token:
             print(NO_TOKEN, file=sys.stderr)
@@ -87,6 +95,22 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 130
     parser.print_help()
+    return 0
+
+
+def check_answer(settings: Settings, question_id: str, attachments: int) -> int:
+    try:
+        criteria = load_criteria(settings.criteria)
+    except CriteriaError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    question = criteria.question(question_id.strip().lower())
+    if question is None:
+        valid = " ".join(q.id for q in criteria.questions)
+        print(f"未知题号 (unknown question id) {question_id!r}；可用的题号：{valid}", file=sys.stderr)
+        return 2
+    warnings = evidence.check(question, sys.stdin.read(), attachments)
+    print(json.dumps([{"code": w.code, "message": w.message} for w in warnings], ensure_ascii=False, indent=2))
     return 0
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import evidence
 from bot.criteria import Criteria, ProfileField, Question, parse_target
 from bot.document import render_application
 from bot.flows import review
@@ -284,6 +286,9 @@ class Interview:
         replies = [Reply(text) for text in review.review_texts(self.criteria, profile, answers)]
         gaps = review.gaps(self.criteria, profile, answers)
         summary = say("review_done_empty", gaps=gaps.describe()) if gaps.count else say("review_done_full")
+        advice = await self._evidence_summary(turn.app, answers)
+        if advice:
+            summary += "\n\n" + advice
         if turn.app.status == "submitted":
             replies.append(Reply(summary, self._submitted_reply(turn.app).buttons))
         else:
@@ -302,6 +307,9 @@ class Interview:
         else:
             text = say("finish_confirm_full", chars=review.total_chars(answers))
             yes = say("btn_finish_confirm")
+        advice = await self._evidence_summary(turn.app, answers)
+        if advice:
+            text += "\n\n" + advice
         return [Reply(text, keyboard([Button(yes, "fin:yes")], [Button(say("btn_keep_editing"), "here")]),
                       choice_only=True)]
 
@@ -399,7 +407,21 @@ class Interview:
             saved = say("saved_first", id=question.id, chars=chars)
         lines = [saved]
         lines += await self._budget_notes(app, question, answer)
+        lines += await self._evidence_notes(app, question, answer)
         return [Reply("\n".join(lines), buttons=self._question_buttons(question, True))]
+
+    async def _evidence_notes(self, app: Application, question: Question, answer: str) -> list[str]:
+        """Right after saving: what an assessor would miss, kindly, with an example; never blocking."""
+        attached = len(await self.storage.attachments(app.id, question.id))
+        found = [w for w in evidence.check(question, answer, attached) if w.code != "empty"]
+        if found:
+            return ["", say("evidence_intro")] + [f"· {w.message}\n  {w.example}" for w in found]
+        hint = evidence.process_hint(question, answer)
+        return ["", hint] if hint else []
+
+    async def _evidence_summary(self, app: Application, answers: dict[str, str]) -> str | None:
+        counts = Counter(a.question_id for a in await self.storage.attachments(app.id))
+        return evidence.summary(evidence.check_application(self.criteria, answers, counts))
 
     async def _budget_notes(self, app: Application, question: Question, answer: str) -> list[str]:
         notes = []
