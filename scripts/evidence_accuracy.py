@@ -1,10 +1,12 @@
-"""Precision and recall of each evidence check on the labelled answers in tests/data/evidence_cases.yaml.
+"""Precision and recall of each evidence check on a labelled set of answers.
 
-    .venv/bin/python scripts/evidence_accuracy.py
+    .venv/bin/python scripts/evidence_accuracy.py                                   # the development set
+    .venv/bin/python scripts/evidence_accuracy.py tests/data/evidence_holdout.yaml  # the held-out set
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,9 +18,9 @@ from bot.evidence import check
 CASES = Path(__file__).resolve().parent.parent / "tests" / "data" / "evidence_cases.yaml"
 
 
-def main() -> None:
+def main(path: Path) -> None:
     criteria = load_criteria()
-    cases = yaml.safe_load(CASES.read_text(encoding="utf-8"))
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))
     true_pos, false_pos, false_neg = Counter(), Counter(), Counter()
     wrong = []
     for case in cases:
@@ -34,7 +36,7 @@ def main() -> None:
             false_neg[code] += 1
         if got != expected:
             wrong.append(f"  {case['id']} {case['question']}: expected {sorted(expected)}, got {sorted(got)}")
-    print(f"{len(cases)} labelled answers")
+    print(f"{len(cases)} labelled answers in {path.name}")
     print(f"{'code':26} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
     for code in WARNING_CODES:
         tp, fp, fn = true_pos[code], false_pos[code], false_neg[code]
@@ -48,4 +50,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else CASES)
