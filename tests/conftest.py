@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +16,14 @@ from bot.flows.interview import Interview
 from bot.storage import Application, Storage
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def award_bot(*args: str, stdin: str = "", env: dict[str, str] | None = None,
+              cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run the award-bot command as a user would, in a child process."""
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
+                          cwd=cwd, env=environment, timeout=120)
 
 # Valid 申报表 values, as an applicant would type them.
 PROFILE = {

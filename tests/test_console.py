@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import io
 import sqlite3
-import subprocess
-import sys
 
 from bot.console import Console
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
-from tests.conftest import ROOT
+from tests.conftest import ROOT, award_bot
 
 SESSION = ROOT / "examples" / "console-session.txt"
 
 
 def test_a_scripted_console_session_piped_from_a_file_reaches_the_end(tmp_path) -> None:
     db = tmp_path / "award.db"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--user", "wangfang", "--name", "王芳"],
-        stdin=SESSION.open(encoding="utf-8"), capture_output=True, text=True, cwd=ROOT,
-        env={"AWARD_DB": str(db), "PATH": "/usr/bin:/bin"}, timeout=120,
-    )
+    result = award_bot("console", "--user", "wangfang", "--name", "王芳",
+                       stdin=SESSION.read_text(encoding="utf-8"), env={"AWARD_DB": str(db)})
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "王芳，欢迎使用质量奖申报助手" in out
@@ -35,13 +30,9 @@ def test_a_scripted_console_session_piped_from_a_file_reaches_the_end(tmp_path) 
 
 
 def test_the_same_console_user_resumes_on_a_later_run(tmp_path) -> None:
-    db = tmp_path / "award.db"
-    env = {"AWARD_DB": str(db), "PATH": "/usr/bin:/bin"}
-    first = "#1\n赵六\n1\n"
-    subprocess.run([sys.executable, "-m", "bot.cli", "console", "--user", "zl"], input=first, text=True,
-                   capture_output=True, cwd=ROOT, env=env, check=True, timeout=60)
-    later = subprocess.run([sys.executable, "-m", "bot.cli", "console", "--user", "zl"], input="", text=True,
-                           capture_output=True, cwd=ROOT, env=env, check=True, timeout=60)
+    env = {"AWARD_DB": str(tmp_path / "award.db")}
+    assert award_bot("console", "--user", "zl", stdin="#1\n赵六\n1\n", env=env).returncode == 0
+    later = award_bot("console", "--user", "zl", env=env)
     assert "欢迎回来" in later.stdout and "请填写：出生年月" in later.stdout
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.criteria import CriteriaError, load_criteria, parse_target
-from tests.conftest import ROOT
+from tests.conftest import ROOT, award_bot
 
 GUIDE = ROOT / "criteria" / "source" / "lyg-etdz-individual-guide.txt"
 SHARED_SEED = ROOT.parent / "shared" / "seed" / "000_0553d68272a6fe18.txt"
@@ -146,13 +144,11 @@ def test_a_file_that_is_not_yaml_names_the_line(tmp_path) -> None:
 
 
 def test_award_bot_criteria_validate_reports_ok_and_errors(tmp_path) -> None:
-    ok = subprocess.run([sys.executable, "-m", "bot.cli", "criteria", "validate"], capture_output=True,
-                        text=True, cwd=ROOT)
+    ok = award_bot("criteria", "validate")
     assert ok.returncode == 0, ok.stderr
     assert "39 道题" in ok.stdout and "16 个条目" in ok.stdout
     path = broken(tmp_path, lambda d: first_question(d).pop("text"))
-    bad = subprocess.run([sys.executable, "-m", "bot.cli", "criteria", "validate", str(path)],
-                         capture_output=True, text=True, cwd=ROOT)
+    bad = award_bot("criteria", "validate", str(path))
     assert bad.returncode == 1
     assert "questions[0].text" in bad.stderr and "缺少必填项" in bad.stderr
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from bot.criteria import WARNING_CODES
 from bot.evidence import check, has_figures, periods, process_hint
-from tests.conftest import ROOT, application_of
+from tests.conftest import ROOT, application_of, award_bot
 
 CASES = yaml.safe_load((ROOT / "tests" / "data" / "evidence_cases.yaml").read_text(encoding="utf-8"))
 STRONG = "2023—2025年本人负责产线的一次交检合格率由96.1%提升至99.2%，高于行业平均水平（97.5%），连续三年位居集团第一。"
@@ -83,15 +81,12 @@ async def test_applicant_answers_7_1c_without_a_benchmark_and_is_warned(applican
 
 
 def test_award_bot_check_prints_json_and_names_valid_ids_for_an_unknown_one() -> None:
-    ok = subprocess.run([sys.executable, "-m", "bot.cli", "check", "7.1c"], input=STRONG, capture_output=True,
-                        text=True, cwd=ROOT)
+    ok = award_bot("check", "7.1c", stdin=STRONG)
     assert ok.returncode == 0 and json.loads(ok.stdout) == []
-    weak = subprocess.run([sys.executable, "-m", "bot.cli", "check", "7.4a", "--attachments", "0"],
-                          input="2024年荣获江苏省五一劳动奖章，2023年获评连云港市劳动模范，2022年被评为公司十佳员工，"
-                                "在本行业和本地区有一定的影响力，多次受邀到兄弟单位交流经验。",
-                          capture_output=True, text=True, cwd=ROOT)
+    weak = award_bot("check", "7.4a", "--attachments", "0",
+                     stdin="2024年荣获江苏省五一劳动奖章，2023年获评连云港市劳动模范，2022年被评为公司十佳员工，"
+                           "在本行业和本地区有一定的影响力，多次受邀到兄弟单位交流经验。")
     assert [w["code"] for w in json.loads(weak.stdout)] == ["missing_attachment"]
     assert set(json.loads(weak.stdout)[0]) == {"code", "message"}
-    bad = subprocess.run([sys.executable, "-m", "bot.cli", "check", "7.9z"], input="", capture_output=True,
-                         text=True, cwd=ROOT)
+    bad = award_bot("check", "7.9z")
     assert bad.returncode != 0 and "7.4b" in bad.stderr and "1.1a" in bad.stderr

@@ -13,7 +13,7 @@ import pytest
 from bot.flows.interview import Interview
 from bot.storage import Storage
 from bot.telegram import build_application, split_text, start_polling, stop_polling
-from tests.conftest import PROFILE, answer_for
+from tests.conftest import PROFILE, answer_for, award_bot
 from tests.fake_telegram import FakeTelegram, Sent
 
 
@@ -263,13 +263,7 @@ async def test_a_rejected_token_is_reported_without_printing_it(telegram, tmp_pa
 
 
 def test_award_bot_run_without_a_token_explains_how_to_get_one(tmp_path) -> None:
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, cwd=tmp_path,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=60)
+    result = award_bot("run", cwd=tmp_path)
     assert result.returncode == 2
     assert "@BotFather" in result.stderr and "award-bot console" in result.stderr
 
