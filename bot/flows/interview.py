@@ -538,8 +538,8 @@ class Interview:
         question = self._question(step)
         if question is None:
             return await self._end_reply(app)
-        answer = await self.storage.answer(app.id, question.id)
-        answers_count = len(await self.storage.answers(app.id))
+        answers = await self.storage.answers(app.id)
+        answer, answers_count = answers.get(question.id, ""), len(answers)
         text = say("question_prompt", label=review.question_label(self.criteria, question),
                    n=self.criteria.question_index[question.id] + 1, total=len(self.criteria.questions),
                    answered=answers_count, id=question.id, text=question.text, hint=question.hint,
