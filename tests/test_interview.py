@@ -409,3 +409,12 @@ async def test_an_applicant_on_a_step_the_criteria_no_longer_have_is_moved_on(ap
     await applicant.say("1.1b 的回答")
     assert "已保存 1.1b 的回答" in applicant.text
     assert await storage.answer(app.id, "1.1a") == "1.1a 的回答"
+
+
+async def test_coming_back_after_a_while_updates_when_the_applicant_was_last_active(applicant, storage) -> None:
+    await applicant.reach_questions()
+    async with storage._tx() as db:
+        await db.execute("UPDATE applicants SET last_active_at = '2026-01-01T00:00:00+00:00'")
+    await applicant.say("三个月后回来接着写")
+    found = await storage.find_applicant("test", "1001")
+    assert found.last_active_at > "2026-01-02"

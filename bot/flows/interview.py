@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,7 @@ _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 # the document and the database from a runaway paste.
 MAX_ANSWER_CHARS = 50_000
 PREVIEW_CHARS = 120
+ACTIVITY_RESOLUTION = timedelta(minutes=1)
 
 CONSENT = "consent"
 END = "end"
@@ -114,8 +115,13 @@ class Interview:
         app = await self.storage.application(known.id) if known else None
         if app is None or app.status == "consent":
             return await self._before_consent(sender, event)
-        # Notes the applicant as active now (coordinators see it) and keeps their name current.
-        await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
+        # Note the applicant as active (coordinators see it), keep their name current and clear a
+        # 'blocked' mark; at most once a minute, as it costs a write on every event otherwise.
+        assert known is not None
+        stale = datetime.now(UTC) - datetime.fromisoformat(known.last_active_at) > ACTIVITY_RESOLUTION
+        renamed = bool(sender.display_name) and sender.display_name != known.display_name
+        if stale or renamed or known.blocked_at:
+            await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
         turn = Turn(sender, app)
         await self._settle(turn, event)
         app = turn.app
