@@ -57,13 +57,10 @@ _EXAMPLE = re.compile(rf"{_DIGIT}|{_CN}(?:次|项|个|名|人|年|月)|《[^》]
 
 
 @dataclass(frozen=True)
-class Warning:
+class EvidenceWarning:
     code: str
     message: str
     example: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "example": self.example}
 
 
 def _found(pattern: re.Pattern[str], text: str) -> bool:
@@ -108,12 +105,12 @@ def _to_int(value: str) -> int:
     return table.get(value, 3 if "十" in value else 0)
 
 
-def check(question: Question, text: str, attachments: int = 0) -> list[Warning]:
+def check(question: Question, text: str, attachments: int = 0) -> list[EvidenceWarning]:
     """Every evidence warning for this answer, most basic first."""
     stripped = text.strip()
     if not stripped:
         return [_warning("empty")]
-    found: list[Warning] = []
+    found: list[EvidenceWarning] = []
     if count_chars(stripped) < MIN_CHARS[question.kind]:
         found.append(_warning("too_short", min=MIN_CHARS[question.kind]))
     applies = set(question.evidence)
@@ -137,17 +134,17 @@ def process_hint(question: Question, text: str) -> str | None:
     return say("evidence_hint_example")
 
 
-def _warning(code: str, **params: object) -> Warning:
-    return Warning(code, say(f"evidence_{code}", **params), say(f"evidence_{code}_example"))
+def _warning(code: str, **params: object) -> EvidenceWarning:
+    return EvidenceWarning(code, say(f"evidence_{code}", **params), say(f"evidence_{code}_example"))
 
 
 def check_application(criteria: Criteria, answers: dict[str, str],
-                      attachments: dict[str, int]) -> dict[str, list[Warning]]:
+                      attachments: dict[str, int]) -> dict[str, list[EvidenceWarning]]:
     """Warnings per question id, for the review and the finish."""
     return {q.id: check(q, answers.get(q.id, ""), attachments.get(q.id, 0)) for q in criteria.questions}
 
 
-def summary(warnings: dict[str, list[Warning]], *, skip_empty: bool = True) -> str | None:
+def summary(warnings: dict[str, list[EvidenceWarning]], *, skip_empty: bool = True) -> str | None:
     """'7.1a：缺数字、缺趋势' lines for the questions that have warnings, or None."""
     lines = []
     for question_id, found in warnings.items():

@@ -554,20 +554,6 @@ class Storage:
                 (status, error, status, not_before, status, now_utc(), message_id),
             )
 
-    # -- settings ------------------------------------------------------------------------
-
-    async def setting(self, key: str) -> str | None:
-        row = await self._fetchone("SELECT value FROM settings WHERE key = ?", (key,))
-        return row["value"] if row else None
-
-    async def set_setting(self, key: str, value: str) -> None:
-        async with self._tx() as db:
-            await db.execute(
-                "INSERT INTO settings (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
 
 async def _add_segment(
     db: aiosqlite.Connection, application_id: int, question_id: str, text: str, message_ref: str | None
