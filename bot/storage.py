@@ -131,6 +131,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "a PDF beside each generated document",
+        """
+        ALTER TABLE documents ADD COLUMN pdf_path TEXT;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -200,6 +206,7 @@ class Document:
     path: str
     sha256: str
     created_at: str
+    pdf_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -486,7 +493,9 @@ class Storage:
             for r in rows
         ]
 
-    async def add_document(self, application_id: int, kind: str, path: str, sha256: str) -> int:
+    async def add_document(
+        self, application_id: int, kind: str, path: str, sha256: str, pdf_path: str | None = None
+    ) -> int:
         """Record a generated file; returns its version number (1, 2, …)."""
         async with self._tx() as db:
             async with db.execute(
@@ -496,9 +505,9 @@ class Storage:
                 row = await cursor.fetchone()
             version = int(row[0]) if row else 1
             await db.execute(
-                "INSERT INTO documents (application_id, version, kind, path, sha256, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (application_id, version, kind, path, sha256, now_utc()),
+                "INSERT INTO documents (application_id, version, kind, path, sha256, created_at, pdf_path) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (application_id, version, kind, path, sha256, now_utc(), pdf_path),
             )
             return version
 
@@ -506,7 +515,9 @@ class Storage:
         row = await self._fetchone(
             "SELECT * FROM documents WHERE application_id = ? ORDER BY version DESC LIMIT 1", (application_id,)
         )
-        return Document(row["version"], row["kind"], row["path"], row["sha256"], row["created_at"]) if row else None
+        if row is None:
+            return None
+        return Document(row["version"], row["kind"], row["path"], row["sha256"], row["created_at"], row["pdf_path"])
 
     # -- outbox ------------------------------------------------------------------------
 

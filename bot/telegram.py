@@ -370,6 +370,7 @@ def bot_commands() -> list[BotCommand]:
         BotCommand("progress", say("menu_progress")),
         BotCommand("review", say("menu_review")),
         BotCommand("finish", say("menu_finish")),
+        BotCommand("draft", say("menu_draft")),
         BotCommand("document", say("menu_document")),
         BotCommand("help", say("menu_help")),
     ]

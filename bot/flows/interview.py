@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot import evidence
 from bot.criteria import Criteria, ProfileField, Question, parse_target
-from bot.document import render_application
+from bot.document import TEMPLATE, DocumentError, EvidenceFile, render_application, safe_file_part
 from bot.flows import review
 from bot.flows.events import (
     Button,
@@ -39,6 +39,7 @@ from bot.flows.events import (
     Text,
     keyboard,
 )
+from bot.pdf import PdfConverter, PdfError
 from bot.storage import Application, Storage
 from bot.validation import Invalid, clean_text, count_chars, validate_field
 from bot.wording import say
@@ -59,7 +60,7 @@ REPLACE = "replace"
 APPEND = "append"
 CONFIRM_FINISH = "confirm_finish"
 # Which commands a submitted application still answers: the ones that only read.
-READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show", "document"}
+READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show", "document", "draft"}
 
 
 @dataclass
@@ -78,10 +79,15 @@ class Interview:
         *,
         timezone: str = "Asia/Shanghai",
         documents_dir: Path | None = None,
+        template: Path = TEMPLATE,
+        pdf: PdfConverter | None = None,
     ) -> None:
         self.storage = storage
         # Where generated 申报书 files go; None leaves documents out (e.g. in flow-only tests).
         self.documents_dir = documents_dir
+        self.template = template
+        # None: documents are .docx only (LibreOffice missing, or PDFs turned off).
+        self.pdf = pdf
         self.criteria = criteria
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
@@ -105,6 +111,7 @@ class Interview:
             "where": self._cmd_where,
             "undo": self._cmd_undo,
             "document": self._cmd_document,
+            "draft": self._cmd_draft,
         }
 
     # -- entry point -----------------------------------------------------------------
@@ -284,7 +291,8 @@ class Interview:
         if turn.app.status == "submitted":
             return [Reply(text, self._submitted_reply(turn.app).buttons)]
         return [Reply(text, keyboard([Button(say("btn_continue"), "here"), Button(say("btn_menu"), "menu")],
-                                     [Button(say("btn_review"), "rev"), Button(say("btn_finish"), "fin")]))]
+                                     [Button(say("btn_review"), "rev"), Button(say("btn_draft"), "draft")],
+                                     [Button(say("btn_finish"), "fin")]))]
 
     async def _cmd_review(self, turn: Turn, _args: str) -> list[Reply]:
         profile = await self.storage.profile(turn.app.id)
@@ -334,10 +342,11 @@ class Interview:
     async def _button(self, turn: Turn, data: str) -> list[Reply]:
         app = turn.app
         action, _, arg = data.partition(":")
-        if app.status == "submitted" and action not in ("rev", "prog", "reopen"):
+        if app.status == "submitted" and action not in ("rev", "prog", "reopen", "draft"):
             return [self._submitted_reply(app)]
         simple = {"menu": self._cmd_jump, "prog": self._cmd_progress, "rev": self._cmd_review,
-                  "fin": self._cmd_finish, "here": self._cmd_where, "reopen": self._cmd_reopen}
+                  "fin": self._cmd_finish, "here": self._cmd_where, "reopen": self._cmd_reopen,
+                  "draft": self._cmd_draft}
         if action in simple and not (action == "fin" and arg):
             return await simple[action](turn, "")
         if action == "fin" and arg == "yes":
@@ -650,33 +659,72 @@ class Interview:
         await self.storage.update_application(turn.app.id, status="submitted", mode="")
         app = await self._reload(turn)
         log.info("application submitted applicant=%s", turn.sender.key)
-        replies = [Reply(say("submitted", when=self._local(app.submitted_at)))]
-        document = await self._make_document(app, "final")
-        if document is not None:
-            replies.append(document)
-        return replies
+        return [Reply(say("submitted", when=self._local(app.submitted_at))), *await self._make_document(app, "final")]
 
-    async def _make_document(self, app: Application, kind: str) -> Reply | None:
+    async def _make_document(self, app: Application, kind: str) -> list[Reply]:
+        """Render a new numbered version (a draft, or the final on submission); every version is kept."""
         if self.documents_dir is None:
-            return None
+            return []
         profile = await self.storage.profile(app.id)
         answers = await self.storage.answers(app.id)
-        path = self.documents_dir / str(app.id) / f"{kind}-{time.time_ns()}.docx"
-        # Rendering is CPU work: keep it off the event loop so other applicants are not held up.
-        digest = await asyncio.to_thread(render_application, self.criteria, profile, answers, path)
-        version = await self.storage.add_document(app.id, kind, str(path), digest)
-        return self._document_reply(profile, path, version)
+        files = [EvidenceFile(a.question_id, Path(a.path), a.caption, a.file_name)
+                 for a in await self.storage.attachments(app.id)]
+        stamp = datetime.fromisoformat(app.submitted_at) if kind == "final" and app.submitted_at else None
+        day = (stamp.astimezone(self.tz) if stamp else self._now()).date()
+        stem = self.documents_dir / str(app.id) / f"{kind}-{time.time_ns()}"
+        docx = stem.with_suffix(".docx")
+        try:
+            # Rendering and PDF conversion are slow work: off the event loop, so others are not held up.
+            rendered = await asyncio.to_thread(
+                render_application, self.criteria, profile, answers, docx,
+                attachments=files, day=day, draft=kind == "draft", template=self.template,
+            )
+        except DocumentError as error:
+            log.error("document for application %s failed: %s", app.id, error)
+            return [Reply(say("document_failed"))]
+        pdf: Path | None = stem.with_suffix(".pdf")
+        try:
+            if self.pdf is None:
+                pdf = None
+            else:
+                await asyncio.to_thread(self.pdf.convert, docx, pdf)
+        except PdfError as error:
+            log.warning("PDF for application %s failed, sending the .docx alone: %s", app.id, error)
+            pdf = None
+        version = await self.storage.add_document(app.id, kind, str(docx), rendered.sha256,
+                                                  str(pdf) if pdf else None)
+        log.info("document v%s (%s) made for application %s", version, kind, app.id)
+        return self._document_replies(profile, version, kind, docx, pdf)
 
-    def _document_reply(self, profile: dict[str, str], path: Path, version: int) -> Reply:
-        name = say("document_file_name", name=profile.get("name") or say("document_no_name"))
-        return Reply(say("document_caption", version=version), document=path, document_name=name)
+    def _document_replies(self, profile: dict[str, str], version: int, kind: str, docx: Path,
+                          pdf: Path | None) -> list[Reply]:
+        name = safe_file_part(profile.get("name") or "") or say("document_no_name")
+        if kind == "draft":
+            stem, caption = say("document_file_name_draft", name=name), say("document_draft_caption", version=version)
+        else:
+            stem, caption = say("document_file_name", name=name), say("document_caption", version=version)
+        replies = [Reply(caption, document=docx, document_name=f"{stem}.docx")]
+        if pdf is not None:
+            replies.append(Reply(say("document_pdf_caption"), document=pdf, document_name=f"{stem}.pdf"))
+        return replies
 
     async def _cmd_document(self, turn: Turn, _args: str) -> list[Reply]:
         latest = await self.storage.latest_document(turn.app.id)
         if latest is None or not await asyncio.to_thread(Path(latest.path).exists):
             return [Reply(say("document_none"))]
+        pdf = Path(latest.pdf_path) if latest.pdf_path else None
+        if pdf is not None and not await asyncio.to_thread(pdf.exists):
+            pdf = None
         profile = await self.storage.profile(turn.app.id)
-        return [self._document_reply(profile, Path(latest.path), latest.version)]
+        return self._document_replies(profile, latest.version, latest.kind, Path(latest.path), pdf)
+
+    async def _cmd_draft(self, turn: Turn, _args: str) -> list[Reply]:
+        if turn.app.status == "submitted":
+            # The submitted version is the one to look at; a draft would only confuse.
+            return await self._cmd_document(turn, "")
+        if self.documents_dir is None:
+            return [Reply(say("document_unavailable"))]
+        return await self._make_document(turn.app, "draft")
 
     def _submitted_reply(self, app: Application) -> Reply:
         return Reply(say("already_submitted", when=self._local(app.submitted_at)),
