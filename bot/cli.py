@@ -8,18 +8,25 @@ import getpass
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from bot import evidence
+from bot.answers_file import AnswersFileError, load_answers_file
 from bot.config import Settings
 from bot.console import Console
-from bot.criteria import CriteriaError, load_criteria
+from bot.criteria import Criteria, CriteriaError, load_criteria
+from bot.document import DocumentError, render_application
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
+from bot.pdf import PdfConverter, PdfError
 from bot.storage import Storage, StorageError
+
+SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "answers.sample.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = verbs.add_parser("check", help="read one answer from stdin and print its evidence warnings as JSON")
     check.add_argument("question", metavar="QUESTION_ID", help="e.g. 7.1c")
     check.add_argument("--attachments", type=int, default=0, help="how many files are attached to the answer")
+
+    render = verbs.add_parser("render", help="make a 申报书 (.docx, and .pdf where LibreOffice is installed) "
+                              "from a JSON answers file")
+    render.add_argument("answers", type=Path, metavar="ANSWERS.json", help="format: see README")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.docx")
+    render.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+
+    demo = verbs.add_parser("demo", help="render the complete example application (examples/answers.sample.json)")
+    demo.add_argument("-o", "--output", type=Path, default=Path("sample.docx"), metavar="OUT.docx")
+    demo.add_argument("--no-pdf", action="store_true", help="skip the PDF")
 
     criteria = verbs.add_parser("criteria", help="work with criteria files")
     criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True)
@@ -63,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return validate_criteria(args.file or settings.criteria)
     if args.verb == "check":
         return check_answer(settings, args.question, args.attachments)
+    if args.verb in ("render", "demo"):
+        return render_main(settings, args.answers if args.verb == "render" else SAMPLE, args.output, args.no_pdf)
     if args.verb == "run":
         if not settings.telegram_bot_token:
             print(NO_TOKEN, file=sys.stderr)
@@ -129,12 +148,46 @@ def validate_criteria(path: Path) -> int:
     return 0
 
 
+def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bool) -> int:
+    try:
+        criteria = load_criteria(settings.criteria)
+        loaded = load_answers_file(answers_path, criteria, today=datetime.now(ZoneInfo(settings.timezone)).date())
+    except (CriteriaError, AnswersFileError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if output.suffix.lower() != ".docx":
+        print(f"{output}: 输出文件应以 .docx 结尾", file=sys.stderr)
+        return 1
+    day = loaded.day or datetime.now(ZoneInfo(settings.timezone)).date()
+    try:
+        rendered = render_application(criteria, loaded.profile, loaded.answers, output, attachments=loaded.attachments,
+                                      day=day, draft=loaded.draft, template=settings.template)
+    except DocumentError as exc:
+        print(f"申报书没有生成：{exc}", file=sys.stderr)
+        return 1
+    print(f"{output}: {len(loaded.answers)}/{len(criteria.questions)} 题，{rendered.images} 张图片")
+    if no_pdf or not settings.pdf:
+        return 0
+    converter = PdfConverter.find(settings.libreoffice_profile)
+    if converter is None:
+        print("没有安装 LibreOffice，未生成 PDF（Debian: apt-get install libreoffice-writer-nogui fonts-noto-cjk）",
+              file=sys.stderr)
+        return 0
+    pdf = output.with_suffix(".pdf")
+    try:
+        converter.convert(output, pdf)
+    except PdfError as exc:
+        print(f"PDF 没有生成：{exc}", file=sys.stderr)
+        return 1
+    print(f"{pdf}: PDF")
+    return 0
+
+
 async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     criteria = load_criteria(settings.criteria)
     storage = await Storage.open(args.db or settings.db)
     try:
-        interview = Interview(storage, criteria, timezone=settings.timezone,
-                              documents_dir=settings.data_dir / "documents")
+        interview = make_interview(settings, storage, criteria)
         user = args.user or getpass.getuser()
         sender = Sender("console", user, args.name)
         console = Console(Dispatcher(interview.handle), sender, sys.stdout, echo=not sys.stdin.isatty())
@@ -142,6 +195,12 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await storage.close()
     return 0
+
+
+def make_interview(settings: Settings, storage: Storage, criteria: Criteria) -> Interview:
+    pdf = PdfConverter.find(settings.libreoffice_profile) if settings.pdf else None
+    return Interview(storage, criteria, timezone=settings.timezone, documents_dir=settings.data_dir / "documents",
+                     template=settings.template, pdf=pdf)
 
 
 NO_TOKEN = """没有设置 TELEGRAM_BOT_TOKEN，无法连接 Telegram。
@@ -166,8 +225,7 @@ async def serve(settings: Settings) -> None:
     criteria = load_criteria(settings.criteria)
     storage = await Storage.open(settings.db)
     try:
-        interview = Interview(storage, criteria, timezone=settings.timezone,
-                              documents_dir=settings.data_dir / "documents")
+        interview = make_interview(settings, storage, criteria)
         application = build_application(interview, storage, settings.data_dir, settings.telegram_bot_token,
                                         settings.telegram_api_url or None)
         stop = asyncio.Event()

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.criteria import DEFAULT_CRITERIA
+from bot.document import TEMPLATE
 
 
 class Settings(BaseSettings):
@@ -17,10 +18,16 @@ class Settings(BaseSettings):
     db: Path = Field(default=Path("data/award.db"), alias="AWARD_DB")
     data_dir: Path = Field(default=Path("data"), alias="AWARD_DATA_DIR")
     criteria: Path = Field(default=DEFAULT_CRITERIA, alias="AWARD_CRITERIA")
+    template: Path = Field(default=TEMPLATE, alias="AWARD_TEMPLATE")
+    pdf: bool = Field(default=True, alias="AWARD_PDF")
     timezone: str = Field(default="Asia/Shanghai", alias="AWARD_TIMEZONE")
     log_level: str = Field(default="INFO", alias="AWARD_LOG_LEVEL")
     telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str = Field(default="", alias="TELEGRAM_API_URL")
+
+    @property
+    def libreoffice_profile(self) -> Path:
+        return self.data_dir / "libreoffice"
 
     @field_validator("timezone")
     @classmethod

@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from docx.image.exceptions import UnrecognizedImageError
 from docx.image.image import Image
+from docx.opc.exceptions import PackageNotFoundError
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
@@ -143,7 +144,9 @@ def build_context(
             path=a.path,
             size_mm=image_size_mm(a.path),
         )
-        for n, a in enumerate(attachments, start=1)
+        # Numbered in the order of the report, so 附件1 belongs to the earliest question.
+        for n, a in enumerate(sorted(attachments, key=lambda a: criteria.question_index.get(a.question_id, 10**6)),
+                              start=1)
     ]
 
     def refs(question_id: str) -> str:
@@ -223,7 +226,8 @@ def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) ->
     """Render the context into `path` (written through a temporary file) and verify it."""
     try:
         tpl = DocxTemplate(str(template))
-    except (OSError, zipfile.BadZipFile, KeyError) as error:
+        tpl.init_docx()
+    except (OSError, zipfile.BadZipFile, KeyError, PackageNotFoundError) as error:
         raise DocumentError(f"template {template} cannot be opened: {error}") from error
     data = dict(context)
     data["attachments"] = [
@@ -233,7 +237,7 @@ def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) ->
     images = sum(1 for a in data["attachments"] if a.image is not None)
     try:
         tpl.render(data, jinja_env=_environment(), autoescape=True)
-    except jinja2.TemplateError as error:
+    except (jinja2.TemplateError, etree.XMLSyntaxError) as error:
         raise DocumentError(f"template {template}: {error}") from error
     tpl.docx.core_properties.title = context["title"]
     tpl.docx.core_properties.author = context["applicant"]

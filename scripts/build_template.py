@@ -104,6 +104,9 @@ def paragraph_style(document, name: str, *, base: str = "Normal", east_asia: str
     if line is not None:
         fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
         fmt.line_spacing = Pt(line)
+    else:
+        # Stated, not inherited: an exact height from Normal would clip a photo or a large title.
+        fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE
     fmt.keep_with_next = keep_next
     fmt.page_break_before = page_break
     fmt.first_line_indent = None
@@ -229,6 +232,13 @@ def table_borders(table: Table, value: str) -> None:
     place(tblpr, borders, TBLPR_ORDER)
 
 
+def column_widths(table: Table, *widths_mm: float) -> None:
+    # Word reads the cell widths, LibreOffice the grid: set both.
+    table.autofit = False
+    for column, width in zip(table.columns, widths_mm, strict=True):
+        column.width = Mm(width)
+
+
 def set_cell(cell, text: str, style: str = "表格文字", width_mm: float | None = None) -> Paragraph:
     paragraph = cell.paragraphs[0]
     paragraph.style = style
@@ -249,11 +259,12 @@ def cover(document) -> None:
     table = document.add_table(rows=4, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table_borders(table, "nil")
+    column_widths(table, 38, 84)
     rows = (("申 报 人", "{{ applicant }}"), ("工作单位", "{{ unit }}"), ("申报日期", "{{ date }}"),
             ("申报年度", "{{ year }}"))
     for row, (label, value) in zip(table.rows, rows, strict=True):
-        set_cell(row.cells[0], f"{label}：", "封面信息", 32).alignment = WD_ALIGN_PARAGRAPH.DISTRIBUTE
-        set_cell(row.cells[1], value, "封面信息", 88).alignment = WD_ALIGN_PARAGRAPH.CENTER
+        set_cell(row.cells[0], f"{label}：", "封面信息", 38).alignment = WD_ALIGN_PARAGRAPH.DISTRIBUTE
+        set_cell(row.cells[1], value, "封面信息", 84).alignment = WD_ALIGN_PARAGRAPH.CENTER
         cell_border(row.cells[1], bottom="single")
 
 
@@ -279,6 +290,7 @@ def application_form(document) -> None:
     table = document.add_table(rows=3, cols=2)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    column_widths(table, 36, 120)
     opening, body, closing = table.rows
     set_cell(opening.cells[0], "{%tr for field in profile %}", width_mm=36)
     set_cell(opening.cells[1], "", width_mm=120)
@@ -322,6 +334,7 @@ def evidence(document) -> None:
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     widths = (16, 24, 76, 40)
+    column_widths(table, *widths)
     header, opening, body, closing = table.rows
     for cell, text, width in zip(header.cells, ("序号", "对应条款", "材料名称", "文件"), widths, strict=True):
         set_cell(cell, text, width_mm=width).alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -371,6 +384,7 @@ def unit_opinion(document) -> None:
     table = document.add_table(rows=1, cols=1)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    column_widths(table, 156)
     row = table.rows[0]
     row.height = Mm(150)
     row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST

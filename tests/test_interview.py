@@ -418,3 +418,53 @@ async def test_coming_back_after_a_while_updates_when_the_applicant_was_last_act
     await applicant.say("三个月后回来接着写")
     found = await storage.find_applicant("test", "1001")
     assert found.last_active_at > "2026-01-02"
+
+
+async def test_a_draft_can_be_previewed_any_time_and_finishing_makes_the_final_version(
+    storage, criteria, tmp_path
+) -> None:
+    from docx import Document
+
+    applicant = FakeApplicant(Interview(storage, criteria, documents_dir=tmp_path / "docs"), "6001", "吴八")
+    await applicant.reach_questions()
+    await applicant.say(answer_for("1.1a"))
+    await applicant.command("progress")
+    replies = await applicant.tap("预览申报书")
+    [draft] = [r for r in replies if r.document is not None]
+    assert draft.document_name == "质量奖个人奖申报书_张三_草稿.docx"
+    assert "第 1 版" in draft.text and "预览" in draft.text
+    texts = [p.text for p in Document(str(draft.document)).paragraphs]
+    assert answer_for("1.1a") in texts and "（未填写）" in texts
+    # The applicant goes on answering; a later preview is a new version and the old file stays.
+    await applicant.command("next")
+    await applicant.say(answer_for("1.1b"))
+    [second] = [r for r in await applicant.command("draft") if r.document is not None]
+    assert "第 2 版" in second.text and draft.document.exists() and second.document != draft.document
+    await applicant.command("finish")
+    replies = await applicant.tap("仍然提交")
+    [final] = [r for r in replies if r.document is not None]
+    assert final.document_name == "质量奖个人奖申报书_张三.docx" and "第 3 版" in final.text
+    texts = [p.text for p in Document(str(final.document)).paragraphs]
+    assert answer_for("1.1b") in texts and not any("草稿" in t for t in texts)
+    # After submitting, /draft and /document both give the submitted version, not a new draft.
+    again = [r for r in await applicant.command("draft") if r.document is not None]
+    assert [r.document for r in again] == [final.document]
+    again = [r for r in await applicant.command("document") if r.document is not None]
+    assert [r.document for r in again] == [final.document]
+    app = await application_of(storage, applicant)
+    assert (await storage.latest_document(app.id)).kind == "final"
+
+
+async def test_a_document_that_cannot_be_made_costs_no_answers(storage, criteria, tmp_path) -> None:
+    broken = tmp_path / "broken-template.docx"
+    broken.write_bytes(b"not a zip file")
+    interview = Interview(storage, criteria, documents_dir=tmp_path / "docs", template=broken)
+    applicant = FakeApplicant(interview, "6002")
+    await applicant.reach_questions()
+    await applicant.say(answer_for("1.1a"))
+    replies = await applicant.command("draft")
+    assert all(r.document is None for r in replies)
+    assert "没能生成" in applicant.text and "已保存" in applicant.text
+    app = await application_of(storage, applicant)
+    assert (await storage.answers(app.id))["1.1a"] == answer_for("1.1a")
+    assert await storage.latest_document(app.id) is None

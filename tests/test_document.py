@@ -1,0 +1,242 @@
+"""The 申报书 as the award office receives it: read back with python-docx, checked against the schema."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.shared import Mm
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from docxtpl import DocxTemplate
+from openxml_audit import OpenXmlValidator
+
+from bot.answers_file import Answers, load_answers_file
+from bot.criteria import Criteria
+from bot.document import TEMPLATE, DocumentError, EvidenceFile, build_context, lines_of, render_application
+from tests.conftest import ROOT, award_bot
+
+SAMPLE = ROOT / "examples" / "answers.sample.json"
+DAY = date(2026, 11, 20)
+
+
+def paragraphs(path: Path) -> list[tuple[str, str]]:
+    """(style, text) of every paragraph of the body, table cells included, in reading order."""
+    found: list[tuple[str, str]] = []
+
+    def walk(container) -> None:
+        for child in container.iter_inner_content():
+            if isinstance(child, Paragraph):
+                found.append((child.style.name if child.style is not None else "", child.text))
+            elif isinstance(child, Table):
+                for row in child.rows:
+                    for cell in row.cells:
+                        walk(cell)
+
+    walk(Document(str(path)))
+    return found
+
+
+def answer_after(found: list[tuple[str, str]], heading: str) -> list[str]:
+    """The body paragraphs under one question's heading, up to the next heading."""
+    texts = [text for _, text in found]
+    start = texts.index(heading) + 1
+    lines = []
+    for style, text in found[start:]:
+        if style.startswith("Heading") or style == "材料引用":
+            break
+        lines.append(text)
+    return lines
+
+
+@pytest.fixture(scope="module")
+def sample(criteria: Criteria) -> Answers:
+    return load_answers_file(SAMPLE, criteria, today=DAY)
+
+
+@pytest.fixture(scope="module")
+def sample_docx(sample: Answers, criteria: Criteria, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("doc") / "sample.docx"
+    render_application(criteria, sample.profile, sample.answers, path, attachments=sample.attachments, day=DAY)
+    return path
+
+
+def test_the_full_example_shows_every_answer_verbatim_in_criteria_order(
+    sample: Answers, sample_docx: Path, criteria: Criteria
+) -> None:
+    assert len(sample.answers) == len(criteria.questions) == 39
+    found = paragraphs(sample_docx)
+    texts = [text for _, text in found]
+    headings = [f"{q.id}　{q.text}" for q in criteria.questions]
+    positions = [texts.index(heading) for heading in headings]
+    assert positions == sorted(positions), "questions out of criteria order"
+    for question in criteria.questions:
+        shown = answer_after(found, f"{question.id}　{question.text}")
+        # Verbatim: the applicant's words, not one character changed, each line its own paragraph.
+        written = [line.strip() for line in sample.answers[question.id].split("\n") if line.strip()]
+        assert shown == written, question.id
+    # The 16 items and 7 categories are headings too, in order.
+    item_positions = [texts.index(f"{i.id}　{i.title}") for c in criteria.categories for i in c.items]
+    assert item_positions == sorted(item_positions) and len(item_positions) == 16
+
+
+def test_the_cover_and_form_name_the_applicant_and_every_profile_value(
+    sample: Answers, sample_docx: Path, criteria: Criteria
+) -> None:
+    texts = [text for _, text in paragraphs(sample_docx)]
+    assert criteria.document_title in texts
+    assert sample.profile["name"] in texts and sample.profile["unit"] in texts
+    assert "2026年11月20日" in texts and "2026年度" in texts
+    for field in criteria.profile:
+        assert field.label in texts
+        for line in lines_of(sample.profile.get(field.key)):
+            assert line in texts, field.key
+    for heading in ("三、证明材料清单", "四、申报人承诺", "五、所在单位意见"):
+        assert heading in texts
+    assert any("盖章" in text for text in texts) and any("签字" in text for text in texts)
+    # A final document carries no draft mark.
+    assert not any("草稿" in text for text in texts)
+
+
+def test_every_attached_photo_is_embedded_and_fits_the_page(sample: Answers, sample_docx: Path) -> None:
+    document = Document(str(sample_docx))
+    photos = {hashlib.sha256(a.path.read_bytes()).hexdigest() for a in sample.attachments}
+    assert len(photos) >= 3
+    embedded = {hashlib.sha256(part.blob).hexdigest() for part in document.part.package.image_parts}
+    assert photos <= embedded
+    assert len(document.inline_shapes) == len(sample.attachments)
+    for shape in document.inline_shapes:
+        assert shape.width <= Mm(150.5) and shape.height <= Mm(190.5)
+    texts = [text for _, text in paragraphs(sample_docx)]
+    for attachment in sample.attachments:
+        assert any(attachment.caption in text and attachment.question_id in text for text in texts)
+
+
+def test_the_document_is_valid_office_open_xml(sample_docx: Path) -> None:
+    result = OpenXmlValidator().validate(str(sample_docx))
+    assert result.is_valid, [e.description for e in result.errors[:10]]
+
+
+def test_user_text_with_markup_characters_and_control_characters_comes_through_intact(
+    criteria: Criteria, tmp_path: Path
+) -> None:
+    tricky = {
+        "1.1a": 'R&D 中心的不良率<0.5%，Cpk>1.33；"5S" 与 \'Zero Defect\'，“质量月”。\n第二段 & 结束',
+        # A vertical tab pasted from Word, a bell and a form feed: dropped or turned into line breaks,
+        # without swallowing the & and < that follow.
+        "1.1b": "甲方\x0b乙方 & 丙方 <备注>\x07 结束\x0c下一行 a<b",
+        # Template syntax typed by an applicant is text, never a tag.
+        "1.1c": "{{ applicant }} 与 {%p if draft %} 以及 {# 注释 #} 原样保留",
+        "7.4b": "最后一题 & 的 <末尾>",
+    }
+    path = tmp_path / "tricky.docx"
+    render_application(criteria, {"name": "李&<四>", "unit": "A&B <有限> 公司"}, tricky, path, day=DAY)
+    found = paragraphs(path)
+    q = {question.id: question for question in criteria.questions}
+    assert answer_after(found, f"1.1a　{q['1.1a'].text}") == [
+        'R&D 中心的不良率<0.5%，Cpk>1.33；"5S" 与 \'Zero Defect\'，“质量月”。', "第二段 & 结束"]
+    assert answer_after(found, f"1.1b　{q['1.1b'].text}") == ["甲方", "乙方 & 丙方 <备注> 结束", "下一行 a<b"]
+    assert answer_after(found, f"1.1c　{q['1.1c'].text}") == [tricky["1.1c"]]
+    # Nothing was cut off after the tricky answers: the last question and the closing pages are there.
+    assert answer_after(found, f"7.4b　{q['7.4b'].text}") == ["最后一题 & 的 <末尾>"]
+    texts = [text for _, text in found]
+    assert "李&<四>" in texts and "A&B <有限> 公司" in texts and "五、所在单位意见" in texts
+    assert OpenXmlValidator().validate(str(path)).is_valid
+
+
+def test_a_draft_shows_empty_answers_and_says_it_is_a_draft(criteria: Criteria, tmp_path: Path) -> None:
+    path = tmp_path / "draft.docx"
+    render_application(criteria, {"name": "王五"}, {"1.1a": "只答了一题。"}, path, day=DAY, draft=True)
+    found = paragraphs(path)
+    q = criteria.questions[1]
+    assert answer_after(found, f"{q.id}　{q.text}") == ["（未填写）"]
+    texts = [text for _, text in found]
+    assert texts.count("（未填写）") == 38 + sum(1 for f in criteria.profile if f.required and f.key != "name")
+    assert any("草稿" in text for text in texts)
+    header = Document(str(path)).sections[0].header
+    assert any("草稿" in p.text for p in header.paragraphs)
+    assert "（未提交证明材料）" in texts
+
+
+def test_files_word_cannot_embed_are_listed_not_embedded(criteria: Criteria, tmp_path: Path) -> None:
+    pdf = tmp_path / "证书扫描件.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    photo = next((ROOT / "examples" / "photos").glob("*.png"))
+    files = [EvidenceFile("7.4a", pdf, "省级荣誉证书", pdf.name), EvidenceFile("1.2a", photo, "", photo.name)]
+    path = tmp_path / "mixed.docx"
+    render_application(criteria, {"name": "赵六"}, {"7.4a": "获得省级荣誉。"}, path, attachments=files, day=DAY)
+    texts = [text for _, text in paragraphs(path)]
+    assert len(Document(str(path)).inline_shapes) == 1
+    # Numbered in report order (1.2a before 7.4a); a photo without caption is named by its file.
+    assert any(t.startswith("附件1") and photo.name in t for t in texts)
+    assert "证书扫描件.pdf" in texts and "省级荣誉证书" in texts
+    assert any("附件2（省级荣誉证书）" in text for text in texts)
+
+
+def test_the_template_uses_exactly_the_data_the_code_supplies(criteria: Criteria) -> None:
+    context = build_context(criteria, {}, {}, day=DAY, draft=False)
+    assert DocxTemplate(str(TEMPLATE)).get_undeclared_template_variables() == set(context)
+    # East Asian fonts come from the template's styles, not from code.
+    with zipfile.ZipFile(TEMPLATE) as archive:
+        styles = archive.read("word/styles.xml").decode("utf-8")
+    assert 'w:eastAsia="仿宋"' in styles and 'w:eastAsia="黑体"' in styles
+    listing = award_script("build_template.py", "--list")
+    assert "[Heading 4] {{ question.id }}　{{ question.text }}" in listing
+    assert "{%tr for field in profile %}" in listing
+
+
+def award_script(name: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True,
+                          check=True, timeout=60)
+    return done.stdout
+
+
+def test_a_restyled_template_with_a_mistyped_tag_is_refused_not_left_blank(criteria: Criteria, tmp_path: Path) -> None:
+    template = tmp_path / "restyled.docx"
+    document = Document(str(TEMPLATE))
+    document.add_paragraph("{{ applicant_nmae }}")
+    document.save(str(template))
+    with pytest.raises(DocumentError, match="applicant_nmae"):
+        render_application(criteria, {"name": "王五"}, {}, tmp_path / "out.docx", day=DAY, template=template)
+    assert not (tmp_path / "out.docx").exists()
+
+
+def test_render_and_demo_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "申报书.docx"
+    done = award_bot("render", str(SAMPLE), "-o", str(out), "--no-pdf")
+    assert done.returncode == 0, done.stderr
+    assert "39/39" in done.stdout
+    assert Document(str(out)).paragraphs
+    demo = award_bot("demo", "-o", str(tmp_path / "sample.docx"), "--no-pdf")
+    assert demo.returncode == 0, demo.stderr
+    assert (tmp_path / "sample.docx").stat().st_size > 50_000
+
+
+def test_render_names_every_unknown_field_question_and_missing_file(tmp_path: Path) -> None:
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    data["profile"]["hobby"] = "钓鱼"
+    data["profile"]["phone"] = "12345"
+    data["answers"]["8.1a"] = "不存在的题"
+    data["attachments"].append({"question": "7.9z", "path": "photos/没有这个文件.jpg", "caption": "x"})
+    for attachment in data["attachments"][:-1]:
+        shutil.copy(SAMPLE.parent / attachment["path"], tmp_path / Path(attachment["path"]).name)
+        attachment["path"] = Path(attachment["path"]).name
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    done = award_bot("render", str(answers), "-o", str(tmp_path / "out.docx"), "--no-pdf")
+    assert done.returncode == 1
+    for name in ("profile.hobby", "profile.phone", "answers.8.1a", "7.9z", "没有这个文件.jpg"):
+        assert name in done.stderr
+    assert not (tmp_path / "out.docx").exists()
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"profile": {"name": "王五",}}', encoding="utf-8")
+    done = award_bot("render", str(broken), "-o", str(tmp_path / "out.docx"))
+    assert done.returncode == 1 and "第 1 行" in done.stderr

@@ -1,0 +1,92 @@
+"""The PDF beside the .docx, made by LibreOffice (installed by .ci/run; on a laptop without it these skip)."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from bot.answers_file import load_answers_file
+from bot.criteria import Criteria
+from bot.document import render_application
+from bot.pdf import PdfConverter, find_soffice
+from tests.conftest import ROOT, FakeApplicant, award_bot
+
+SAMPLE = ROOT / "examples" / "answers.sample.json"
+
+# In CI LibreOffice must be there: a missing install is a failure, not a skip.
+pytestmark = pytest.mark.skipif(find_soffice() is None and os.environ.get("CI") != "true",
+                                reason="LibreOffice is not installed")
+
+
+@pytest.fixture(scope="module")
+def converter(tmp_path_factory: pytest.TempPathFactory) -> PdfConverter:
+    found = PdfConverter.find(tmp_path_factory.mktemp("libreoffice"))
+    assert found is not None, "LibreOffice (soffice) is not installed"
+    return found
+
+
+def page_texts(pdf: Path) -> list[str]:
+    # Layout splits lines anywhere; compare without whitespace.
+    return [re.sub(r"\s+", "", page.extract_text() or "") for page in PdfReader(str(pdf)).pages]
+
+
+def font_names(pdf: Path) -> set[str]:
+    names = set()
+    for page in PdfReader(str(pdf)).pages:
+        fonts = page.get("/Resources", {}).get("/Font", {})
+        for font in fonts.values():
+            names.add(str(font.get_object().get("/BaseFont")))
+    return names
+
+
+def test_the_pdf_shows_the_chinese_title_an_answer_and_a_table_of_contents_with_page_numbers(
+    criteria: Criteria, converter: PdfConverter, tmp_path: Path
+) -> None:
+    sample = load_answers_file(SAMPLE, criteria, today=date(2026, 11, 20))
+    docx = tmp_path / "申报书.docx"
+    render_application(criteria, sample.profile, sample.answers, docx, attachments=sample.attachments,
+                       day=date(2026, 11, 20))
+    pdf = tmp_path / "申报书.pdf"
+    converter.convert(docx, pdf)
+    pages = page_texts(pdf)
+    whole = "".join(pages)
+    assert criteria.document_title in whole
+    first_line = sample.answers["7.1c"].split("\n")[0]
+    assert re.sub(r"\s+", "", first_line)[:40] in whole
+    # The table of contents was refreshed: each section has a page number after its dot leader.
+    contents = pages[1] + pages[2]
+    assert re.search(r"一、申报表\.{5,}\d+", contents), contents[:300]
+    assert re.search(r"7\.4[^.]*\.{5,}\d+", contents)
+    # 仿宋 body text prints in a serif CJK face, 黑体 headings in a sans one: the font map worked.
+    fonts = " ".join(font_names(pdf))
+    assert "SerifCJK" in fonts and "SansCJK" in fonts, fonts
+
+
+async def test_an_applicant_who_finishes_gets_the_docx_and_the_pdf(
+    storage, criteria: Criteria, converter: PdfConverter, tmp_path: Path
+) -> None:
+    from bot.flows.interview import Interview
+
+    interview = Interview(storage, criteria, documents_dir=tmp_path / "documents", pdf=converter)
+    applicant = FakeApplicant(interview, "8001", "周九")
+    await applicant.reach_questions()
+    await applicant.say("我坚持把质量放在第一位，带头落实首件检验和过程巡检制度。")
+    await applicant.command("finish")
+    replies = await applicant.tap("仍然提交")
+    files = [r for r in replies if r.document is not None]
+    assert [Path(r.document_name).suffix for r in files] == [".docx", ".pdf"]
+    assert all(r.document.exists() for r in files)
+    assert "申报书" in "".join(page_texts(files[1].document))
+    again = await applicant.command("document")
+    assert [r.document for r in again] == [r.document for r in files]
+
+
+def test_award_bot_demo_writes_the_pdf_beside_the_docx(tmp_path: Path) -> None:
+    done = award_bot("demo", "-o", str(tmp_path / "sample.docx"), env={"AWARD_DATA_DIR": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sample.pdf").stat().st_size > 50_000
