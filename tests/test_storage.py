@@ -114,3 +114,25 @@ async def test_a_file_that_is_not_a_database_is_refused_with_a_clear_message(tmp
     with pytest.raises(StorageError, match="无法打开数据库"):
         await Storage.open(tmp_path)  # a folder
     assert not_a_db.read_text(encoding="utf-8").startswith("这不是数据库")
+
+
+async def test_a_database_from_the_first_release_is_upgraded_and_keeps_its_documents(db_path) -> None:
+    with sqlite3.connect(db_path) as db:
+        db.executescript(MIGRATIONS[0][1])
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO applicants (channel, external_id, display_name, created_at, last_active_at) "
+                   "VALUES ('test', '1', '甲', '2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00')")
+        db.execute("INSERT INTO applications (applicant_id, criteria_id, criteria_version, status, step, mode, "
+                   "created_at, updated_at) VALUES (1, 'x', 1, 'submitted', 'end', '', "
+                   "'2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00')")
+        db.execute("INSERT INTO documents (application_id, version, kind, path, sha256, created_at) "
+                   "VALUES (1, 1, 'final', '/old/final.docx', 'abc', '2026-11-01T00:00:00+00:00')")
+    storage = await Storage.open(db_path)
+    try:
+        assert await storage.schema_version() == SCHEMA_VERSION
+        old = await storage.latest_document(1)
+        assert old is not None and old.path == "/old/final.docx" and old.pdf_path is None
+        assert await storage.add_document(1, "final", "/new.docx", "def", "/new.pdf") == 2
+        assert (await storage.latest_document(1)).pdf_path == "/new.pdf"
+    finally:
+        await storage.close()
