@@ -1,9 +1,10 @@
-"""The PDF beside the .docx, made by LibreOffice (installed by .ci/run; on a laptop without it these skip)."""
+"""LibreOffice: the PDF beside the .docx, and a template saved back by an office suite (installed by .ci/run)."""
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pypdf import PdfReader
 
 from bot.answers_file import load_answers_file
 from bot.criteria import Criteria
-from bot.document import render_application
+from bot.document import TEMPLATE, render_application
 from bot.pdf import PdfConverter, find_soffice
 from tests.conftest import ROOT, FakeApplicant, award_bot
 
@@ -90,3 +91,25 @@ def test_award_bot_demo_writes_the_pdf_beside_the_docx(tmp_path: Path) -> None:
     done = award_bot("demo", "-o", str(tmp_path / "sample.docx"), env={"AWARD_DATA_DIR": str(tmp_path / "data")})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "sample.pdf").stat().st_size > 50_000
+
+
+def test_a_template_saved_back_by_an_office_suite_still_renders_every_answer(
+    criteria: Criteria, tmp_path: Path
+) -> None:
+    # A coordinator opens the template, changes something and saves it: the office suite rewrites
+    # all of its XML (runs split, fields turned into its own markup). The tags must survive that.
+    soffice = find_soffice()
+    assert soffice is not None
+    copy = tmp_path / "restyled.docx"
+    copy.write_bytes(TEMPLATE.read_bytes())
+    saved = tmp_path / "saved"
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                    "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(saved), str(copy)],
+                   check=True, capture_output=True, timeout=180)
+    sample = load_answers_file(SAMPLE, criteria, today=date(2026, 11, 20))
+    out = tmp_path / "out.docx"
+    # render_application reads the result back and raises unless every answer line is there, in order.
+    rendered = render_application(criteria, sample.profile, sample.answers, out, attachments=sample.attachments,
+                                  day=date(2026, 11, 20), template=saved / "restyled.docx")
+    assert rendered.images == 3
+    assert len(rendered.expected_lines) > 39
