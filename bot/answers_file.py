@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.criteria import Criteria
 from bot.document import EvidenceFile
-from bot.validation import Invalid, validate_field
+from bot.validation import Invalid, count_chars, validate_field
 from bot.wording import say
 
 
@@ -35,11 +36,28 @@ class _Attachment(BaseModel):
 
 class _AnswersFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    profile: dict[str, str | int] = Field(default_factory=dict)
+    profile: dict[str, Any] = Field(default_factory=dict)
     answers: dict[str, str] = Field(default_factory=dict)
     attachments: list[_Attachment] = Field(default_factory=list)
     date: dt.date | None = None  # named as in the file; the type is spelled out to not shadow it
     draft: bool = False
+
+
+# pydantic's findings, in the coordinator's language.
+_PROBLEMS = {
+    "dict_type": "应为 JSON 对象 {…}",
+    "model_type": "应为 JSON 对象 {…}",
+    "list_type": "应为列表 […]",
+    "string_type": "应为文字（加引号的字符串）",
+    "missing": "缺少这一项",
+    "extra_forbidden": "不认识这一项（文件可用：profile、answers、attachments、date、draft；"
+                       "附件可用：question、path、caption）",
+    "date_from_datetime_parsing": "日期应写成 YYYY-MM-DD，例如 2026-11-20",
+    "date_parsing": "日期应写成 YYYY-MM-DD，例如 2026-11-20",
+    "date_type": "日期应写成 YYYY-MM-DD，例如 2026-11-20",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,15 @@ class Answers:
     attachments: list[EvidenceFile]
     day: date | None
     draft: bool
+    notes: list[str] = field(default_factory=list)  # not errors: what a reader of the 申报书 will miss
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise AnswersFileError(f"这些键出现了不止一次，只能保留一个：{'、'.join(repeated)}")
+    return dict(pairs)
 
 
 def load_answers_file(path: Path, criteria: Criteria, *, today: date) -> Answers:
@@ -59,30 +86,36 @@ def load_answers_file(path: Path, criteria: Criteria, *, today: date) -> Answers
     except (OSError, UnicodeDecodeError) as error:
         raise AnswersFileError(f"{path}: 无法读取（应为 UTF-8 编码的 JSON）：{error}") from error
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as error:
         where = f"第 {error.lineno} 行第 {error.colno} 列"
         raise AnswersFileError(f"{path}: {where}不是有效的 JSON：{error.msg}") from error
+    except AnswersFileError as error:
+        raise AnswersFileError(f"{path}: {error}") from error
     try:
         parsed = _AnswersFile.model_validate(data)
     except ValidationError as error:
         lines = [f"{path}:"]
         for problem in error.errors():
             where = ".".join(str(part) for part in problem["loc"]) or "（整个文件）"
-            lines.append(f"  {where}: {problem['msg']}")
+            lines.append(f"  {where}: {_PROBLEMS.get(problem['type'], problem['msg'])}")
         raise AnswersFileError("\n".join(lines)) from error
 
     problems: list[str] = []
+    notes: list[str] = []
     fields = {f.key: f for f in criteria.profile}
     profile: dict[str, str] = {}
     for key, value in parsed.profile.items():
-        field = fields.get(key)
-        if field is None:
+        field_ = fields.get(key)
+        if field_ is None:
             problems.append(f"profile.{key}: 申报表没有这一项（可用的有：{'、'.join(fields)}）")
             continue
-        if str(value).strip() == "" and not field.required:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            problems.append(f"profile.{key}: 应为文字（加引号的字符串）")
             continue
-        checked = validate_field(field, str(value), today=today)
+        if str(value).strip() == "" and not field_.required:
+            continue
+        checked = validate_field(field_, str(value), today=today)
         if isinstance(checked, Invalid):
             problems.append(f"profile.{key}: {say(checked.key, **checked.params)}")
         else:
@@ -101,7 +134,21 @@ def load_answers_file(path: Path, criteria: Criteria, *, today: date) -> Answers
         if not file.is_file():
             problems.append(f"{where}.path: 找不到文件 {attachment.path}（相对于 {path.parent}）")
         attachments.append(EvidenceFile(attachment.question, file, attachment.caption, Path(attachment.path).name))
+    if parsed.date is not None and not 2000 <= parsed.date.year <= today.year + 1:
+        problems.append(f"date: {parsed.date} 不像申报日期（应在 2000 年到 {today.year + 1} 年之间）")
     if problems:
         raise AnswersFileError("\n".join([f"{path}: {len(problems)} 处问题", *(f"  {p}" for p in problems)]))
+
     answers = {qid: text for qid, text in parsed.answers.items() if text.strip()}
-    return Answers(profile, answers, attachments, parsed.date, parsed.draft)
+    missing_fields = [f.label for f in criteria.profile if f.required and f.key not in profile]
+    if missing_fields:
+        notes.append(f"申报表未填：{'、'.join(missing_fields)}")
+    unanswered = [q.id for q in criteria.questions if q.id not in answers]
+    if unanswered:
+        notes.append(f"未回答的题（申报书中显示「（未填写）」）：{'、'.join(unanswered)}")
+    for question in criteria.questions:
+        limit = criteria.max_chars(question)
+        length = count_chars(answers.get(question.id, ""))
+        if limit and length > limit:
+            notes.append(f"{question.id} 有 {length} 字，超过建议的 {limit} 字")
+    return Answers(profile, answers, attachments, parsed.date, parsed.draft, notes)

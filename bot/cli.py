@@ -19,7 +19,7 @@ from bot.answers_file import AnswersFileError, load_answers_file
 from bot.config import Settings
 from bot.console import Console
 from bot.criteria import Criteria, CriteriaError, load_criteria
-from bot.document import DocumentError, render_application
+from bot.document import DocumentError, check_template, render_application
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         from telegram.error import InvalidToken, TelegramError
 
         try:
+            problem = template_problem(settings, load_criteria(settings.criteria))
+            if problem:
+                print(problem, file=sys.stderr)
+                return 1
             asyncio.run(serve(settings))
         except (CriteriaError, StorageError) as exc:
             print(exc, file=sys.stderr)
@@ -166,6 +170,11 @@ def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bo
         print(f"申报书没有生成：{exc}", file=sys.stderr)
         return 1
     print(f"{output}: {len(loaded.answers)}/{len(criteria.questions)} 题，{rendered.images} 张图片")
+    for note in loaded.notes:
+        print(f"提示：{note}", file=sys.stderr)
+    for attachment in rendered.not_embedded:
+        print(f"提示：附件{attachment.number}（{attachment.file_name}）不是 Word 能显示的图片"
+              "（JPG、PNG、GIF、BMP、TIFF），只列在证明材料清单中", file=sys.stderr)
     if no_pdf or not settings.pdf:
         return 0
     converter = PdfConverter.find(settings.libreoffice_profile)
@@ -183,8 +192,21 @@ def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bo
     return 0
 
 
+def template_problem(settings: Settings, criteria: Criteria) -> str | None:
+    """Why the 申报书 template cannot be used, found before any applicant finishes; None if fine."""
+    try:
+        check_template(criteria, settings.template)
+    except DocumentError as exc:
+        return f"申报书模板不能用（AWARD_TEMPLATE={settings.template}）：{exc}"
+    return None
+
+
 async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     criteria = load_criteria(settings.criteria)
+    problem = template_problem(settings, criteria)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     storage = await Storage.open(args.db or settings.db)
     try:
         interview = make_interview(settings, storage, criteria)

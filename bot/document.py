@@ -9,9 +9,11 @@ is read back and checked before anyone receives it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +25,7 @@ import jinja2
 from docx.image.exceptions import UnrecognizedImageError
 from docx.image.image import Image
 from docx.opc.exceptions import PackageNotFoundError
+from docx.opc.parts.coreprops import CorePropertiesPart
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
@@ -32,6 +35,9 @@ from bot.validation import clean_text
 from bot.wording import say
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "application.docx.j2"
+
+# What Word, WPS and LibreOffice can show inside the document; other files are listed only.
+EMBEDDABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"})
 
 # Photos are scaled to fit the text block of an A4 page with the template's margins.
 MAX_IMAGE_WIDTH_MM = 150.0
@@ -60,11 +66,17 @@ class Rendered:
     sha256: str
     images: int
     expected_lines: list[str] = field(default_factory=list, repr=False)
+    not_embedded: list[AttachmentEntry] = field(default_factory=list)  # listed only: Word cannot show them
+
+
+# Bidirectional embedding, override and isolate marks: an applicant never needs them, and a
+# stray U+202E prints the rest of a line backwards.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 def lines_of(text: str | None) -> list[str]:
     """An answer's paragraphs: cleaned, each line stripped, blank lines dropped."""
-    cleaned = clean_text(text or "")
+    cleaned = clean_text(text or "").translate(_BIDI_CONTROLS)
     return [line.strip() for line in cleaned.split("\n") if line.strip()]
 
 
@@ -185,15 +197,15 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-def expected_lines(context: dict[str, Any]) -> list[str]:
-    """Every piece of applicant text, in the order the document must show it."""
-    lines: list[str] = []
+def expected_lines(context: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every piece of applicant text with where it belongs (申报表 label or question id), in order."""
+    lines: list[tuple[str, str]] = []
     for row in context["profile"]:
-        lines.extend(row.lines)
+        lines.extend((row.label, line) for line in row.lines)
     for category in context["categories"]:
         for item in category.items:
             for question in item.questions:
-                lines.extend(question.lines)
+                lines.extend((question.id, line) for line in question.lines)
     return lines
 
 
@@ -201,7 +213,18 @@ def paragraph_texts(path: Path) -> list[str]:
     """The text of each paragraph of the document body, in order (table cells included)."""
     with zipfile.ZipFile(path) as archive:
         root = etree.fromstring(archive.read("word/document.xml"))
-    return ["".join(t.text or "" for t in p.iter(f"{_W}t")) for p in root.iter(f"{_W}p")]
+    texts = []
+    for paragraph in root.iter(f"{_W}p"):
+        parts = []
+        for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+            if node.tag == f"{_W}t":
+                parts.append(node.text or "")
+            elif node.tag == f"{_W}tab" and node.getparent().tag == f"{_W}r":  # not a tab stop definition
+                parts.append("\t")
+            elif node.tag != f"{_W}tab":
+                parts.append("\n")
+        texts.append("".join(parts))
+    return texts
 
 
 def count_images(path: Path) -> int:
@@ -210,16 +233,42 @@ def count_images(path: Path) -> int:
     return sum(1 for _ in root.iter(f"{_W}drawing"))
 
 
-def verify(path: Path, lines: Iterable[str], images: int) -> None:
+def verify(path: Path, lines: Iterable[tuple[str, str]], images: int) -> None:
     """Raise DocumentError unless every line appears, in order, and every photo is embedded."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise DocumentError(f"生成的文件里有重复的部件 {'、'.join(duplicates)}，Word 会报告文件损坏")
     texts = iter(paragraph_texts(path))
-    for number, line in enumerate(lines, start=1):
+    counts: dict[str, int] = {}
+    for where, line in lines:
+        counts[where] = counts.get(where, 0) + 1
         if not any(line in text for text in texts):
-            # The line's number, not its text: answers must not reach the logs.
-            raise DocumentError(f"rendered document lacks or misorders applicant line {number} of the context")
+            # Where and which paragraph, never the text itself: answers must not reach the logs.
+            raise DocumentError(f"生成的申报书缺少「{where}」的第 {counts[where]} 段（或顺序不对）："
+                                "请检查模板里显示它的标签")
     found = count_images(path)
     if found != images:
-        raise DocumentError(f"rendered document has {found} images, expected {images}")
+        raise DocumentError(f"生成的申报书有 {found} 张图片，应为 {images} 张")
+
+
+def _own_core_properties(tpl: DocxTemplate) -> None:
+    """Drop a core-properties part python-docx did not recognise, so it is not written twice.
+
+    Some editors save docProps/core.xml under a content type python-docx does not map to its
+    core-properties class; python-docx then adds a second part of the same name, and Word calls
+    the file corrupt.
+    """
+    package = tpl.docx.part.package
+    for r_id, rel in list(package.rels.items()):
+        if rel.reltype.endswith("/core-properties") and not isinstance(rel.target_part, CorePropertiesPart):
+            del package.rels[r_id]
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) -> Rendered:
@@ -227,8 +276,11 @@ def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) ->
     try:
         tpl = DocxTemplate(str(template))
         tpl.init_docx()
-    except (OSError, zipfile.BadZipFile, KeyError, PackageNotFoundError) as error:
-        raise DocumentError(f"template {template} cannot be opened: {error}") from error
+    except FileNotFoundError as error:
+        raise DocumentError(f"找不到模板 {template}") from error
+    except (OSError, zipfile.BadZipFile, KeyError, PackageNotFoundError, etree.XMLSyntaxError) as error:
+        raise DocumentError(f"模板 {template} 不是有效的 .docx 文件（{type(error).__name__}: {error}）") from error
+    _own_core_properties(tpl)
     data = dict(context)
     data["attachments"] = [
         replace(a, image=InlineImage(tpl, str(a.path), width=Mm(a.size_mm[0])) if a.size_mm else None)
@@ -237,22 +289,35 @@ def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) ->
     images = sum(1 for a in data["attachments"] if a.image is not None)
     try:
         tpl.render(data, jinja_env=_environment(), autoescape=True)
-    except (jinja2.TemplateError, etree.XMLSyntaxError) as error:
-        raise DocumentError(f"template {template}: {error}") from error
+    except jinja2.TemplateSyntaxError as error:
+        raise DocumentError(f"模板 {template} 的标签有误（第 {error.lineno} 行附近）：{error.message}") from error
+    except jinja2.UndefinedError as error:
+        raise DocumentError(f"模板 {template} 用了不存在的名字：{error.message}") from error
+    except Exception as error:
+        # A restyled template can fail in many ways (a tag doing arithmetic, broken XML after the
+        # tags are filled): whatever it is, it is the template's problem and must be reported as such.
+        raise DocumentError(f"模板 {template} 无法生成申报书（{type(error).__name__}: {error}）") from error
     tpl.docx.core_properties.title = context["title"]
     tpl.docx.core_properties.author = context["applicant"]
     tpl.docx.core_properties.comments = ""
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    tpl.save(str(partial))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tpl.save(str(partial))
+    except OSError as error:
+        _remove(partial)
+        raise DocumentError(f"无法写入 {path}：{error.strerror or error}") from error
     lines = expected_lines(context)
     try:
         verify(partial, lines, images)
-    except DocumentError:
-        partial.unlink(missing_ok=True)
+        os.replace(partial, path)
+    except (DocumentError, OSError) as error:
+        _remove(partial)
+        if isinstance(error, OSError):
+            raise DocumentError(f"无法写入 {path}：{error.strerror or error}") from error
         raise
-    os.replace(partial, path)
-    return Rendered(path, hashlib.sha256(path.read_bytes()).hexdigest(), images, lines)
+    skipped = [a for a in context["attachments"] if a.size_mm is None]
+    return Rendered(path, hashlib.sha256(path.read_bytes()).hexdigest(), images, [line for _, line in lines], skipped)
 
 
 def render_application(
@@ -268,6 +333,13 @@ def render_application(
 ) -> Rendered:
     context = build_context(criteria, profile, answers, attachments, day=day, draft=draft)
     return render(context, path, template=template)
+
+
+def check_template(criteria: Criteria, template: Path) -> None:
+    """Render an empty application once, so a broken template is found at start-up, not on submission."""
+    with tempfile.TemporaryDirectory() as folder:
+        render_application(criteria, {}, {}, Path(folder) / "check.docx", day=date.today(), draft=True,
+                           template=template)
 
 
 def safe_file_part(text: str) -> str:

@@ -80,7 +80,7 @@ class PdfConverter:
 
     def __init__(self, soffice: str, profile_dir: Path, *, timeout: float = 180.0) -> None:
         self.soffice = soffice
-        self.profile_dir = profile_dir
+        self.profile_dir = profile_dir.resolve()
         self.timeout = timeout
 
     @classmethod
@@ -106,6 +106,8 @@ class PdfConverter:
 
     def convert(self, docx: Path, pdf: Path) -> None:
         """Write `pdf` from `docx`. Blocking (seconds): call it from a worker thread."""
+        # LibreOffice runs elsewhere and takes only absolute paths.
+        docx, pdf = docx.resolve(), pdf.resolve()
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         with open(self.profile_dir / ".award-lock", "w") as lock:
             # LibreOffice hands a second start on the same profile to the running one; take turns.
@@ -120,14 +122,17 @@ class PdfConverter:
         pdf.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=pdf.parent, prefix=".pdf-") as work:
             partial = Path(work) / "out.pdf"
-            paths = {"AWARD_PDF_IN": str(docx.resolve()), "AWARD_PDF_OUT": str(partial)}
+            paths = {"AWARD_PDF_IN": str(docx), "AWARD_PDF_OUT": str(partial)}
             returncode, output = self._soffice(["macro:///Standard.AwardBot.ToPdf"], paths)
             if not partial.exists() or partial.stat().st_size == 0:
                 raise PdfError(f"LibreOffice wrote no PDF (exit {returncode}): {output[-500:]}")
             os.replace(partial, pdf)
 
     def _soffice(self, arguments: list[str], extra_env: dict[str, str]) -> tuple[int, str]:
-        env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF), HOME=str(self.profile_dir), **extra_env)
+        scratch = self.profile_dir / "tmp"  # LibreOffice's own temporary files stay with its profile
+        scratch.mkdir(exist_ok=True)
+        env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF), HOME=str(self.profile_dir), TMPDIR=str(scratch),
+                   **extra_env)
         command = [self.soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
                    "--nolockcheck", f"-env:UserInstallation={self.profile_dir.resolve().as_uri()}", *arguments]
         # Its own session, so that a timeout can kill soffice.bin and not just the wrapper script.

@@ -132,9 +132,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "a PDF beside each generated document",
+        "a PDF beside each generated document, and what it was made from",
         """
         ALTER TABLE documents ADD COLUMN pdf_path TEXT;
+        ALTER TABLE documents ADD COLUMN source_sha256 TEXT;
         """,
     ),
 ]
@@ -207,6 +208,7 @@ class Document:
     sha256: str
     created_at: str
     pdf_path: str | None = None
+    source_sha256: str | None = None  # digest of the answers it was made from: an unchanged draft is reused
 
 
 @dataclass(frozen=True)
@@ -494,7 +496,8 @@ class Storage:
         ]
 
     async def add_document(
-        self, application_id: int, kind: str, path: str, sha256: str, pdf_path: str | None = None
+        self, application_id: int, kind: str, path: str, sha256: str, pdf_path: str | None = None,
+        source_sha256: str | None = None,
     ) -> int:
         """Record a generated file; returns its version number (1, 2, …)."""
         async with self._tx() as db:
@@ -505,9 +508,9 @@ class Storage:
                 row = await cursor.fetchone()
             version = int(row[0]) if row else 1
             await db.execute(
-                "INSERT INTO documents (application_id, version, kind, path, sha256, created_at, pdf_path) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (application_id, version, kind, path, sha256, now_utc(), pdf_path),
+                "INSERT INTO documents (application_id, version, kind, path, sha256, created_at, pdf_path, "
+                "source_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (application_id, version, kind, path, sha256, now_utc(), pdf_path, source_sha256),
             )
             return version
 
@@ -517,7 +520,8 @@ class Storage:
         )
         if row is None:
             return None
-        return Document(row["version"], row["kind"], row["path"], row["sha256"], row["created_at"], row["pdf_path"])
+        return Document(row["version"], row["kind"], row["path"], row["sha256"], row["created_at"], row["pdf_path"],
+                        row["source_sha256"])
 
     # -- outbox ------------------------------------------------------------------------
 

@@ -116,6 +116,8 @@ def paragraph_style(document, name: str, *, base: str = "Normal", east_asia: str
     if first_line_chars:
         ind = OxmlElement("w:ind")
         ind.set(qn("w:firstLineChars"), str(first_line_chars * 100))
+        # Word and WPS use the character count; LibreOffice only the length (size × characters).
+        ind.set(qn("w:firstLine"), str(int(size * 20 * first_line_chars)))
         place(ppr, ind, PPR_ORDER)
     if outline is not None:
         level = OxmlElement("w:outlineLvl")
@@ -148,7 +150,7 @@ def define_styles(document) -> None:
     paragraph_style(document, "Title", east_asia=HEI, size=26, align=center, before=0, after=0, line=None)
     paragraph_style(document, "Heading 1", east_asia=HEI, size=16, before=0, after=18, line=None,
                     keep_next=True, page_break=True, outline=0)
-    paragraph_style(document, "Heading 2", east_asia=HEI, size=14, before=18, after=6, line=None,
+    paragraph_style(document, "Heading 2", east_asia=HEI, size=15, bold=True, before=18, after=6, line=None,
                     keep_next=True, outline=1)
     paragraph_style(document, "Heading 3", east_asia=KAI, size=14, bold=True, before=12, after=6, line=None,
                     keep_next=True, outline=2)
@@ -156,7 +158,8 @@ def define_styles(document) -> None:
                     keep_next=True, outline=3)
     paragraph_style(document, "答复正文", size=12, align=justify, first_line_chars=2)
     paragraph_style(document, "未填写", size=12, first_line_chars=2, color=RGBColor(0xC0, 0, 0))
-    paragraph_style(document, "材料引用", east_asia=KAI, size=10.5, first_line_chars=2, before=3)
+    paragraph_style(document, "材料引用", east_asia=KAI, size=10.5, align=WD_ALIGN_PARAGRAPH.LEFT,
+                    first_line_chars=2, before=3)
     paragraph_style(document, "草稿标记", east_asia=HEI, size=12, align=center, color=RGBColor(0xC0, 0, 0))
     paragraph_style(document, "封面信息", east_asia=FANGSONG, size=16, line=36)
     paragraph_style(document, "表格文字", east_asia=FANGSONG, size=12, line=20)
@@ -167,7 +170,7 @@ def define_styles(document) -> None:
                     page_break=True)
     for level, indent in ((1, 0), (2, 2), (3, 4)):
         style = paragraph_style(document, f"toc {level}", east_asia=HEI if level == 1 else FANGSONG,
-                                size=12, line=24)
+                                size=12, line=20)
         style.paragraph_format.left_indent = Pt(12 * indent / 2)
         style.element.set(qn("w:styleId"), f"TOC{level}")
         tabs = style.paragraph_format.tab_stops
@@ -405,17 +408,48 @@ def page_setup(document) -> None:
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
     section.left_margin, section.right_margin = Mm(28), Mm(26)
     section.header_distance, section.footer_distance = Mm(15), Mm(20)
-    # The cover has neither header nor page number.
-    section.different_first_page_header_footer = True
+
+
+def draft_header(section) -> None:
+    section.header.is_linked_to_previous = False
     header = section.header.paragraphs[0]
     header.style = "Header"
     header.add_run("{{ draft_mark }}")
+
+
+def front_matter_pages(section) -> None:
+    """Cover and table of contents: no page number; the cover has no header either."""
+    section.different_first_page_header_footer = True
+    draft_header(section)
+    section.footer.is_linked_to_previous = False
+    section.footer.paragraphs[0].style = "Footer"
+
+
+def body_pages(section) -> None:
+    """From 一、申报表 on: page numbers "— 1 —", counted from the first page of the body."""
+    section.different_first_page_header_footer = False
+    draft_header(section)
+    section.footer.is_linked_to_previous = False
     footer = section.footer.paragraphs[0]
     footer.style = "Footer"
     footer.add_run("— ")
     add_field(footer, "PAGE", "1")
     end_field(footer)
     footer.add_run(" —")
+    numbering = OxmlElement("w:pgNumType")
+    numbering.set(qn("w:start"), "1")
+    sectpr = section._sectPr
+    later = ("pgNumType cols formProt vAlign noEndnote titlePg textDirection bidi rtlGutter docGrid "
+             "printerSettings sectPrChange").split()
+    place_after_known(sectpr, numbering, later)
+
+
+def place_after_known(parent, element, later: list[str]) -> None:
+    for child in parent:
+        if child.tag.split("}")[-1] in later[1:]:
+            child.addprevious(element)
+            return
+    parent.append(element)
 
 
 def settings(document) -> None:
@@ -460,6 +494,9 @@ def build(path: Path) -> None:
         body.remove(paragraph._p)
     cover(document)
     contents(document)
+    document.add_section(WD_SECTION.NEW_PAGE)
+    front_matter_pages(document.sections[0])
+    body_pages(document.sections[1])
     application_form(document)
     report(document)
     evidence(document)
@@ -485,8 +522,9 @@ def listing(path: Path) -> list[str]:
                         walk(cell, indent + "    ")
 
     walk(document)
-    for label, part in (("页眉", document.sections[0].header), ("页脚", document.sections[0].footer)):
-        lines.extend(f"{label}: {p.text}" for p in part.paragraphs)
+    for number, section in enumerate(document.sections, start=1):
+        for label, part in (("页眉", section.header), ("页脚", section.footer)):
+            lines.extend(f"第 {number} 节{label}: {p.text}" for p in part.paragraphs)
     return lines
 
 

@@ -19,7 +19,7 @@ from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 from openxml_audit import OpenXmlValidator
 
-from bot.answers_file import Answers, load_answers_file
+from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.criteria import Criteria
 from bot.document import TEMPLATE, DocumentError, EvidenceFile, build_context, lines_of, render_application
 from tests.conftest import ROOT, award_bot
@@ -135,6 +135,8 @@ def test_user_text_with_markup_characters_and_control_characters_comes_through_i
         "1.1b": "甲方\x0b乙方 & 丙方 <备注>\x07 结束\x0c下一行 a<b",
         # Template syntax typed by an applicant is text, never a tag.
         "1.1c": "{{ applicant }} 与 {%p if draft %} 以及 {# 注释 #} 原样保留",
+        # Columns pasted from Excel keep their tab; a right-to-left override would print backwards.
+        "1.2a": "项目\t数值\r\n合格率\t99%\u202e反向",
         "7.4b": "最后一题 & 的 <末尾>",
     }
     path = tmp_path / "tricky.docx"
@@ -145,6 +147,7 @@ def test_user_text_with_markup_characters_and_control_characters_comes_through_i
         'R&D 中心的不良率<0.5%，Cpk>1.33；"5S" 与 \'Zero Defect\'，“质量月”。', "第二段 & 结束"]
     assert answer_after(found, f"1.1b　{q['1.1b'].text}") == ["甲方", "乙方 & 丙方 <备注> 结束", "下一行 a<b"]
     assert answer_after(found, f"1.1c　{q['1.1c'].text}") == [tricky["1.1c"]]
+    assert answer_after(found, f"1.2a　{q['1.2a'].text}") == ["项目\t数值", "合格率\t99%反向"]
     # Nothing was cut off after the tricky answers: the last question and the closing pages are there.
     assert answer_after(found, f"7.4b　{q['7.4b'].text}") == ["最后一题 & 的 <末尾>"]
     texts = [text for _, text in found]
@@ -236,6 +239,65 @@ def test_render_names_every_unknown_field_question_and_missing_file(tmp_path: Pa
     for name in ("profile.hobby", "profile.phone", "answers.8.1a", "7.9z", "没有这个文件.jpg"):
         assert name in done.stderr
     assert not (tmp_path / "out.docx").exists()
+    assert "提示" not in done.stderr or "未回答" not in done.stderr
+
+
+def test_answers_file_mistakes_are_explained_in_chinese(criteria: Criteria, tmp_path: Path) -> None:
+    def problems(text: str) -> str:
+        path = tmp_path / "a.json"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(AnswersFileError) as caught:
+            load_answers_file(path, criteria, today=DAY)
+        return str(caught.value)
+
+    assert "JSON 对象" in problems('["不是对象"]')
+    assert "profile.name: 应为文字" in problems('{"profile": {"name": {"姓": "王"}}}')
+    assert "answers.1.1a: 应为文字" in problems('{"answers": {"1.1a": 3}}')
+    assert "不止一次" in problems('{"answers": {"1.1a": "甲", "1.1a": "乙"}}')
+    assert "YYYY-MM-DD" in problems('{"date": "去年"}')
+    assert "不像申报日期" in problems('{"date": "1900-01-01"}')
+    assert "不认识这一项" in problems('{"answer": {}}')
+
+
+def test_a_sparse_answers_file_renders_with_notes_on_what_is_missing(tmp_path: Path) -> None:
+    sparse = tmp_path / "sparse.json"
+    sparse.write_text(json.dumps({"profile": {"name": "王五"}, "answers": {"1.1a": "甲" * 1600}},
+                                 ensure_ascii=False), encoding="utf-8")
+    done = award_bot("render", str(sparse), "-o", str(tmp_path / "sparse.docx"), "--no-pdf")
+    assert done.returncode == 0, done.stderr
+    assert "申报表未填" in done.stderr and "工作单位" in done.stderr
+    assert "未回答" in done.stderr and "7.4b" in done.stderr
+    assert "1.1a 有 1600 字" in done.stderr
+
+
+def test_broken_output_paths_and_templates_are_reported_without_a_traceback(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    done = award_bot("render", str(SAMPLE), "-o", str(blocked / "out.docx"), "--no-pdf")
+    assert done.returncode == 1 and "无法写入" in done.stderr and "Traceback" not in done.stderr
+    template = tmp_path / "bad.docx"
+    with zipfile.ZipFile(TEMPLATE) as source, zipfile.ZipFile(template, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"</w:body>", b"</w:bod>")
+            target.writestr(item, data)
+    done = award_bot("render", str(SAMPLE), "-o", str(tmp_path / "o.docx"), "--no-pdf",
+                     env={"AWARD_TEMPLATE": str(template)})
+    assert done.returncode == 1 and "不是有效的 .docx" in done.stderr and "Traceback" not in done.stderr
+    arithmetic = tmp_path / "arithmetic.docx"
+    document = Document(str(TEMPLATE))
+    document.add_paragraph("{{ applicant + 1 }}")
+    document.save(str(arithmetic))
+    done = award_bot("render", str(SAMPLE), "-o", str(tmp_path / "o.docx"), "--no-pdf",
+                     env={"AWARD_TEMPLATE": str(arithmetic)})
+    assert done.returncode == 1 and "无法生成申报书" in done.stderr and "Traceback" not in done.stderr
+    # The bot refuses to start with it, instead of failing when the first applicant finishes.
+    done = award_bot("console", stdin="", env={"AWARD_TEMPLATE": str(arithmetic), "AWARD_DB": str(tmp_path / "d.db")})
+    assert done.returncode == 1 and "申报书模板不能用" in done.stderr
+
+
+def test_render_refuses_a_broken_json_file(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"profile": {"name": "王五",}}', encoding="utf-8")
     done = award_bot("render", str(broken), "-o", str(tmp_path / "out.docx"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.criteria import Criteria
+from bot.document import TEMPLATE
 from bot.flows.dispatch import Dispatcher
 from bot.flows.interview import Interview
 from bot.storage import Storage
@@ -468,3 +469,27 @@ async def test_a_document_that_cannot_be_made_costs_no_answers(storage, criteria
     app = await application_of(storage, applicant)
     assert (await storage.answers(app.id))["1.1a"] == answer_for("1.1a")
     assert await storage.latest_document(app.id) is None
+    # Submitting still works; the applicant is told the file is late, and /document makes it once
+    # the office has fixed the template.
+    await applicant.command("finish")
+    await applicant.tap("仍然提交")
+    assert "提交成功" in applicant.text and "/document" in applicant.text
+    assert (await application_of(storage, applicant)).status == "submitted"
+    interview.template = TEMPLATE
+    [final] = [r for r in await applicant.command("document") if r.document is not None]
+    assert final.document_name == "质量奖个人奖申报书_张三.docx"
+    assert (await storage.latest_document(app.id)).kind == "final"
+
+
+async def test_previewing_again_without_changes_resends_the_same_draft(storage, criteria, tmp_path) -> None:
+    applicant = FakeApplicant(Interview(storage, criteria, documents_dir=tmp_path / "docs"), "6003")
+    await applicant.reach_questions()
+    await applicant.say(answer_for("1.1a"))
+    [first] = [r for r in await applicant.command("draft") if r.document is not None]
+    await applicant.command("next")  # moving around changes nothing in the document
+    [again] = [r for r in await applicant.command("draft") if r.document is not None]
+    assert again.document == first.document and "第 1 版" in again.text
+    await applicant.command("back")
+    await applicant.say("补充一句。")
+    [changed] = [r for r in await applicant.command("draft") if r.document is not None]
+    assert changed.document != first.document and "第 2 版" in changed.text

@@ -113,3 +113,10 @@ def test_a_template_saved_back_by_an_office_suite_still_renders_every_answer(
                                   day=date(2026, 11, 20), template=saved / "restyled.docx")
     assert rendered.images == 3
     assert len(rendered.expected_lines) > 39
+
+
+def test_relative_output_paths_get_their_pdf_too(tmp_path: Path) -> None:
+    # As the README has it: a relative -o and the default, relative AWARD_DATA_DIR.
+    done = award_bot("demo", "-o", "sample.docx", cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sample.pdf").stat().st_size > 50_000

@@ -14,10 +14,13 @@ recognised and answered with where the applicant is now, never applied to the wr
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +28,14 @@ from zoneinfo import ZoneInfo
 
 from bot import evidence
 from bot.criteria import Criteria, ProfileField, Question, parse_target
-from bot.document import TEMPLATE, DocumentError, EvidenceFile, render_application, safe_file_part
+from bot.document import (
+    EMBEDDABLE_TYPES,
+    TEMPLATE,
+    DocumentError,
+    EvidenceFile,
+    render_application,
+    safe_file_part,
+)
 from bot.flows import review
 from bot.flows.events import (
     Button,
@@ -40,7 +50,7 @@ from bot.flows.events import (
     keyboard,
 )
 from bot.pdf import PdfConverter, PdfError
-from bot.storage import Application, Storage
+from bot.storage import Application, Document, Storage
 from bot.validation import Invalid, clean_text, count_chars, validate_field
 from bot.wording import say
 
@@ -83,11 +93,14 @@ class Interview:
         pdf: PdfConverter | None = None,
     ) -> None:
         self.storage = storage
-        # Where generated 申报书 files go; None leaves documents out (e.g. in flow-only tests).
-        self.documents_dir = documents_dir
+        # Where generated 申报书 files go (absolute: the paths are stored); None leaves documents out.
+        self.documents_dir = documents_dir.resolve() if documents_dir else None
         self.template = template
         # None: documents are .docx only (LibreOffice missing, or PDFs turned off).
         self.pdf = pdf
+        # Conversions take seconds and run one at a time: their own thread, so that a queue of them
+        # never takes the shared pool from photo downloads and document rendering.
+        self._pdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
         self.criteria = criteria
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
@@ -482,8 +495,13 @@ class Interview:
         )
         count = len(await self.storage.attachments(turn.app.id, question.id))
         answered = bool(await self.storage.answer(turn.app.id, question.id))
-        return [Reply(say("file_saved", name=event.file_name, id=question.id, count=count),
-                      buttons=self._question_buttons(question, answered))]
+        text = say("file_saved", name=event.file_name, id=question.id, count=count)
+        # Word shows only some image formats; say so now, not when the office prints the 申报书.
+        if event.mime_type == "application/pdf":
+            text += "\n" + say("file_listed_pdf")
+        elif event.mime_type not in EMBEDDABLE_TYPES:
+            text += "\n" + say("file_listed_only")
+        return [Reply(text, buttons=self._question_buttons(question, answered))]
 
     # -- profile -------------------------------------------------------------------------
 
@@ -659,18 +677,28 @@ class Interview:
         await self.storage.update_application(turn.app.id, status="submitted", mode="")
         app = await self._reload(turn)
         log.info("application submitted applicant=%s", turn.sender.key)
-        return [Reply(say("submitted", when=self._local(app.submitted_at))), *await self._make_document(app, "final")]
+        replies = [Reply(say("submitted", when=self._local(app.submitted_at)))]
+        # The submission stands even if the document fails (a deadline matters more than a file);
+        # /document makes the final version later.
+        return replies + await self._make_document(app, "final")
 
     async def _make_document(self, app: Application, kind: str) -> list[Reply]:
         """Render a new numbered version (a draft, or the final on submission); every version is kept."""
         if self.documents_dir is None:
-            return []
+            return [Reply(say("document_unavailable"))] if kind == "draft" else []
         profile = await self.storage.profile(app.id)
         answers = await self.storage.answers(app.id)
-        files = [EvidenceFile(a.question_id, Path(a.path), a.caption, a.file_name)
-                 for a in await self.storage.attachments(app.id)]
+        stored = await self.storage.attachments(app.id)
+        files = [EvidenceFile(a.question_id, Path(a.path), a.caption, a.file_name) for a in stored]
         stamp = datetime.fromisoformat(app.submitted_at) if kind == "final" and app.submitted_at else None
         day = (stamp.astimezone(self.tz) if stamp else self._now()).date()
+        source = hashlib.sha256(json.dumps(
+            [kind, str(day), profile, answers, [(a.question_id, a.sha256, a.caption) for a in stored],
+             str(self.template)], ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        latest = await self.storage.latest_document(app.id)
+        if latest is not None and latest.source_sha256 == source and await asyncio.to_thread(Path(latest.path).exists):
+            # Nothing changed since the last one: send it again rather than pile up identical versions.
+            return await self._latest_replies(app, latest)
         stem = self.documents_dir / str(app.id) / f"{kind}-{time.time_ns()}"
         docx = stem.with_suffix(".docx")
         try:
@@ -681,18 +709,17 @@ class Interview:
             )
         except DocumentError as error:
             log.error("document for application %s failed: %s", app.id, error)
-            return [Reply(say("document_failed"))]
-        pdf: Path | None = stem.with_suffix(".pdf")
-        try:
-            if self.pdf is None:
-                pdf = None
-            else:
-                await asyncio.to_thread(self.pdf.convert, docx, pdf)
-        except PdfError as error:
-            log.warning("PDF for application %s failed, sending the .docx alone: %s", app.id, error)
-            pdf = None
+            return [Reply(say("document_failed_submitted") if kind == "final" else say("document_failed"))]
+        pdf: Path | None = None
+        if self.pdf is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._pdf_thread, self.pdf.convert, docx, stem.with_suffix(".pdf"))
+                pdf = stem.with_suffix(".pdf")
+            except PdfError as error:
+                log.warning("PDF for application %s failed, sending the .docx alone: %s", app.id, error)
         version = await self.storage.add_document(app.id, kind, str(docx), rendered.sha256,
-                                                  str(pdf) if pdf else None)
+                                                  str(pdf) if pdf else None, source)
         log.info("document v%s (%s) made for application %s", version, kind, app.id)
         return self._document_replies(profile, version, kind, docx, pdf)
 
@@ -708,22 +735,30 @@ class Interview:
             replies.append(Reply(say("document_pdf_caption"), document=pdf, document_name=f"{stem}.pdf"))
         return replies
 
-    async def _cmd_document(self, turn: Turn, _args: str) -> list[Reply]:
-        latest = await self.storage.latest_document(turn.app.id)
-        if latest is None or not await asyncio.to_thread(Path(latest.path).exists):
-            return [Reply(say("document_none"))]
+    async def _latest_replies(self, app: Application, latest: Document) -> list[Reply]:
         pdf = Path(latest.pdf_path) if latest.pdf_path else None
         if pdf is not None and not await asyncio.to_thread(pdf.exists):
             pdf = None
-        profile = await self.storage.profile(turn.app.id)
+        profile = await self.storage.profile(app.id)
         return self._document_replies(profile, latest.version, latest.kind, Path(latest.path), pdf)
+
+    async def _cmd_document(self, turn: Turn, _args: str) -> list[Reply]:
+        app = turn.app
+        latest = await self.storage.latest_document(app.id)
+        exists = latest is not None and await asyncio.to_thread(Path(latest.path).exists)
+        if app.status == "submitted" and not (
+            exists and latest is not None and latest.kind == "final" and latest.created_at >= (app.submitted_at or "")
+        ):
+            # Submitted, but the final version is missing (it failed, or its file is gone): make it now.
+            return await self._make_document(app, "final")
+        if latest is None or not exists:
+            return [Reply(say("document_none"))]
+        return await self._latest_replies(app, latest)
 
     async def _cmd_draft(self, turn: Turn, _args: str) -> list[Reply]:
         if turn.app.status == "submitted":
             # The submitted version is the one to look at; a draft would only confuse.
             return await self._cmd_document(turn, "")
-        if self.documents_dir is None:
-            return [Reply(say("document_unavailable"))]
         return await self._make_document(turn.app, "draft")
 
     def _submitted_reply(self, app: Application) -> Reply:
