@@ -282,9 +282,15 @@ async def test_a_file_sent_on_a_question_is_kept_as_its_evidence(applicant, stor
     await applicant._send(FileReceived(applicant.sender, "证书.jpg", "image/jpeg", 3, "ab" * 32, photo,
                                        caption="省级劳模证书"))
     assert "已收到「证书.jpg」，作为 7.4a 的证明材料（本题共 1 份）" in applicant.text
+    assert "显示不出来" not in applicant.text and "清单" not in applicant.text
     app = await application_of(storage, applicant)
     [attachment] = await storage.attachments(app.id)
     assert (attachment.question_id, attachment.caption) == ("7.4a", "省级劳模证书")
+    # Formats Word cannot show inside the 申报书 are kept too, and the applicant learns it now.
+    await applicant._send(FileReceived(applicant.sender, "IMG_0001.HEIC", "image/heic", 3, "cd" * 32, photo))
+    assert "本题共 2 份" in applicant.text and "只会列出文件名" in applicant.text
+    await applicant._send(FileReceived(applicant.sender, "证书.pdf", "application/pdf", 3, "ef" * 32, photo))
+    assert "本题共 3 份" in applicant.text and "证明材料清单" in applicant.text
 
 
 async def test_one_applicants_messages_are_handled_in_order_while_others_proceed(storage, criteria) -> None:
