@@ -8,7 +8,7 @@ import getpass
 import json
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,10 +20,15 @@ from bot.config import Settings
 from bot.console import Console
 from bot.criteria import Criteria, CriteriaError, load_criteria
 from bot.document import DocumentError, check_template, render_application
+from bot.export import export_all
+from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
+from bot.flows.router import Router
 from bot.pdf import PdfConverter, PdfError
+from bot.reminders import current_deadline, plan_automatic, queue_automatic
+from bot.sender import OutboxSender
 from bot.storage import Storage, StorageError
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "answers.sample.json"
@@ -56,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", type=Path, default=Path("sample.docx"), metavar="OUT.docx")
     demo.add_argument("--no-pdf", action="store_true", help="skip the PDF")
 
+    export = verbs.add_parser("export", help="write every applicant's latest 申报书 and a summary .xlsx, zipped")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+
+    remind = verbs.add_parser("remind", help="queue the automatic reminders due now (the running bot sends them)")
+    remind.add_argument("--dry-run", action="store_true", help="only show who would be reminded now, and why")
+
     criteria = verbs.add_parser("criteria", help="work with criteria files")
     criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True)
     validate = criteria_verbs.add_parser("validate", help="check a criteria file and report every problem")
@@ -80,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         return validate_criteria(args.file or settings.criteria)
     if args.verb == "check":
         return check_answer(settings, args.question, args.attachments)
+    if args.verb == "export":
+        return asyncio.run(export_main(settings, args.output))
+    if args.verb == "remind":
+        return asyncio.run(remind_main(settings, args.dry_run))
     if args.verb in ("render", "demo"):
         return render_main(settings, args.answers if args.verb == "render" else SAMPLE, args.output, args.no_pdf)
     if args.verb == "run":
@@ -192,6 +207,57 @@ def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bo
     return 0
 
 
+async def export_main(settings: Settings, folder: Path) -> int:
+    try:
+        criteria = load_criteria(settings.criteria)
+        storage = await Storage.open(settings.db)
+    except (CriteriaError, StorageError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        result = await export_all(storage, criteria, folder, tz=ZoneInfo(settings.timezone))
+    finally:
+        await storage.close()
+    print(f"{result.zip_path}: {result.applicants} 人，{result.documents} 个文件")
+    print(f"{result.xlsx_path}: 汇总表")
+    if result.missing:
+        print(f"还没有申报书：{'、'.join(result.missing)}", file=sys.stderr)
+    return 0
+
+
+async def remind_main(settings: Settings, dry_run: bool) -> int:
+    try:
+        criteria = load_criteria(settings.criteria)
+        storage = await Storage.open(settings.db)
+    except (CriteriaError, StorageError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        policy = settings.policy()
+        now = datetime.now(UTC)
+        deadline = await current_deadline(storage, settings.default_deadline())
+        planned = await plan_automatic(storage, criteria, policy, deadline, now)
+        when = now.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+        print(f"{when}（{settings.timezone}），截止时间："
+              f"{deadline.astimezone(policy.tz).strftime('%Y-%m-%d %H:%M') if deadline else '未设置'}")
+        if policy.is_quiet(now):
+            print(f"现在是休息时间（{settings.quiet_hours}），不发自动提醒。")
+        for row, reason, _message in planned:
+            why = f"离截止还有 {reason.days} 天" if reason.kind == "deadline" else f"{reason.days} 天未活动"
+            print(f"  {row.name or row.display_name or row.external_id}（{row.unit or '—'}）：{why}，"
+                  f"已答 {row.answered}/{len(criteria.questions)} 题")
+        if not planned:
+            print("现在没有需要提醒的人。")
+        elif dry_run:
+            print(f"共 {len(planned)} 人（--dry-run：没有发送）")
+        else:
+            queued = sum([await storage.enqueue(message) for _row, _reason, message in planned])
+            print(f"已排队 {queued} 条提醒，运行中的机器人会发送。")
+    finally:
+        await storage.close()
+    return 0
+
+
 def template_problem(settings: Settings, criteria: Criteria) -> str | None:
     """Why the 申报书 template cannot be used, found before any applicant finishes; None if fine."""
     try:
@@ -209,20 +275,31 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     storage = await Storage.open(args.db or settings.db)
     try:
-        interview = make_interview(settings, storage, criteria)
+        router = make_flows(settings, storage, criteria)
         user = args.user or getpass.getuser()
         sender = Sender("console", user, args.name)
-        console = Console(Dispatcher(interview.handle), sender, sys.stdout, echo=not sys.stdin.isatty())
+        console = Console(Dispatcher(router.handle), sender, sys.stdout, echo=not sys.stdin.isatty())
         await console.run(sys.stdin)
     finally:
         await storage.close()
     return 0
 
 
-def make_interview(settings: Settings, storage: Storage, criteria: Criteria) -> Interview:
+def make_flows(settings: Settings, storage: Storage, criteria: Criteria) -> Router:
+    """The interview and the award office's side, wired as configured."""
     pdf = PdfConverter.find(settings.libreoffice_profile) if settings.pdf else None
-    return Interview(storage, criteria, timezone=settings.timezone, documents_dir=settings.data_dir / "documents",
-                     template=settings.template, pdf=pdf)
+    coordinators = Coordinators.parse(settings.coordinators)
+    interview = Interview(storage, criteria, timezone=settings.timezone, documents_dir=settings.data_dir / "documents",
+                          template=settings.template, pdf=pdf, coordinators=coordinators)
+    tz = ZoneInfo(settings.timezone)
+
+    async def exporter(folder: Path) -> Path:
+        return (await export_all(storage, criteria, folder, tz=tz)).zip_path
+
+    coordinator = Coordinator(storage, criteria, coordinators, settings.policy(),
+                              default_deadline=settings.default_deadline(), exporter=exporter,
+                              refuse=interview.handle)
+    return Router(interview, coordinator)
 
 
 NO_TOKEN = """没有设置 TELEGRAM_BOT_TOKEN，无法连接 Telegram。
@@ -242,22 +319,38 @@ async def serve(settings: Settings) -> None:
     """Run the Telegram bot until SIGINT/SIGTERM, with storage opened and closed around it."""
     import signal
 
-    from bot.telegram import build_application, start_polling, stop_polling
+    from bot.telegram import (
+        TelegramTransport,
+        build_application,
+        start_background,
+        start_polling,
+        stop_background,
+        stop_polling,
+    )
 
     criteria = load_criteria(settings.criteria)
     storage = await Storage.open(settings.db)
     try:
-        interview = make_interview(settings, storage, criteria)
-        application = build_application(interview, storage, settings.data_dir, settings.telegram_bot_token,
+        router = make_flows(settings, storage, criteria)
+        application = build_application(router, storage, settings.data_dir, settings.telegram_bot_token,
                                         settings.telegram_api_url or None)
+        policy = settings.policy()
+
+        async def planner() -> int:
+            deadline = await current_deadline(storage, settings.default_deadline())
+            return await queue_automatic(storage, criteria, policy, deadline, datetime.now(UTC))
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with application:
             await start_polling(application)
+            sender = OutboxSender(storage, TelegramTransport(application.bot), rate=settings.send_rate)
+            task = start_background(application, sender, planner, settings.reminder_check_seconds)
             logging.getLogger(__name__).info("bot is running; stop with Ctrl+C")
             await stop.wait()
+            await stop_background(sender, task)
             await stop_polling(application)
     finally:
         await storage.close()

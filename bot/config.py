@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,6 +11,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.criteria import DEFAULT_CRITERIA
 from bot.document import TEMPLATE
+from bot.reminders import ReminderPolicy, parse_deadline
+
+
+def _quiet_times(value: str) -> tuple[time, time] | None:
+    start, _, end = value.replace("–", "-").partition("-")
+    try:
+        return time.fromisoformat(start.strip().zfill(5)), time.fromisoformat(end.strip().zfill(5))
+    except ValueError:
+        return None
 
 
 class Settings(BaseSettings):
@@ -21,9 +31,48 @@ class Settings(BaseSettings):
     template: Path = Field(default=TEMPLATE, alias="AWARD_TEMPLATE")
     pdf: bool = Field(default=True, alias="AWARD_PDF")
     timezone: str = Field(default="Asia/Shanghai", alias="AWARD_TIMEZONE")
+    coordinators: str = Field(default="", alias="AWARD_COORDINATORS")
+    deadline: str = Field(default="", alias="AWARD_DEADLINE")
+    remind_days: str = Field(default="7,3,1", alias="AWARD_REMIND_DAYS")
+    inactive_days: int = Field(default=7, ge=1, le=365, alias="AWARD_INACTIVE_DAYS")
+    quiet_hours: str = Field(default="21:00-08:00", alias="AWARD_QUIET_HOURS")
+    send_rate: float = Field(default=30.0, gt=0, le=30, alias="AWARD_SEND_RATE")
+    reminder_check_seconds: int = Field(default=600, ge=10, alias="AWARD_REMINDER_CHECK_SECONDS")
     log_level: str = Field(default="INFO", alias="AWARD_LOG_LEVEL")
     telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str = Field(default="", alias="TELEGRAM_API_URL")
+
+    @field_validator("remind_days")
+    @classmethod
+    def _days_list(cls, value: str) -> str:
+        parts = [p.strip() for p in value.replace("，", ",").split(",") if p.strip()]
+        if not parts or not all(p.isdigit() and 0 < int(p) <= 365 for p in parts):
+            raise ValueError(f"expected days before the deadline like 7,3,1, got {value!r}")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        if value.strip() and _quiet_times(value) is None:
+            raise ValueError(f"expected quiet hours like 21:00-08:00, got {value!r}")
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: str) -> str:
+        if value.strip() and parse_deadline(value, ZoneInfo("Asia/Shanghai")) is None:
+            raise ValueError(f"expected a deadline like 2026-12-31 or 2026-12-31 17:00, got {value!r}")
+        return value
+
+    def policy(self) -> ReminderPolicy:
+        quiet = _quiet_times(self.quiet_hours) if self.quiet_hours.strip() else (time(0, 0), time(0, 0))
+        assert quiet is not None
+        days = tuple(sorted({int(p) for p in self.remind_days.replace("，", ",").split(",") if p.strip()},
+                            reverse=True))
+        return ReminderPolicy(ZoneInfo(self.timezone), days, self.inactive_days, quiet[0], quiet[1])
+
+    def default_deadline(self) -> datetime | None:
+        return parse_deadline(self.deadline, ZoneInfo(self.timezone)) if self.deadline.strip() else None
 
     @property
     def libreoffice_profile(self) -> Path:

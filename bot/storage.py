@@ -138,6 +138,41 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE documents ADD COLUMN source_sha256 TEXT;
         """,
     ),
+    (
+        "outbox addressed to anyone (coordinators too), grouped into broadcasts",
+        # The first outbox was never written to by a released version: it is replaced, not migrated.
+        """
+        DROP TABLE outbox;
+        CREATE TABLE broadcasts (
+            id INTEGER PRIMARY KEY,
+            coordinator_channel TEXT,
+            coordinator_id TEXT,
+            audience TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            reported_at TEXT
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            applicant_id INTEGER REFERENCES applicants(id) ON DELETE CASCADE,
+            broadcast_id INTEGER REFERENCES broadcasts(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            dedupe_key TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_due ON outbox (status, not_before);
+        CREATE INDEX outbox_recipient ON outbox (applicant_id, kind, created_at);
+        CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -214,11 +249,45 @@ class Document:
 @dataclass(frozen=True)
 class OutboxMessage:
     id: int
-    applicant_id: int
+    channel: str
+    recipient: str
+    applicant_id: int | None
+    broadcast_id: int | None
     kind: str
     payload: dict[str, Any]
     status: str
     attempts: int
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: who gets it and what it says."""
+
+    channel: str
+    recipient: str
+    kind: str
+    payload: dict[str, Any]
+    applicant_id: int | None = None
+    dedupe_key: str | None = None
+    not_before: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplicantRow:
+    """One line of the coordinators' overview."""
+
+    applicant_id: int
+    application_id: int
+    channel: str
+    external_id: str
+    display_name: str
+    name: str
+    unit: str
+    status: str
+    answered: int
+    last_active_at: str
+    submitted_at: str | None
+    blocked_at: str | None
 
 
 class Storage:
@@ -525,36 +594,53 @@ class Storage:
 
     # -- outbox ------------------------------------------------------------------------
 
-    async def enqueue(
-        self,
-        applicant_id: int,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        dedupe_key: str | None = None,
-        not_before: str | None = None,
-    ) -> bool:
-        """Queue a message to send later; False if one with the same dedupe_key already exists."""
-        now = now_utc()
+    async def enqueue(self, message: Outgoing) -> bool:
+        """Queue one message; False if one with the same dedupe_key exists already."""
+        async with self._tx() as db:
+            return await _insert_outgoing(db, message, None)
+
+    async def create_broadcast(
+        self, audience: str, messages: list[Outgoing], *, coordinator: tuple[str, str] | None = None
+    ) -> tuple[int, int]:
+        """Queue a whole broadcast in one transaction: after a crash it is all there or not at all.
+
+        Returns the broadcast's id and how many messages were queued (dedupe keys skip repeats).
+        """
         async with self._tx() as db:
             cursor = await db.execute(
-                """INSERT INTO outbox (applicant_id, kind, payload, dedupe_key, not_before, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING""",
-                (applicant_id, kind, json.dumps(payload, ensure_ascii=False), dedupe_key,
-                 not_before or now, now),
+                "INSERT INTO broadcasts (coordinator_channel, coordinator_id, audience, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (coordinator[0] if coordinator else None, coordinator[1] if coordinator else None, audience,
+                 now_utc()),
             )
-            return cursor.rowcount == 1
+            broadcast_id = int(cursor.lastrowid or 0)
+            queued = 0
+            for message in messages:
+                queued += await _insert_outgoing(db, message, broadcast_id)
+            return broadcast_id, queued
+
+    async def next_due(self, now: str | None = None) -> OutboxMessage | None:
+        row = await self._fetchone(
+            "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT 1",
+            (now or now_utc(),),
+        )
+        return _outbox(row) if row else None
 
     async def due_messages(self, limit: int = 100) -> list[OutboxMessage]:
         rows = await self._fetchall(
             "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
             (now_utc(), limit),
         )
-        return [
-            OutboxMessage(r["id"], r["applicant_id"], r["kind"], json.loads(r["payload"]), r["status"],
-                          r["attempts"])
-            for r in rows
-        ]
+        return [_outbox(r) for r in rows]
+
+    async def claim(self, message_id: int) -> bool:
+        """pending → sending, committed before the request goes out; False if someone else took it."""
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                (message_id,),
+            )
+            return cursor.rowcount == 1
 
     async def mark_message(
         self, message_id: int, status: str, *, error: str | None = None, not_before: str | None = None
@@ -562,12 +648,113 @@ class Storage:
         async with self._tx() as db:
             await db.execute(
                 """UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error),
-                       attempts = attempts + CASE WHEN ? IN ('sending') THEN 1 ELSE 0 END,
                        not_before = COALESCE(?, not_before),
                        sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
                    WHERE id = ?""",
-                (status, error, status, not_before, status, now_utc(), message_id),
+                (status, error, not_before, status, now_utc(), message_id),
             )
+
+    async def recover_interrupted(self) -> int:
+        """After a crash: a message caught mid-send may have been delivered; it is not sent again."""
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending' "
+                "WHERE status = 'sending'"
+            )
+            return cursor.rowcount
+
+    async def outbox_counts(self, broadcast_id: int) -> dict[str, int]:
+        rows = await self._fetchall(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE broadcast_id = ? GROUP BY status", (broadcast_id,)
+        )
+        return {row["status"]: row["n"] for row in rows}
+
+    async def finished_unreported_broadcasts(self) -> list[tuple[int, str | None, str | None]]:
+        """Broadcasts with nothing left to send whose coordinator has not been told yet."""
+        rows = await self._fetchall(
+            """SELECT b.id, b.coordinator_channel, b.coordinator_id FROM broadcasts b
+               WHERE b.reported_at IS NULL AND NOT EXISTS (
+                   SELECT 1 FROM outbox o WHERE o.broadcast_id = b.id AND o.status IN ('pending', 'sending'))
+               ORDER BY b.id"""
+        )
+        return [(row["id"], row["coordinator_channel"], row["coordinator_id"]) for row in rows]
+
+    async def mark_reported(self, broadcast_id: int) -> None:
+        async with self._tx() as db:
+            await db.execute("UPDATE broadcasts SET reported_at = ? WHERE id = ?", (now_utc(), broadcast_id))
+
+    async def last_message_at(self, applicant_id: int, kinds: tuple[str, ...]) -> str | None:
+        """When the latest message of these kinds was due for the applicant (for 'one a day')."""
+        marks = ",".join("?" * len(kinds))
+        row = await self._fetchone(
+            f"SELECT MAX(not_before) AS at FROM outbox WHERE applicant_id = ? AND kind IN ({marks})",
+            (applicant_id, *kinds),
+        )
+        return row["at"] if row else None
+
+    async def has_message(self, dedupe_key: str) -> bool:
+        return await self._fetchone("SELECT 1 FROM outbox WHERE dedupe_key = ?", (dedupe_key,)) is not None
+
+    # -- settings ------------------------------------------------------------------------
+
+    async def setting(self, key: str) -> str | None:
+        row = await self._fetchone("SELECT value FROM settings WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    async def set_setting(self, key: str, value: str | None) -> None:
+        async with self._tx() as db:
+            if value is None:
+                await db.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                await db.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+    # -- the coordinators' view ------------------------------------------------------------
+
+    async def applicant_rows(self) -> list[ApplicantRow]:
+        """Everyone who consented, most recently active first, with what the overview shows."""
+        rows = await self._fetchall(
+            """SELECT a.id AS applicant_id, p.id AS application_id, a.channel, a.external_id, a.display_name,
+                      a.last_active_at, a.blocked_at, p.status, p.submitted_at,
+                      COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
+                                AND v.field = 'name'), '') AS name,
+                      COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
+                                AND v.field = 'unit'), '') AS unit,
+                      (SELECT COUNT(*) FROM answers s WHERE s.application_id = p.id AND s.text != '') AS answered
+               FROM applicants a JOIN applications p ON p.applicant_id = a.id
+               WHERE p.status != 'consent'
+               ORDER BY a.last_active_at DESC, a.id"""
+        )
+        return [
+            ApplicantRow(r["applicant_id"], r["application_id"], r["channel"], r["external_id"], r["display_name"],
+                         r["name"], r["unit"], r["status"], r["answered"], r["last_active_at"], r["submitted_at"],
+                         r["blocked_at"])
+            for r in rows
+        ]
+
+    async def applicant_by_id(self, applicant_id: int) -> Applicant | None:
+        row = await self._fetchone("SELECT * FROM applicants WHERE id = ?", (applicant_id,))
+        return _applicant(row) if row else None
+
+
+async def _insert_outgoing(db: aiosqlite.Connection, message: Outgoing, broadcast_id: int | None) -> bool:
+    now = now_utc()
+    cursor = await db.execute(
+        """INSERT INTO outbox (channel, recipient, applicant_id, broadcast_id, kind, payload, dedupe_key,
+                               not_before, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING""",
+        (message.channel, message.recipient, message.applicant_id, broadcast_id, message.kind,
+         json.dumps(message.payload, ensure_ascii=False), message.dedupe_key, message.not_before or now, now),
+    )
+    return cursor.rowcount == 1
+
+
+def _outbox(r: aiosqlite.Row) -> OutboxMessage:
+    return OutboxMessage(r["id"], r["channel"], r["recipient"], r["applicant_id"], r["broadcast_id"], r["kind"],
+                         json.loads(r["payload"]), r["status"], r["attempts"])
 
 
 async def _add_segment(

@@ -16,22 +16,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 # Opt in to the coming python-telegram-bot behaviour (RetryAfter.retry_after as a timedelta),
 # which _seconds() already handles, instead of a deprecation warning on every 429.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 import httpx
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.flows.dispatch import Lanes
 from bot.flows.events import ButtonPress, Command, EditedText, Event, FileReceived, Reply, Sender, Text
-from bot.flows.interview import Interview
-from bot.storage import Storage
+from bot.sender import MaybeSent, NotSent, OutboxSender, RateLimited, RecipientBlocked, Refused
+from bot.storage import OutboxMessage, Storage
 from bot.wording import say
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,8 @@ class Blocked(Exception):
 
 
 class TelegramChannel:
-    def __init__(self, interview: Interview, storage: Storage, data_dir: Path) -> None:
-        self.interview = interview
+    def __init__(self, flows: Flows, storage: Storage, data_dir: Path) -> None:
+        self.flows = flows
         self.storage = storage
         self.files_dir = data_dir / "attachments"
         self.lanes = Lanes()
@@ -167,7 +167,7 @@ class TelegramChannel:
         if isinstance(event, Reply):
             await self._send(context, chat.id, user.id, [event])
             return
-        replies = await self.interview.handle(event)
+        replies = await self.flows.handle(event)
         if message is not None and message.media_group_id and isinstance(event, FileReceived):
             self._hold_album_reply(context, chat.id, user.id, message.media_group_id, replies)
             return
@@ -376,10 +376,41 @@ def bot_commands() -> list[BotCommand]:
     ]
 
 
+class Flows(Protocol):
+    async def handle(self, event: Event) -> list[Reply]: ...
+
+
+class TelegramTransport:
+    """Delivers an outbox message with the Bot API, and says how a failure must be treated."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def __call__(self, message: OutboxMessage) -> None:
+        rows = message.payload.get("buttons") or []
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+        ) if rows else None
+        text = split_text(message.payload["text"])[0]
+        try:
+            await self.bot.send_message(int(message.recipient), html.escape(text, quote=False),
+                                        parse_mode=ParseMode.HTML, reply_markup=markup)
+        except RetryAfter as exc:
+            raise RateLimited(_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise RecipientBlocked(str(exc)) from exc
+        except BadRequest as exc:
+            raise Refused(str(exc)) from exc
+        except NetworkError as exc:
+            if _maybe_delivered(exc):
+                raise MaybeSent(type(exc.__cause__ or exc).__name__) from exc
+            raise NotSent(type(exc.__cause__ or exc).__name__) from exc
+
+
 def build_application(
-    interview: Interview, storage: Storage, data_dir: Path, token: str, api_url: str | None = None
+    flows: Flows, storage: Storage, data_dir: Path, token: str, api_url: str | None = None
 ) -> Application:
-    channel = TelegramChannel(interview, storage, data_dir)
+    channel = TelegramChannel(flows, storage, data_dir)
     builder = (
         Application.builder()
         .token(token)
@@ -414,3 +445,24 @@ async def stop_polling(application: Application) -> None:
     assert application.updater is not None
     await application.updater.stop()
     await application.stop()
+
+
+def start_background(application: Application, sender: OutboxSender,
+                     planner: Callable[[], Awaitable[int]] | None = None, interval: float = 600) -> asyncio.Task:
+    """The outbox sender as a task of its own; the reminder planner on PTB's JobQueue."""
+    task = asyncio.create_task(sender.run(), name="outbox-sender")
+    if planner is not None and application.job_queue is not None:
+        async def plan(_context: ContextTypes.DEFAULT_TYPE) -> None:
+            try:
+                if await planner():
+                    sender.wake()
+            except Exception:
+                log.exception("reminder planning failed")
+
+        application.job_queue.run_repeating(plan, interval=interval, first=1, name="reminders")
+    return task
+
+
+async def stop_background(sender: OutboxSender, task: asyncio.Task) -> None:
+    sender.stop()
+    await task

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.storage import MIGRATIONS, SCHEMA_VERSION, Storage, StorageError
+from bot.storage import MIGRATIONS, SCHEMA_VERSION, Outgoing, Storage, StorageError
 from tests.conftest import FakeApplicant, application_of
 
 
@@ -97,13 +97,34 @@ async def test_documents_are_numbered_and_the_latest_is_found(storage) -> None:
 
 async def test_the_outbox_queues_once_per_key_and_hands_out_due_messages(storage) -> None:
     applicant = await storage.applicant("test", "o")
-    assert await storage.enqueue(applicant.id, "reminder", {"text": "提醒"}, dedupe_key="r:o:2026-11-27")
-    assert not await storage.enqueue(applicant.id, "reminder", {"text": "提醒"}, dedupe_key="r:o:2026-11-27")
-    assert await storage.enqueue(applicant.id, "reminder", {"text": "以后"}, not_before="2999-01-01T00:00:00+00:00")
-    [due] = await storage.due_messages()
-    assert due.payload == {"text": "提醒"}
-    await storage.mark_message(due.id, "sent")
-    assert await storage.due_messages() == []
+
+    def reminder(text: str, **extra: str) -> Outgoing:
+        return Outgoing("test", "o", "reminder", {"text": text}, applicant_id=applicant.id, **extra)
+
+    assert await storage.enqueue(reminder("提醒", dedupe_key="r:o:2026-11-27"))
+    assert not await storage.enqueue(reminder("提醒", dedupe_key="r:o:2026-11-27"))
+    assert await storage.enqueue(reminder("以后", not_before="2999-01-01T00:00:00+00:00"))
+    due = await storage.next_due()
+    assert due is not None and due.payload == {"text": "提醒"} and due.recipient == "o"
+    assert await storage.claim(due.id) and not await storage.claim(due.id)
+    # A crash while sending: on restart the message is uncertain, and never sent again.
+    assert await storage.recover_interrupted() == 1
+    assert await storage.next_due() is None
+
+
+async def test_a_broadcast_is_queued_whole_and_reported_once_nothing_is_left(storage) -> None:
+    people = [await storage.applicant("test", str(n)) for n in range(3)]
+    messages = [Outgoing("test", p.external_id, "reminder", {"text": "提醒"}, applicant_id=p.id,
+                         dedupe_key=f"b1:{p.id}") for p in people]
+    broadcast, queued = await storage.create_broadcast("unsubmitted", messages, coordinator=("test", "boss"))
+    assert queued == 3 and await storage.finished_unreported_broadcasts() == []
+    while (due := await storage.next_due()) is not None:
+        await storage.claim(due.id)
+        await storage.mark_message(due.id, "blocked" if due.recipient == "1" else "sent")
+    assert await storage.outbox_counts(broadcast) == {"sent": 2, "blocked": 1}
+    assert await storage.finished_unreported_broadcasts() == [(broadcast, "test", "boss")]
+    await storage.mark_reported(broadcast)
+    assert await storage.finished_unreported_broadcasts() == []
 
 
 async def test_a_file_that_is_not_a_database_is_refused_with_a_clear_message(tmp_path) -> None:

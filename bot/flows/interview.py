@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +37,7 @@ from bot.document import (
     safe_file_part,
 )
 from bot.flows import review
+from bot.flows.coordinator import submission_notices
 from bot.flows.events import (
     Button,
     ButtonPress,
@@ -91,11 +92,14 @@ class Interview:
         documents_dir: Path | None = None,
         template: Path = TEMPLATE,
         pdf: PdfConverter | None = None,
+        coordinators: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.storage = storage
         # Where generated 申报书 files go (absolute: the paths are stored); None leaves documents out.
         self.documents_dir = documents_dir.resolve() if documents_dir else None
         self.template = template
+        # Told of each submission, through the outbox.
+        self.coordinators = tuple(coordinators)
         # None: documents are .docx only (LibreOffice missing, or PDFs turned off).
         self.pdf = pdf
         # Conversions take seconds and run one at a time: their own thread, so that a queue of them
@@ -678,6 +682,12 @@ class Interview:
         app = await self._reload(turn)
         log.info("application submitted applicant=%s", turn.sender.key)
         replies = [Reply(say("submitted", when=self._local(app.submitted_at)))]
+        if self.coordinators and app.submitted_at:
+            profile = await self.storage.profile(app.id)
+            for notice in submission_notices(self.coordinators, app.applicant_id, app.id, profile.get("name", ""),
+                                             profile.get("unit", ""), self._local(app.submitted_at),
+                                             app.submitted_at):
+                await self.storage.enqueue(notice)
         # The submission stands even if the document fails (a deadline matters more than a file);
         # /document makes the final version later.
         return replies + await self._make_document(app, "final")

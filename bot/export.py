@@ -1,0 +1,274 @@
+"""The coordinators' export: every applicant's latest 申报书 in one ZIP, with a 汇总 spreadsheet.
+
+Everything is read from storage first; the files are then checked, copied and written on a worker
+thread, so that an export of a hundred applications never stalls the bot. The ZIP is written under
+a temporary name and renamed when complete: a crash leaves no half ZIP under the final name.
+The spreadsheet's wording (sheet names, headers, states, notes) is in messages.yaml like all other
+wording the office or the applicants read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import tempfile
+import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.criteria import Criteria
+from bot.document import safe_file_part
+from bot.evidence import check_application
+from bot.storage import ApplicantRow, Document, Storage
+from bot.validation import count_chars
+from bot.wording import say
+
+log = logging.getLogger(__name__)
+
+# Columns before the per-question ones; the panes freeze after the name column.
+_FIXED_COLUMNS = 9
+_FROZEN = "C2"
+_MIN_WIDTH, _MAX_WIDTH = 6, 40
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    zip_path: Path
+    xlsx_path: Path
+    applicants: int
+    documents: int  # files put in the ZIP (.docx and .pdf), the spreadsheet not counted
+    missing: list[str]  # who has no 申报书 in the ZIP: never generated, or its file is gone
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One applicant as storage has them, read before any file is touched."""
+
+    row: ApplicantRow
+    answers: dict[str, str]
+    attachments: dict[str, int]
+    document: Document | None
+
+
+async def export_all(
+    storage: Storage, criteria: Criteria, out_dir: Path, *, tz: ZoneInfo, now: datetime | None = None
+) -> ExportResult:
+    """Write the ZIP of latest 申报书 and the 汇总 spreadsheet into out_dir (created if missing)."""
+    moment = _local(now or datetime.now(UTC), tz)
+    # In the order applicants started: a person keeps their number from one export to the next.
+    rows = sorted(await storage.applicant_rows(), key=lambda row: row.application_id)
+    entries = []
+    for row in rows:
+        answers = await storage.answers(row.application_id)
+        counts = Counter(a.question_id for a in await storage.attachments(row.application_id))
+        document = await storage.latest_document(row.application_id)
+        entries.append(_Entry(row, answers, dict(counts), document))
+    result = await asyncio.to_thread(_write, entries, criteria, Path(out_dir), tz, moment)
+    log.info("export %s: %d applicants, %d files, %d without a document",
+             result.zip_path.name, result.applicants, result.documents, len(result.missing))
+    return result
+
+
+# -- on the worker thread ------------------------------------------------------------------
+
+
+def _write(entries: list[_Entry], criteria: Criteria, out_dir: Path, tz: ZoneInfo, now: datetime) -> ExportResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = now.strftime("%Y%m%d-%H%M")
+    zip_path = out_dir / (say("export_zip_name", stamp=stamp) + ".zip")
+    xlsx_path = out_dir / (say("export_xlsx_name", stamp=stamp) + ".xlsx")
+    part = _temporary(zip_path)
+    try:
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            documents, missing, versions = _add_documents(archive, entries)
+            # Built after the copies, so that it says what the ZIP really holds.
+            workbook = _workbook(entries, versions, criteria, tz, now)
+            archive.writestr(say("export_xlsx_in_zip") + ".xlsx", workbook)
+        os.replace(part, zip_path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part = _temporary(xlsx_path)
+    try:
+        part.write_bytes(workbook)
+        os.replace(part, xlsx_path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return ExportResult(zip_path, xlsx_path, len(entries), documents, missing)
+
+
+def _temporary(final: Path) -> Path:
+    """An empty file beside `final` to write into and rename; unique, so two exports never collide."""
+    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}.", suffix=".part")
+    os.close(handle)
+    return Path(name)
+
+
+def _add_documents(archive: zipfile.ZipFile, entries: list[_Entry]) -> tuple[int, list[str], list[str]]:
+    """Copy each latest 申报书 (and its PDF) in; returns files copied, who has none, and the version column."""
+    width = max(2, len(str(len(entries))))
+    copied, missing, versions = 0, list[str](), list[str]()
+    for number, entry in enumerate(entries, start=1):
+        stem, doc = _file_stem(number, width, entry.row), entry.document
+        if doc is not None and _add(archive, Path(doc.path), f"{stem}.docx"):
+            copied += 1
+            if doc.pdf_path and _add(archive, Path(doc.pdf_path), f"{stem}.pdf"):
+                copied += 1
+            versions.append(_version(doc))
+            continue
+        missing.append(_person(entry.row))
+        if doc is None:
+            versions.append(say("export_version_none"))
+        else:
+            log.warning("export: document v%s of application %s is no longer on disk",
+                        doc.version, entry.row.application_id)
+            versions.append(say("export_version_lost", version=doc.version))
+    return copied, missing, versions
+
+
+def _add(archive: zipfile.ZipFile, path: Path, name: str) -> bool:
+    """Copy one file into the ZIP; False (and nothing written) if it is no longer there."""
+    try:
+        if not path.is_file():
+            return False
+        archive.write(path, name)
+    except FileNotFoundError:  # deleted between the check and the copy
+        return False
+    return True
+
+
+def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz: ZoneInfo,
+              now: datetime) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)
+    sheet.title = say("export_sheet_summary")
+    questions = criteria.questions
+    header: list[str] = [
+        say("export_col_number"), say("export_col_name"), say("export_col_unit"), say("export_col_status"),
+        say("export_col_answered"), say("export_col_warnings"), say("export_col_last_active"),
+        say("export_col_submitted"), say("export_col_version"),
+    ]
+    for question in questions:
+        header += [say("export_col_chars", question=question.id), say("export_col_hints", question=question.id)]
+    sheet.append(header)
+    for number, (entry, version) in enumerate(zip(entries, versions, strict=True), start=1):
+        row = entry.row
+        warnings = check_application(criteria, entry.answers, entry.attachments)
+        labels = {
+            qid: [say(f"evidence_label_{w.code}") for w in found if w.code != "empty"]
+            for qid, found in warnings.items()
+        }
+        answered = sum(1 for q in questions if entry.answers.get(q.id, "").strip())
+        values: list[Any] = [
+            number, _person(row), row.unit, _status(row, answered), f"{answered}/{len(questions)}",
+            sum(len(found) for found in labels.values()), _timestamp(row.last_active_at, tz),
+            _timestamp(row.submitted_at, tz), version,
+        ]
+        for question in questions:
+            values += [count_chars(entry.answers.get(question.id, "")), "、".join(labels[question.id])]
+        sheet.append([_cell_text(v) for v in values])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # a name such as =HYPERLINK(…) is text, never a formula
+    _style(sheet)
+
+    notes = book.create_sheet(say("export_sheet_notes"))
+    notes.append([say("export_notes_title", time=now.strftime("%Y-%m-%d %H:%M"), tz=tz.key)])
+    notes.append([say("export_notes_column"), say("export_notes_meaning")])
+    for column, meaning in [
+        (header[0], say("export_note_number")), (header[1], say("export_note_name")),
+        (header[2], say("export_note_unit")), (header[3], say("export_note_status")),
+        (header[4], say("export_note_answered")), (header[5], say("export_note_warnings")),
+        (header[6], say("export_note_last_active")), (header[7], say("export_note_submitted")),
+        (header[8], say("export_note_version")),
+        (say("export_col_chars", question="…"), say("export_note_chars")),
+        (say("export_col_hints", question="…"), say("export_note_hints")),
+    ]:
+        notes.append([column, meaning])
+    for cell in notes[2]:
+        cell.font = Font(bold=True)
+    notes.column_dimensions["A"].width = 16
+    notes.column_dimensions["B"].width = 90
+
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _style(sheet: Worksheet) -> None:
+    bold, grey = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
+    for cell in sheet[1]:
+        cell.font, cell.fill = bold, grey
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    sheet.freeze_panes = _FROZEN
+    sheet.auto_filter.ref = sheet.dimensions
+    for index, column in enumerate(sheet.iter_cols(), start=1):
+        widest = max(_display_width(cell.value) for cell in column)
+        sheet.column_dimensions[get_column_letter(index)].width = min(_MAX_WIDTH, max(_MIN_WIDTH, widest + 2))
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _person(row: ApplicantRow) -> str:
+    return row.name.strip() or row.display_name.strip() or say("document_no_name")
+
+
+def _file_stem(number: int, width: int, row: ApplicantRow) -> str:
+    name = safe_file_part(row.name) or safe_file_part(row.display_name) or say("document_no_name")
+    unit = safe_file_part(row.unit)
+    return "_".join(part for part in (f"{number:0{width}d}", name, unit) if part)
+
+
+def _status(row: ApplicantRow, answered: int) -> str:
+    if row.status == "submitted":
+        return say("export_status_submitted")
+    return say("export_status_new") if answered == 0 else say("export_status_active")
+
+
+def _version(doc: Document) -> str:
+    if doc.kind == "final":
+        return say("export_version_final", version=doc.version)
+    return say("export_version_draft", version=doc.version)
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+
+
+def _timestamp(value: str | None, tz: ZoneInfo) -> str:
+    """A stored UTC timestamp as local 'YYYY-MM-DD HH:MM'; empty if there is none."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _cell_text(value: Any) -> Any:
+    """Text as the applicant typed it, minus control characters a spreadsheet cannot hold."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def _display_width(value: Any) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -1,0 +1,316 @@
+"""The award office's side: progress, one applicant's detail, downloads, export, deadline, reminders.
+
+Every event is checked for the coordinator right here, not only the menu: a command or a
+button (forged callback data included) from anyone else is passed to the interview, which
+answers it as it answers any unknown command or stale button, so nothing is learnt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import evidence
+from bot.criteria import Criteria
+from bot.document import safe_file_part
+from bot.flows.events import Button, ButtonPress, Command, Event, Reply, Sender, keyboard
+from bot.reminders import (
+    DEADLINE_SETTING,
+    ReminderPolicy,
+    audience_rows,
+    current_deadline,
+    manual_messages,
+    parse_deadline,
+    reminder_text,
+)
+from bot.storage import ApplicantRow, Outgoing, Storage
+from bot.validation import count_chars
+from bot.wording import say
+
+log = logging.getLogger(__name__)
+
+COMMANDS = frozenset({"admin", "list", "deadline", "remind", "export"})
+PREFIX = "co:"
+PAGE_SIZE = 8
+FILTERS = ("all", "new", "open", "done", "idle")
+
+Exporter = Callable[[Path], Awaitable[Path]]  # writes the export into a folder, returns the ZIP
+
+
+@dataclass(frozen=True)
+class Coordinators:
+    """Who may act for the award office: (channel, user id) pairs from AWARD_COORDINATORS."""
+
+    members: frozenset[tuple[str, str]]
+
+    @classmethod
+    def parse(cls, text: str, default_channel: str = "telegram") -> Coordinators:
+        members = set()
+        for entry in text.replace("，", ",").replace(" ", ",").split(","):
+            entry = entry.strip()
+            if not entry:
+                continue
+            channel, _, user = entry.rpartition(":")
+            members.add((channel or default_channel, user))
+        return cls(frozenset(members))
+
+    def __contains__(self, sender: object) -> bool:
+        return isinstance(sender, Sender) and (sender.channel, sender.user_id) in self.members
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self.members))
+
+
+class Coordinator:
+    def __init__(self, storage: Storage, criteria: Criteria, coordinators: Coordinators, policy: ReminderPolicy, *,
+                 default_deadline: datetime | None = None, exporter: Exporter | None = None,
+                 refuse: Callable[[Event], Awaitable[list[Reply]]] | None = None) -> None:
+        self.storage = storage
+        self.criteria = criteria
+        self.coordinators = coordinators
+        self.policy = policy
+        self.default_deadline = default_deadline
+        self.exporter = exporter
+        # What anyone else gets instead: the interview's answer to an unknown command or button.
+        self.refuse = refuse
+
+    def wants(self, event: Event) -> bool:
+        if isinstance(event, Command):
+            return event.name.lower() in COMMANDS
+        return isinstance(event, ButtonPress) and event.data.startswith(PREFIX)
+
+    async def handle(self, event: Event) -> list[Reply]:
+        if event.sender not in self.coordinators:
+            log.warning("coordinator action refused for %s", event.sender.key)
+            return await self.refuse(event) if self.refuse else []
+        now = datetime.now(UTC)
+        if isinstance(event, Command):
+            name, args = event.name.lower(), event.args.strip()
+            if name == "list":
+                return await self._list(args if args in FILTERS else "all", 0, now)
+            if name == "deadline":
+                return await self._deadline(args, now)
+            if name == "remind":
+                return await self._remind_menu(now)
+            if name == "export":
+                return await self._export()
+            return await self._menu(now)
+        assert isinstance(event, ButtonPress)
+        parts = event.data[len(PREFIX):].split(":")
+        action, args = parts[0], parts[1:]
+        if action == "l" and len(args) == 2 and args[0] in FILTERS and args[1].isdigit():
+            return await self._list(args[0], int(args[1]), now)
+        if action == "d" and len(args) == 1 and args[0].isdigit():
+            return await self._detail(int(args[0]), now)
+        if action == "g" and len(args) == 1 and args[0].isdigit():
+            return await self._download(int(args[0]))
+        if action == "x":
+            return await self._export()
+        if action == "dl":
+            return await self._deadline("", now)
+        if action == "r":
+            return await self._remind_menu(now)
+        if action == "rp" and args:
+            return await self._remind_preview(":".join(args), now)
+        if action == "rc" and len(args) >= 2:
+            return await self._remind_confirm(":".join(args[:-1]), args[-1], event.sender, now)
+        if action == "m":
+            return await self._menu(now)
+        return [Reply(say("co_unknown_button"))]
+
+    # -- overview ------------------------------------------------------------------------
+
+    def _state(self, row: ApplicantRow, now: datetime) -> str:
+        if row.status == "submitted":
+            return "done"
+        return "open" if row.answered else "new"
+
+    def _matches(self, row: ApplicantRow, wanted: str, now: datetime) -> bool:
+        if wanted == "all":
+            return True
+        if wanted == "idle":
+            return row.status != "submitted" and self.policy.is_inactive(row, now)
+        return self._state(row, now) == wanted
+
+    def _state_label(self, row: ApplicantRow, now: datetime) -> str:
+        label = {"done": say("co_state_done"), "open": say("co_state_open"), "new": say("co_state_new")}
+        text = label[self._state(row, now)]
+        if row.status != "submitted" and self.policy.is_inactive(row, now):
+            text += say("co_state_idle_mark")
+        return text
+
+    async def _menu(self, now: datetime) -> list[Reply]:
+        rows = await self.storage.applicant_rows()
+        counts = {f: sum(1 for r in rows if self._matches(r, f, now)) for f in FILTERS}
+        deadline = await current_deadline(self.storage, self.default_deadline)
+        text = say("co_menu", total=counts["all"], new=counts["new"], open=counts["open"], done=counts["done"],
+                   idle=counts["idle"], deadline=self._when(deadline) if deadline else say("co_no_deadline"))
+        return [Reply(text, keyboard(
+            [Button(say("co_btn_list"), "co:l:all:0"), Button(say("co_btn_remind"), "co:r")],
+            [Button(say("co_btn_export"), "co:x"), Button(say("co_btn_deadline"), "co:dl")],
+        ))]
+
+    async def _list(self, wanted: str, page: int, now: datetime) -> list[Reply]:
+        rows = [r for r in await self.storage.applicant_rows() if self._matches(r, wanted, now)]
+        pages = max(1, -(-len(rows) // PAGE_SIZE))
+        page = min(max(page, 0), pages - 1)
+        shown = rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        total = len(self.criteria.questions)
+        lines = [say("co_list_head", filter=_filter_label(wanted), count=len(rows), page=page + 1, pages=pages)]
+        for number, row in enumerate(shown, start=page * PAGE_SIZE + 1):
+            warnings = await self._open_warnings(row)
+            lines.append(say("co_list_row", n=number, name=row.name or row.display_name or say("reminder_no_name"),
+                             unit=row.unit or "—", answered=row.answered, total=total, warnings=warnings,
+                             active=self._when(datetime.fromisoformat(row.last_active_at)),
+                             state=self._state_label(row, now)))
+        if not shown:
+            lines.append(say("co_list_empty"))
+        buttons = [Button(str(n), f"co:d:{row.applicant_id}")
+                   for n, row in enumerate(shown, start=page * PAGE_SIZE + 1)]
+        rows_of_buttons = [buttons[i:i + 4] for i in range(0, len(buttons), 4)]
+        paging = []
+        if page > 0:
+            paging.append(Button(say("co_btn_prev"), f"co:l:{wanted}:{page - 1}"))
+        if page < pages - 1:
+            paging.append(Button(say("co_btn_next"), f"co:l:{wanted}:{page + 1}"))
+        filters = [Button(_filter_label(f), f"co:l:{f}:0") for f in FILTERS if f != wanted]
+        return [Reply("\n".join(lines), keyboard(*rows_of_buttons, paging, filters[:2], filters[2:]))]
+
+    async def _open_warnings(self, row: ApplicantRow) -> int:
+        answers = await self.storage.answers(row.application_id)
+        counts: dict[str, int] = {}
+        for attachment in await self.storage.attachments(row.application_id):
+            counts[attachment.question_id] = counts.get(attachment.question_id, 0) + 1
+        found = evidence.check_application(self.criteria, answers, counts)
+        return sum(1 for warnings in found.values() for w in warnings if w.code != "empty")
+
+    async def _row(self, applicant_id: int) -> ApplicantRow | None:
+        return next((r for r in await self.storage.applicant_rows() if r.applicant_id == applicant_id), None)
+
+    async def _detail(self, applicant_id: int, now: datetime) -> list[Reply]:
+        row = await self._row(applicant_id)
+        if row is None:
+            return [Reply(say("co_no_such_applicant"))]
+        profile = await self.storage.profile(row.application_id)
+        answers = await self.storage.answers(row.application_id)
+        counts: dict[str, int] = {}
+        for attachment in await self.storage.attachments(row.application_id):
+            counts[attachment.question_id] = counts.get(attachment.question_id, 0) + 1
+        advice = evidence.summary(evidence.check_application(self.criteria, answers, counts)) or say("co_no_warnings")
+        latest = await self.storage.latest_document(row.application_id)
+        text = say("co_detail", name=row.name or row.display_name or say("reminder_no_name"), unit=row.unit or "—",
+            phone=profile.get("phone", "—"), email=profile.get("email", "—"), state=self._state_label(row, now),
+            answered=row.answered, total=len(self.criteria.questions),
+            chars=sum(count_chars(text) for text in answers.values()), files=sum(counts.values()),
+            active=self._when(datetime.fromisoformat(row.last_active_at)),
+            submitted=self._when(datetime.fromisoformat(row.submitted_at)) if row.submitted_at else "—",
+            document=say("co_document_version", version=latest.version) if latest else say("co_no_document"),
+            blocked=say("co_blocked") if row.blocked_at else "", advice=advice,
+        )
+        buttons = [[Button(say("co_btn_download"), f"co:g:{row.applicant_id}")]] if latest else []
+        if row.status != "submitted":
+            buttons.append([Button(say("co_btn_remind_one"), f"co:rp:one:{row.applicant_id}")])
+        buttons.append([Button(say("co_btn_back_list"), "co:l:all:0")])
+        return [Reply(text, keyboard(*buttons))]
+
+    async def _download(self, applicant_id: int) -> list[Reply]:
+        row = await self._row(applicant_id)
+        latest = await self.storage.latest_document(row.application_id) if row else None
+        if row is None or latest is None or not await asyncio.to_thread(Path(latest.path).exists):
+            return [Reply(say("co_no_document_file"))]
+        name = safe_file_part(row.name or row.display_name) or say("document_no_name")
+        stem = say("co_document_name", name=name, version=latest.version)
+        replies = [Reply(say("co_document_caption", name=name, version=latest.version), document=Path(latest.path),
+                         document_name=f"{stem}.docx")]
+        if latest.pdf_path and await asyncio.to_thread(Path(latest.pdf_path).exists):
+            replies.append(Reply("", document=Path(latest.pdf_path), document_name=f"{stem}.pdf"))
+        return replies
+
+    async def _export(self) -> list[Reply]:
+        if self.exporter is None:
+            return [Reply(say("co_export_unavailable"))]
+        folder = Path(tempfile.mkdtemp(prefix="award-export-"))
+        archive = await self.exporter(folder)
+        return [Reply(say("co_export_done"), document=archive, document_name=archive.name)]
+
+    # -- deadline -----------------------------------------------------------------------
+
+    async def _deadline(self, args: str, now: datetime) -> list[Reply]:
+        if args:
+            if args.lower() in ("off", "clear", "清除", "取消"):
+                await self.storage.set_setting(DEADLINE_SETTING, None)
+                deadline = await current_deadline(self.storage, self.default_deadline)
+                return [Reply(say("co_deadline_cleared", deadline=self._when(deadline) if deadline
+                                  else say("co_no_deadline")))]
+            parsed = parse_deadline(args, self.policy.tz)
+            if parsed is None:
+                return [Reply(say("co_deadline_invalid"))]
+            if parsed <= now:
+                return [Reply(say("co_deadline_past", deadline=self._when(parsed)))]
+            await self.storage.set_setting(DEADLINE_SETTING, parsed.isoformat())
+            log.info("deadline set to %s", parsed.isoformat())
+            return [Reply(say("co_deadline_set", deadline=self._when(parsed),
+                              days="、".join(str(d) for d in self.policy.days_before)))]
+        deadline = await current_deadline(self.storage, self.default_deadline)
+        return [Reply(say("co_deadline_show", deadline=self._when(deadline) if deadline else say("co_no_deadline")))]
+
+    # -- reminders ------------------------------------------------------------------------
+
+    async def _remind_menu(self, now: datetime) -> list[Reply]:
+        rows = await self.storage.applicant_rows()
+        unsubmitted = len(audience_rows(rows, "unsubmitted", self.policy, now))
+        inactive = len(audience_rows(rows, "inactive", self.policy, now))
+        return [Reply(say("co_remind_menu", days=self.policy.inactive_days), keyboard(
+            [Button(say("co_btn_remind_unsubmitted", count=unsubmitted), "co:rp:unsubmitted")],
+            [Button(say("co_btn_remind_inactive", count=inactive, days=self.policy.inactive_days), "co:rp:inactive")],
+            [Button(say("co_btn_back_menu"), "co:m")],
+        ))]
+
+    async def _remind_preview(self, audience: str, now: datetime) -> list[Reply]:
+        recipients = audience_rows(await self.storage.applicant_rows(), audience, self.policy, now)
+        if not recipients:
+            return [Reply(say("co_remind_nobody"), keyboard([Button(say("co_btn_back_menu"), "co:m")]))]
+        deadline = await current_deadline(self.storage, self.default_deadline)
+        sample = reminder_text("manual", self.criteria, recipients[0], deadline, self.policy.tz)
+        text = say("co_remind_preview", count=len(recipients), sample=sample)
+        if self.policy.is_quiet(now):
+            text += "\n" + say("co_remind_quiet", at=self._when(self.policy.quiet_over(now)))
+        nonce = secrets.token_hex(4)
+        return [Reply(text, keyboard([Button(say("co_btn_send", count=len(recipients)), f"co:rc:{audience}:{nonce}")],
+                                     [Button(say("co_btn_cancel"), "co:m")]), choice_only=True)]
+
+    async def _remind_confirm(self, audience: str, nonce: str, sender: Sender, now: datetime) -> list[Reply]:
+        recipients = audience_rows(await self.storage.applicant_rows(), audience, self.policy, now)
+        deadline = await current_deadline(self.storage, self.default_deadline)
+        messages = manual_messages(recipients, self.criteria, deadline, self.policy, now, nonce)
+        _broadcast, queued = await self.storage.create_broadcast(audience, messages,
+                                                                 coordinator=(sender.channel, sender.user_id))
+        if not queued:
+            return [Reply(say("co_remind_already"))]
+        log.info("coordinator %s queued %d reminders (%s)", sender.key, queued, audience)
+        return [Reply(say("co_remind_queued", count=queued))]
+
+    def _when(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.policy.tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _filter_label(name: str) -> str:
+    labels = {"all": say("co_filter_all"), "new": say("co_filter_new"), "open": say("co_filter_open"),
+              "done": say("co_filter_done"), "idle": say("co_filter_idle")}
+    return labels[name]
+
+
+def submission_notices(coordinators: Iterable[tuple[str, str]], applicant_id: int, application_id: int,
+                       name: str, unit: str, when: str, submitted_at: str) -> list[Outgoing]:
+    """The messages that tell each coordinator of a new submission (queued by the interview)."""
+    text = say("co_submitted_notice", name=name or say("reminder_no_name"), unit=unit or "—", when=when)
+    buttons = [[[say("co_btn_detail"), f"co:d:{applicant_id}"]]]
+    return [Outgoing(channel, user, "notice", {"text": text, "buttons": buttons},
+                     dedupe_key=f"submitted:{application_id}:{submitted_at}:{channel}:{user}")
+            for channel, user in coordinators]

@@ -1,0 +1,184 @@
+"""Who gets a reminder, and why: before the deadline, after a long silence, or by a coordinator.
+
+The rules are plain functions of the clock and the stored state, so a test can move the clock;
+the outbox delivers what they queue. Automatic reminders never go out in quiet hours, never to
+a submitted application, and never twice on one (award time zone) day to the same person.
+Each is queued under a key that names its reason, so running the planner again, or after a
+restart, queues nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.criteria import Criteria
+from bot.flows.events import Button, keyboard
+from bot.storage import ApplicantRow, Outgoing, Storage
+from bot.wording import say
+
+AUTOMATIC = "reminder_auto"
+MANUAL = "reminder"
+DEADLINE_SETTING = "deadline"
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    tz: ZoneInfo
+    days_before: tuple[int, ...] = (7, 3, 1)
+    inactive_days: int = 7
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+
+    def is_quiet(self, now: datetime) -> bool:
+        local = now.astimezone(self.tz).time()
+        if self.quiet_start > self.quiet_end:  # across midnight, e.g. 21:00–08:00
+            return local >= self.quiet_start or local < self.quiet_end
+        return self.quiet_start <= local < self.quiet_end
+
+    def quiet_over(self, now: datetime) -> datetime:
+        """When quiet hours that include `now` end (now itself if it is not quiet)."""
+        if not self.is_quiet(now):
+            return now
+        local = now.astimezone(self.tz)
+        end = local.replace(hour=self.quiet_end.hour, minute=self.quiet_end.minute, second=0, microsecond=0)
+        if end <= local:
+            end += timedelta(days=1)
+        return end
+
+    def is_inactive(self, row: ApplicantRow, now: datetime) -> bool:
+        return now - datetime.fromisoformat(row.last_active_at) >= timedelta(days=self.inactive_days)
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str  # deadline | inactive
+    key: str  # the outbox dedupe key: one reminder per reason, ever
+    days: int  # days left before the deadline, or days of silence
+
+
+def parse_deadline(text: str, tz: ZoneInfo) -> datetime | None:
+    """'2026-12-31', '2026-12-31 17:00' or an ISO time; a date alone means the end of that day."""
+    text = text.strip().replace("T", " ")
+    for pattern, end_of_day in (("%Y-%m-%d %H:%M", False), ("%Y-%m-%d", True)):
+        try:
+            parsed = datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+        if end_of_day:
+            parsed = parsed.replace(hour=23, minute=59)
+        return parsed.replace(tzinfo=tz)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+async def current_deadline(storage: Storage, default: datetime | None) -> datetime | None:
+    """The deadline a coordinator set in the bot, else the configured one."""
+    stored = await storage.setting(DEADLINE_SETTING)
+    return datetime.fromisoformat(stored) if stored else default
+
+
+def reasons(policy: ReminderPolicy, now: datetime, deadline: datetime | None, row: ApplicantRow) -> list[Reason]:
+    """Why this applicant might be reminded now, most pressing first (before the one-a-day rule)."""
+    if row.status == "submitted" or (deadline is not None and now >= deadline):
+        return []
+    found: list[Reason] = []
+    if deadline is not None:
+        passed = [d for d in policy.days_before if deadline - now <= timedelta(days=d)]
+        if passed:
+            # Only the nearest threshold: after a pause the applicant gets "1 day left", not three in a row.
+            days = min(passed)
+            found.append(Reason("deadline", f"auto:deadline:{deadline.isoformat()}:{days}:{row.applicant_id}", days))
+    idle = now - datetime.fromisoformat(row.last_active_at)
+    if idle >= timedelta(days=policy.inactive_days):
+        stretch = idle.days // policy.inactive_days  # again after each further N days of silence
+        found.append(Reason("inactive", f"auto:idle:{row.last_active_at}:{stretch}:{row.applicant_id}", idle.days))
+    return found
+
+
+def reminder_text(kind: str, criteria: Criteria, row: ApplicantRow, deadline: datetime | None, tz: ZoneInfo,
+                  days: int = 0) -> str:
+    name = row.name or row.display_name or say("reminder_no_name")
+    total = len(criteria.questions)
+    when = say("reminder_deadline_part", deadline=deadline.astimezone(tz).strftime("%Y-%m-%d %H:%M")) \
+        if deadline else ""
+    if kind == "deadline":
+        return say("reminder_deadline", name=name, days=days, answered=row.answered, total=total, when=when)
+    if kind == "inactive":
+        return say("reminder_inactive", name=name, days=days, answered=row.answered, total=total, when=when)
+    return say("reminder_manual", name=name, answered=row.answered, total=total, when=when)
+
+
+def reminder_buttons() -> list[list[list[str]]]:
+    # "here" opens the interview exactly where the applicant left off.
+    return [[[b.label, b.data] for b in row] for row in keyboard([Button(say("btn_continue"), "here")])]
+
+
+async def plan_automatic(
+    storage: Storage, criteria: Criteria, policy: ReminderPolicy, deadline: datetime | None, now: datetime
+) -> list[tuple[ApplicantRow, Reason, Outgoing]]:
+    """The automatic reminders due now, not yet queued."""
+    if policy.is_quiet(now):
+        return []
+    today = now.astimezone(policy.tz).date()
+    planned = []
+    for row in await storage.applicant_rows():
+        if row.blocked_at:
+            continue
+        candidates = reasons(policy, now, deadline, row)
+        if not candidates:
+            continue
+        last = await storage.last_message_at(row.applicant_id, (AUTOMATIC,))
+        if last and datetime.fromisoformat(last).astimezone(policy.tz).date() == today:
+            continue
+        for reason in candidates:
+            if await storage.has_message(reason.key):
+                continue
+            text = reminder_text(reason.kind, criteria, row, deadline, policy.tz, reason.days)
+            message = Outgoing(row.channel, row.external_id, AUTOMATIC, {"text": text, "buttons": reminder_buttons()},
+                               applicant_id=row.applicant_id, dedupe_key=reason.key, not_before=_stamp(now))
+            planned.append((row, reason, message))
+            break
+    return planned
+
+
+async def queue_automatic(
+    storage: Storage, criteria: Criteria, policy: ReminderPolicy, deadline: datetime | None, now: datetime
+) -> int:
+    queued = 0
+    for _row, _reason, message in await plan_automatic(storage, criteria, policy, deadline, now):
+        queued += await storage.enqueue(message)
+    return queued
+
+
+def audience_rows(rows: list[ApplicantRow], audience: str, policy: ReminderPolicy,
+                  now: datetime) -> list[ApplicantRow]:
+    """Who a coordinator's reminder goes to: 'unsubmitted', 'inactive', or 'one:<applicant id>'."""
+    open_rows = [r for r in rows if r.status != "submitted"]
+    if audience == "unsubmitted":
+        return open_rows
+    if audience == "inactive":
+        return [r for r in open_rows if policy.is_inactive(r, now)]
+    if audience.startswith("one:") and audience[4:].isdigit():
+        return [r for r in rows if r.applicant_id == int(audience[4:])]
+    return []
+
+
+def manual_messages(rows: list[ApplicantRow], criteria: Criteria, deadline: datetime | None, policy: ReminderPolicy,
+                    now: datetime, nonce: str) -> list[Outgoing]:
+    # In quiet hours even a coordinator's reminder waits for the morning.
+    start = _stamp(policy.quiet_over(now))
+    return [
+        Outgoing(row.channel, row.external_id, MANUAL,
+                 {"text": reminder_text("manual", criteria, row, deadline, policy.tz), "buttons": reminder_buttons()},
+                 applicant_id=row.applicant_id, dedupe_key=f"manual:{nonce}:{row.applicant_id}", not_before=start)
+        for row in rows
+    ]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
