@@ -39,6 +39,7 @@ class Sent:
     document: bytes | None = None
     file_name: str | None = None
     parse_mode: str | None = None
+    at: float = field(default_factory=time.monotonic)  # when the server took it
 
 
 class _EntityChecker(HTMLParser):
@@ -105,6 +106,11 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.faults: list[tuple[str, int | None, ApiError]] = []
         self.delays: dict[str, float] = {}  # method -> seconds, to play a slow Telegram
+        # Play a crash at the worst moment: take the hold_at-th sendMessage, then never answer it.
+        self.hold_at: int | None = None
+        self.held = asyncio.Event()
+        self._release = asyncio.Event()
+        self._sends = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -122,6 +128,7 @@ class FakeTelegram:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        self._release.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -204,8 +211,9 @@ class FakeTelegram:
             extra["caption"] = caption
         return self.send_other(user_id, name, **extra)
 
-    def press(self, user_id: int, message: Sent, data: str, name: str = "用户") -> None:
-        assert any(b.get("callback_data") == data for row in message.buttons for b in row), data
+    def press(self, user_id: int, message: Sent, data: str, name: str = "用户", *, forged: bool = False) -> None:
+        """Tap a button of `message`; `forged` sends callback data the message never offered."""
+        assert forged or any(b.get("callback_data") == data for row in message.buttons for b in row), data
         self._push("callback_query", {
             "id": f"cb{self._update_id + 1}", "from": self.user(user_id, name), "chat_instance": "ci",
             "data": data, "message": {"message_id": message.message_id, "date": int(time.time()),
@@ -343,6 +351,10 @@ class FakeTelegram:
         sent = Sent(int(params["chat_id"]), self._message_id, text, self._markup(params),
                     parse_mode=params.get("parse_mode"))
         self.sent.append(sent)
+        self._sends += 1
+        if self.hold_at is not None and self._sends == self.hold_at:
+            self.held.set()
+            await self._release.wait()  # delivered, but the answer never comes (until the server stops)
         return {"message_id": sent.message_id, "date": int(time.time()), "chat": self.chat(sent.chat_id, "用户"),
                 "text": text, "from": {"id": BOT_ID, "is_bot": True, "first_name": "bot"}}
 

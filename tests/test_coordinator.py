@@ -1,0 +1,129 @@
+"""The award office's side, straight through the flows: downloads, export, reminders, the command line."""
+
+from __future__ import annotations
+
+import sqlite3
+import zipfile
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from bot.export import export_all
+from bot.flows.coordinator import Coordinator, Coordinators
+from bot.flows.interview import Interview
+from bot.flows.router import Router
+from bot.reminders import ReminderPolicy
+from bot.storage import Storage
+from tests.conftest import FakeApplicant, answer_for, award_bot
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def router(storage: Storage, criteria, tmp_path: Path) -> Router:
+    coordinators = Coordinators.parse("test:boss")
+    interview = Interview(storage, criteria, documents_dir=tmp_path / "docs", coordinators=coordinators)
+
+    async def exporter(folder: Path) -> Path:
+        return (await export_all(storage, criteria, folder, tz=TZ)).zip_path
+
+    # No quiet hours here, so that the test does not depend on the time of day it runs at.
+    policy = ReminderPolicy(TZ, quiet_start=time(0, 0), quiet_end=time(0, 0))
+    return Router(interview, Coordinator(storage, criteria, coordinators, policy, exporter=exporter,
+                                         refuse=interview.handle))
+
+
+async def test_the_office_downloads_an_applicants_latest_document_and_exports_everyone(
+    router: Router, storage: Storage
+) -> None:
+    applicant = FakeApplicant(router, "a1", "王芳")
+    await applicant.reach_questions()
+    await applicant.say(answer_for("1.1a"))
+    await applicant.command("draft")
+    other = FakeApplicant(router, "a2")
+    await other.reach_questions()
+    boss = FakeApplicant(router, "boss", "办公室")
+    await boss.command("list")
+    assert "全部：2 人" in boss.text
+    first = (await storage.find_applicant("test", "a1")).id
+    assert f"co:d:{first}" in [b.data for b in boss.buttons]
+    await boss.press(f"co:d:{first}")
+    assert "已答 1/39 题" in boss.text and "第 1 版" in boss.text
+    replies = await boss.tap("下载申报书")
+    [file] = [r for r in replies if r.document is not None]
+    assert file.document_name == "质量奖个人奖申报书_张三_第1版.docx" and file.document.exists()
+    replies = await boss.command("export")
+    [archive] = [r for r in replies if r.document is not None]
+    with zipfile.ZipFile(archive.document) as opened:
+        names = opened.namelist()
+        assert "汇总.xlsx" in names and any(name.endswith("张三_连云港某某精密机械有限公司.docx") for name in names)
+        opened.extract("汇总.xlsx", archive.document.parent)
+    sheet = openpyxl.load_workbook(archive.document.parent / "汇总.xlsx")["汇总"]
+    assert sheet.max_row == 3  # the header and both applicants
+
+
+async def test_reminding_one_applicant_asks_first_and_queues_once(router: Router, storage: Storage) -> None:
+    applicant = FakeApplicant(router, "a1", "王芳")
+    await applicant.reach_questions()
+    boss = FakeApplicant(router, "boss")
+    await boss.command("list")
+    await boss.tap("1")
+    await boss.tap("提醒此人")
+    assert "将发送给 1 人" in boss.text and await storage.due_messages() == []
+    confirm = boss.button("确认发送")
+    await boss.press(confirm.data)
+    assert "已安排发送 1 条提醒" in boss.text
+    await boss.press(confirm.data)  # a second tap on the same button
+    assert "不会重复发送" in boss.text
+    [queued] = await storage.due_messages()
+    assert queued.recipient == "a1" and "张三" in queued.payload["text"]
+
+
+async def test_the_inactive_filter_shows_only_the_silent(router: Router, storage: Storage, db_path: Path) -> None:
+    busy, silent = FakeApplicant(router, "a1"), FakeApplicant(router, "a2")
+    for person in (busy, silent):
+        await person.reach_questions()
+    quiet_since = (datetime.now(UTC) - timedelta(days=10)).isoformat(timespec="seconds")
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE applicants SET last_active_at = ? WHERE external_id = 'a2'", (quiet_since,))
+    boss = FakeApplicant(router, "boss")
+    await boss.command("list", "idle")
+    assert "长期未活动：1 人" in boss.text and "（长期未活动）" in boss.text
+
+
+def prepare_database(path: Path) -> None:
+    import asyncio
+
+    async def fill() -> None:
+        storage = await Storage.open(path)
+        person = await storage.applicant("telegram", "777", "钱七")
+        app = await storage.create_application(person.id, "lyg-etdz-individual", 1)
+        await storage.update_application(app.id, status="active", step="q:1.1a")
+        await storage.set_profile_value(app.id, "name", "钱七", None)
+        await storage.close()
+        with sqlite3.connect(path) as db:
+            long_ago = (datetime.now(UTC) - timedelta(days=9)).isoformat(timespec="seconds")
+            db.execute("UPDATE applicants SET last_active_at = ?", (long_ago,))
+
+    asyncio.run(fill())
+
+
+def test_remind_dry_run_and_export_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "award.db"
+    prepare_database(db)
+    env = {"AWARD_DB": str(db), "AWARD_DATA_DIR": str(tmp_path / "data"), "AWARD_QUIET_HOURS": ""}
+    done = award_bot("remind", "--dry-run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "钱七" in done.stdout and "9 天未活动" in done.stdout and "没有发送" in done.stdout
+    with sqlite3.connect(db) as check:
+        assert check.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+    done = award_bot("remind", env=env)
+    assert "已排队 1 条提醒" in done.stdout
+    done = award_bot("export", "-o", str(tmp_path / "out"), env=env)
+    assert done.returncode == 0, done.stderr
+    [archive] = list((tmp_path / "out").glob("*.zip"))
+    assert "汇总.xlsx" in zipfile.ZipFile(archive).namelist()
+    assert "钱七" in done.stderr  # no document yet: said so
