@@ -293,8 +293,9 @@ def make_flows(settings: Settings, storage: Storage, criteria: Criteria) -> Rout
                           template=settings.template, pdf=pdf, coordinators=coordinators)
     tz = ZoneInfo(settings.timezone)
 
-    async def exporter(folder: Path) -> Path:
-        return (await export_all(storage, criteria, folder, tz=tz)).zip_path
+    async def exporter() -> Path:
+        # Kept on the server too: the office may want yesterday's export again.
+        return (await export_all(storage, criteria, settings.data_dir / "exports", tz=tz)).zip_path
 
     coordinator = Coordinator(storage, criteria, coordinators, settings.policy(),
                               default_deadline=settings.default_deadline(), exporter=exporter,

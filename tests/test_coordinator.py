@@ -27,8 +27,8 @@ def router(storage: Storage, criteria, tmp_path: Path) -> Router:
     coordinators = Coordinators.parse("test:boss")
     interview = Interview(storage, criteria, documents_dir=tmp_path / "docs", coordinators=coordinators)
 
-    async def exporter(folder: Path) -> Path:
-        return (await export_all(storage, criteria, folder, tz=TZ)).zip_path
+    async def exporter() -> Path:
+        return (await export_all(storage, criteria, tmp_path / "exports", tz=TZ)).zip_path
 
     # No quiet hours here, so that the test does not depend on the time of day it runs at.
     policy = ReminderPolicy(TZ, quiet_start=time(0, 0), quiet_end=time(0, 0))
@@ -127,3 +127,13 @@ def test_remind_dry_run_and_export_from_the_command_line(tmp_path: Path) -> None
     [archive] = list((tmp_path / "out").glob("*.zip"))
     assert "汇总.xlsx" in zipfile.ZipFile(archive).namelist()
     assert "钱七" in done.stderr  # no document yet: said so
+
+
+async def test_an_export_too_big_for_telegram_stays_on_the_server(router: Router, monkeypatch) -> None:
+    from bot.flows import coordinator
+
+    monkeypatch.setattr(coordinator, "UPLOAD_LIMIT", 100)  # bytes: any real export is bigger
+    boss = FakeApplicant(router, "boss")
+    replies = await boss.command("export")
+    assert all(r.document is None for r in replies)
+    assert "超过了 Telegram 50 MB 的上限" in boss.text and ".zip" in boss.text

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +39,9 @@ PREFIX = "co:"
 PAGE_SIZE = 8
 FILTERS = ("all", "new", "open", "done", "idle")
 
-Exporter = Callable[[Path], Awaitable[Path]]  # writes the export into a folder, returns the ZIP
+Exporter = Callable[[], Awaitable[Path]]  # writes the export (on the server) and returns the ZIP
+# Telegram takes files up to 50 MB from a bot; a bigger export stays on the server.
+UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -235,8 +236,10 @@ class Coordinator:
     async def _export(self) -> list[Reply]:
         if self.exporter is None:
             return [Reply(say("co_export_unavailable"))]
-        folder = Path(tempfile.mkdtemp(prefix="award-export-"))
-        archive = await self.exporter(folder)
+        archive = await self.exporter()
+        size = (await asyncio.to_thread(archive.stat)).st_size
+        if size > UPLOAD_LIMIT:
+            return [Reply(say("co_export_too_big", mb=round(size / 1024 / 1024), path=str(archive)))]
         return [Reply(say("co_export_done"), document=archive, document_name=archive.name)]
 
     # -- deadline -----------------------------------------------------------------------
