@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from bot.flows.router import Router
 from bot.pdf import PdfConverter, PdfError
 from bot.reminders import current_deadline, plan_automatic, queue_automatic
 from bot.sender import OutboxSender
-from bot.storage import Storage, StorageError
+from bot.storage import Storage, StorageError, backup_database
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "answers.sample.json"
 
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     remind = verbs.add_parser("remind", help="queue the automatic reminders due now (the running bot sends them)")
     remind.add_argument("--dry-run", action="store_true", help="only show who would be reminded now, and why")
 
+    backup = verbs.add_parser("backup", help="a consistent copy of the live database (safe while the bot runs)")
+    backup.add_argument("path", type=Path, metavar="PATH", help="where the copy goes (must not exist yet)")
+
     criteria = verbs.add_parser("criteria", help="work with criteria files")
     criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True)
     validate = criteria_verbs.add_parser("validate", help="check a criteria file and report every problem")
@@ -91,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         return validate_criteria(args.file or settings.criteria)
     if args.verb == "check":
         return check_answer(settings, args.question, args.attachments)
+    if args.verb == "backup":
+        try:
+            counts = backup_database(settings.db, args.path)
+        except (StorageError, sqlite3.Error) as exc:
+            print(f"备份失败：{exc}", file=sys.stderr)
+            return 1
+        print(f"{args.path}: {counts['applicants']} 位申报人，{counts['answers']} 条回答，"
+              f"{counts['documents']} 份申报书记录（完整性检查通过）")
+        return 0
     if args.verb == "export":
         return asyncio.run(export_main(settings, args.output))
     if args.verb == "remind":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -735,9 +736,96 @@ class Storage:
             for r in rows
         ]
 
+    async def personal_data(self, applicant_id: int) -> dict[str, Any]:
+        """Everything stored about one applicant, for /mydata (files are listed, not included)."""
+        async with self._lock:
+            db = self._conn
+
+            async def rows(sql: str, *params: Any) -> list[dict[str, Any]]:
+                async with db.execute(sql, params) as cursor:
+                    return [dict(row) for row in await cursor.fetchall()]
+
+            [person] = await rows("SELECT channel, external_id, display_name, created_at, last_active_at, blocked_at "
+                                  "FROM applicants WHERE id = ?", applicant_id)
+            applications = await rows("SELECT id, criteria_id, criteria_version, status, step, consent_at, "
+                                      "submitted_at, created_at, updated_at FROM applications WHERE applicant_id = ?",
+                                      applicant_id)
+            data: dict[str, Any] = {"applicant": person, "applications": []}
+            for app in applications:
+                app_id = app.pop("id")
+                app["profile"] = await rows("SELECT field, value, updated_at FROM profile_values "
+                                            "WHERE application_id = ? ORDER BY field", app_id)
+                app["answers"] = await rows("SELECT question_id, text, updated_at FROM answers "
+                                            "WHERE application_id = ? ORDER BY question_id", app_id)
+                app["answer_history"] = await rows("SELECT question_id, action, text, created_at FROM answer_revisions "
+                                                   "WHERE application_id = ? ORDER BY id", app_id)
+                app["attachments"] = await rows("SELECT question_id, file_name, mime_type, size, sha256, caption, "
+                                                "created_at FROM attachments WHERE application_id = ? ORDER BY id",
+                                                app_id)
+                app["documents"] = await rows("SELECT version, kind, created_at FROM documents "
+                                              "WHERE application_id = ? ORDER BY version", app_id)
+                data["applications"].append(app)
+            data["messages_from_the_office"] = await rows(
+                "SELECT kind, status, created_at, sent_at FROM outbox WHERE applicant_id = ? ORDER BY id", applicant_id)
+            return data
+
+    async def delete_applicant(self, applicant_id: int) -> list[str]:
+        """Erase an applicant and everything of theirs; returns the files nobody else refers to any more."""
+        async with self._tx() as db:
+            async with db.execute(
+                """SELECT path FROM documents d JOIN applications p ON p.id = d.application_id
+                   WHERE p.applicant_id = ?
+                   UNION SELECT pdf_path FROM documents d JOIN applications p ON p.id = d.application_id
+                   WHERE p.applicant_id = ? AND pdf_path IS NOT NULL""",
+                (applicant_id, applicant_id),
+            ) as cursor:
+                files = [row[0] for row in await cursor.fetchall()]
+            # Received files are stored once per content: keep one another applicant also sent.
+            async with db.execute(
+                """SELECT DISTINCT t.path FROM attachments t JOIN applications p ON p.id = t.application_id
+                   WHERE p.applicant_id = ? AND NOT EXISTS (
+                       SELECT 1 FROM attachments o JOIN applications q ON q.id = o.application_id
+                       WHERE o.sha256 = t.sha256 AND q.applicant_id != ?)""",
+                (applicant_id, applicant_id),
+            ) as cursor:
+                files += [row[0] for row in await cursor.fetchall()]
+            # Cascades to the application, profile, answers with their history, attachments,
+            # documents and queued messages.
+            await db.execute("DELETE FROM applicants WHERE id = ?", (applicant_id,))
+        return files
+
     async def applicant_by_id(self, applicant_id: int) -> Applicant | None:
         row = await self._fetchone("SELECT * FROM applicants WHERE id = ?", (applicant_id,))
         return _applicant(row) if row else None
+
+
+def backup_database(source: Path, target: Path) -> dict[str, int]:
+    """A consistent copy of a live database, with SQLite's backup API; returns row counts of the copy.
+
+    One step (pages=-1) copies a single snapshot under a read transaction: in WAL mode the bot
+    keeps writing meanwhile, and no restart loop can starve the copy as in step-wise backups.
+    """
+    if not source.exists():
+        raise StorageError(f"{source}: 数据库不存在")
+    if target.exists():
+        raise StorageError(f"{target}: 已存在，为免覆盖请换一个文件名")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    partial.unlink(missing_ok=True)
+    live = sqlite3.connect(source, timeout=30)
+    copy = sqlite3.connect(partial)
+    try:
+        live.backup(copy, pages=-1)
+        copy.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+        if copy.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise StorageError(f"{target}: 副本未通过完整性检查")
+        counts = {table: copy.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                  for table in ("applicants", "applications", "answers", "attachments", "documents")}
+    finally:
+        copy.close()
+        live.close()
+    os.replace(partial, target)
+    return counts
 
 
 async def _insert_outgoing(db: aiosqlite.Connection, message: Outgoing, broadcast_id: int | None) -> bool:

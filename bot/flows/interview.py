@@ -17,6 +17,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -51,7 +54,7 @@ from bot.flows.events import (
     keyboard,
 )
 from bot.pdf import PdfConverter, PdfError
-from bot.storage import Application, Document, Storage
+from bot.storage import Application, Document, Outgoing, Storage
 from bot.validation import Invalid, clean_text, count_chars, validate_field
 from bot.wording import say
 
@@ -70,8 +73,10 @@ END = "end"
 REPLACE = "replace"
 APPEND = "append"
 CONFIRM_FINISH = "confirm_finish"
+CONFIRM_DELETE = "confirm_delete"
 # Which commands a submitted application still answers: the ones that only read.
-READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show", "document", "draft"}
+READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show", "document", "draft",
+                      "mydata", "delete"}  # the last two: an applicant's rights over their data never lapse
 
 
 @dataclass
@@ -129,6 +134,8 @@ class Interview:
             "undo": self._cmd_undo,
             "document": self._cmd_document,
             "draft": self._cmd_draft,
+            "mydata": self._cmd_mydata,
+            "delete": self._cmd_delete,
         }
 
     # -- entry point -----------------------------------------------------------------
@@ -182,6 +189,7 @@ class Interview:
             or (isinstance(event, Command) and event.name.lower() in ("start", "where")),
             APPEND: isinstance(event, Text | EditedText),
             CONFIRM_FINISH: isinstance(event, ButtonPress) and event.data == "fin:yes",
+            CONFIRM_DELETE: isinstance(event, ButtonPress) and event.data == "del:yes",
         }
         mode = app.mode if continues.get(app.mode, False) else ""
         step = app.step
@@ -359,6 +367,12 @@ class Interview:
     async def _button(self, turn: Turn, data: str) -> list[Reply]:
         app = turn.app
         action, _, arg = data.partition(":")
+        if data == "del:yes":
+            if app.mode != CONFIRM_DELETE:
+                return await self._stale(turn)
+            return await self._delete(turn)
+        if data == "del:no":
+            return [Reply(say("delete_cancelled")), await self._prompt(app)]
         if app.status == "submitted" and action not in ("rev", "prog", "reopen", "draft"):
             return [self._submitted_reply(app)]
         simple = {"menu": self._cmd_jump, "prog": self._cmd_progress, "rev": self._cmd_review,
@@ -771,6 +785,41 @@ class Interview:
             return await self._cmd_document(turn, "")
         return await self._make_document(turn.app, "draft")
 
+    # -- the applicant's data --------------------------------------------------------------
+
+    async def _cmd_mydata(self, turn: Turn, _args: str) -> list[Reply]:
+        data = await self.storage.personal_data(turn.app.applicant_id)
+        data["exported_at"] = self._now().isoformat(timespec="seconds")
+        path = self._private_folder(turn.app) / "mydata.json"
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        await asyncio.to_thread(_write_private, path, text)
+        log.info("personal data sent to applicant %s", turn.sender.key)
+        return [Reply(say("mydata_caption"), document=path, document_name=say("mydata_file_name") + ".json")]
+
+    async def _cmd_delete(self, turn: Turn, _args: str) -> list[Reply]:
+        await self.storage.update_application(turn.app.id, mode=CONFIRM_DELETE)
+        answers = await self.storage.answers(turn.app.id)
+        return [Reply(say("delete_confirm", answered=len(answers)),
+                      keyboard([Button(say("btn_delete_yes"), "del:yes")], [Button(say("btn_delete_no"), "del:no")]),
+                      choice_only=True)]
+
+    async def _delete(self, turn: Turn) -> list[Reply]:
+        profile = await self.storage.profile(turn.app.id)
+        files = await self.storage.delete_applicant(turn.app.applicant_id)
+        # Every generated file of the application lives in its own folder; received files are shared
+        # by content, and storage said which ones nobody else uses.
+        await asyncio.to_thread(_remove_files, files, self._private_folder(turn.app))
+        log.info("applicant %s erased their data (%d files)", turn.sender.key, len(files))
+        when = self._now().strftime("%Y-%m-%d %H:%M")
+        for channel, user in self.coordinators:
+            await self.storage.enqueue(Outgoing(channel, user, "notice", {"text": say(
+                "co_deleted_notice", name=profile.get("name") or say("reminder_no_name"),
+                unit=profile.get("unit") or "—", when=when)}))
+        return [Reply(say("deleted"))]
+
+    def _private_folder(self, app: Application) -> Path:
+        return (self.documents_dir or Path(tempfile.gettempdir()) / "award-bot") / str(app.id)
+
     def _submitted_reply(self, app: Application) -> Reply:
         return Reply(say("already_submitted", when=self._local(app.submitted_at)),
                      keyboard([Button(say("btn_review"), "rev"), Button(say("btn_reopen"), "reopen")]))
@@ -782,3 +831,19 @@ class Interview:
         if not stamp:
             return ""
         return datetime.fromisoformat(stamp).astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _remove_files(paths: list[str], folder: Path) -> None:
+    for name in paths:
+        try:
+            Path(name).unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("could not remove a file of an erased applicant: %s", error)
+    shutil.rmtree(folder, ignore_errors=True)
