@@ -812,9 +812,9 @@ class Interview:
         log.info("applicant %s erased their data (%d files)", turn.sender.key, len(files))
         when = self._now().strftime("%Y-%m-%d %H:%M")
         for channel, user in self.coordinators:
-            await self.storage.enqueue(Outgoing(channel, user, "notice", {"text": say(
-                "co_deleted_notice", name=profile.get("name") or say("reminder_no_name"),
-                unit=profile.get("unit") or "—", when=when)}))
+            text = say("co_deleted_notice", name=profile.get("name") or say("reminder_no_name"),
+                       unit=profile.get("unit") or "—", when=when)
+            await self.storage.enqueue(Outgoing(channel, user, "notice", {"text": text}))
         return [Reply(say("deleted"))]
 
     def _private_folder(self, app: Application) -> Path:
