@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX outbox_due ON outbox (status, not_before);
         CREATE INDEX outbox_recipient ON outbox (applicant_id, kind, created_at);
         CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status);
+        """,
+    ),
+    (
+        "updates already handled, so a restart never handles one twice",
+        """
+        CREATE TABLE seen_updates (
+            channel TEXT NOT NULL,
+            update_id INTEGER NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (channel, update_id)
+        );
         """,
     ),
 ]
@@ -695,6 +706,24 @@ class Storage:
 
     async def has_message(self, dedupe_key: str) -> bool:
         return await self._fetchone("SELECT 1 FROM outbox WHERE dedupe_key = ?", (dedupe_key,)) is not None
+
+    async def first_sight(self, channel: str, update_id: int) -> bool:
+        """Record an incoming update; False if it was handled before (redelivered after a crash).
+
+        Marked before it is handled: a crash in between loses that one update (its sender got no
+        reply and sends it again), whereas handling it twice would store an answer twice or skip
+        a question.
+        """
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO seen_updates (channel, update_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (channel, update_id, now_utc()),
+            )
+            if update_id % 1000 == 0:
+                # Telegram keeps an update for 24 hours at most: older marks can go.
+                cutoff = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
+                await db.execute("DELETE FROM seen_updates WHERE seen_at < ?", (cutoff,))
+            return cursor.rowcount == 1
 
     # -- settings ------------------------------------------------------------------------
 

@@ -150,6 +150,10 @@ class TelegramChannel:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or user.is_bot:
             return
+        # After a crash Telegram hands out again what the bot fetched but had not confirmed.
+        if not await self.storage.first_sight(CHANNEL, update.update_id):
+            log.info("update %s was handled before the restart; skipped", update.update_id)
+            return
         if chat.type != ChatType.PRIVATE:
             # Only commands reach a bot in a group; answer those, store nothing.
             text = update.message.text if update.message else None

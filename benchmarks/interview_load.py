@@ -1,0 +1,326 @@
+"""Applicants answering at once through the real Telegram Application, against a minimal echo bot.
+
+    .venv/bin/python benchmarks/interview_load.py                     # 100 applicants (about 2 minutes)
+    .venv/bin/python benchmarks/interview_load.py --applicants 1000   # about 6 minutes
+
+N simulated applicants talk to the bot through the local Bot API server of the tests
+(tests/fake_telegram.py, on 127.0.0.1). The bot runs in a process of its own, exactly as
+`award-bot run` runs it (bot.cli.serve: Router with the interview and the award office, the
+outbox sender, PDFs off, a temporary database), polling the server with poll_interval=0.
+The server and the applicants share the other process, so the two cores are split between
+the bot and everything around it.
+
+Closed loop: each applicant sends its next message only when the whole reply to the previous
+one has reached the server. By default the applicants have consented already and stand on
+question 1.1a (seeded in the database); each then answers the question (a realistic answer
+from examples/answers.sample.json, about 410 characters) and sends /next, question after
+question (/jump 1.1a after the last). --from-start begins with /start and the consent button
+instead. Every step has a reply of exactly one message (two for consent and the first jump).
+
+Latency: from the applicant's message entering the server's update queue to the reply's
+last sendMessage reaching the server. Round trips per second: replies completed in the
+measuring window. The window opens when every applicant has had a first reply (and the
+warm-up time has passed) and lasts --duration seconds, longer if fewer than --min-samples
+round trips were done by then.
+
+The same run measures a minimal python-telegram-bot echo bot (Application + MessageHandler
+replying the text, PTB's defaults) with the same N and the same messages, one applicant
+alone (N=1) for both, and two diagnostics: our bot without its AIORateLimiter (ours-nolimit)
+and the echo bot with ours' PTB configuration, AIORateLimiter and concurrent updates
+(echo-limited). Targets (issue #7): throughput >= 0.5 x the echo bot's, p99 <= 2 x the echo
+bot's at the same load, single applicant p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    TOKEN,
+    BotProcess,
+    create_database,
+    latency_summary,
+    proc_cpu_seconds,
+    rel,
+    sample,
+    seed_applicants,
+    table,
+    write_results,
+)
+from _server import BenchTelegram
+
+FIRST_ID = 100_000
+
+
+@dataclass
+class Step:
+    label: str
+    push: Callable[[BenchTelegram, int], Any]
+    replies: int
+
+
+def text(message: str) -> Callable[[BenchTelegram, int], Any]:
+    return lambda server, user: server.send_text(user, message, f"申报人{user - FIRST_ID}")
+
+
+def press(data: str) -> Callable[[BenchTelegram, int], Any]:
+    return lambda server, user: server.press_data(user, data, f"申报人{user - FIRST_ID}")
+
+
+def script(kind: str, answers: dict[str, str], from_start: bool) -> Iterator[Step]:
+    """What one applicant sends, with how many messages the reply has (always 1 for the echo bot)."""
+    ours = kind.startswith("ours")
+    questions = list(answers)
+    if from_start:
+        yield Step("start", text("/start"), 1)
+        yield Step("consent", press("consent:yes") if ours else text("同意并开始"), 2 if ours else 1)
+        # From the 申报表 to the first question: a note that the 自评报告 begins, then the question.
+        yield Step("jump", text("/jump 1.1a"), 2 if ours else 1)
+    while True:
+        for question in questions:
+            yield Step("answer", text(answers[question]), 1)
+            yield Step("next", text("/next"), 1)
+        yield Step("jump", text("/jump 1.1a"), 1)
+
+
+@dataclass
+class Sample:
+    label: str
+    pushed: float
+    first: float
+    last: float
+
+
+async def measure(kind: str, applicants: int, args: argparse.Namespace, workdir: Path,
+                  answers: dict[str, str], profile: dict[str, str]) -> dict[str, Any]:
+    server = BenchTelegram(TOKEN)
+    await server.start()
+    db = workdir / f"{kind}-{applicants}.db"
+    if kind.startswith("ours"):
+        await create_database(db)
+        if not args.from_start:
+            seed_applicants(db, applicants, first_id=FIRST_ID, profile=profile)
+    profile_path = workdir / f"{kind}-{applicants}.prof" if args.profile and kind.startswith("ours") else None
+    bot = BotProcess(kind, f"http://127.0.0.1:{server.port}", workdir, db=db, profile=profile_path)
+    samples: list[Sample] = []
+    done = [0] * applicants
+    timeouts = 0
+    stop = asyncio.Event()
+
+    async def applicant(index: int) -> None:
+        nonlocal timeouts
+        user = FIRST_ID + index
+        for step in script(kind, answers, args.from_start):
+            if stop.is_set():
+                return
+            expectation = server.expect(user, step.replies)
+            pushed = time.perf_counter()
+            step.push(server, user)
+            try:
+                await asyncio.wait_for(asyncio.shield(expectation.future), args.reply_timeout)
+            except TimeoutError:
+                timeouts += 1
+                continue
+            done[index] += 1
+            assert expectation.first is not None and expectation.last is not None
+            samples.append(Sample(step.label, pushed, expectation.first, expectation.last))
+            if args.think:
+                await asyncio.sleep(args.think)
+
+    try:
+        await asyncio.wait_for(server.ready.wait(), 60)
+    except TimeoutError:
+        raise RuntimeError(f"{kind} bot did not start polling:\n{bot.log_tail()}") from None
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(applicant(n)) for n in range(applicants)]
+    try:
+        # Warm-up: every applicant has had a reply, and the warm-up time has passed.
+        while min(done) < 1 or time.perf_counter() - started < args.warmup:
+            if not bot.alive():
+                raise RuntimeError(f"{kind} bot died:\n{bot.log_tail()}")
+            if time.perf_counter() - started > args.max_duration:
+                raise RuntimeError(f"{kind}: not every applicant had a reply after {args.max_duration} s")
+            server.trim()
+            await asyncio.sleep(0.05)
+        window_start = time.perf_counter()
+        cpu_start, own_cpu_start = proc_cpu_seconds(bot.pid), time.process_time()
+        first_sample = len(samples)
+        warmup_s = window_start - started
+        while True:
+            await asyncio.sleep(0.05)
+            server.trim()
+            elapsed = time.perf_counter() - window_start
+            if elapsed >= args.duration and len(samples) - first_sample >= args.min_samples:
+                break
+            if elapsed >= args.max_duration:
+                break
+            if not bot.alive():
+                raise RuntimeError(f"{kind} bot died:\n{bot.log_tail()}")
+        window_end = time.perf_counter()
+        cpu_end, own_cpu_end = proc_cpu_seconds(bot.pid), time.process_time()
+        stop.set()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        report = bot.stop()
+        await server.stop()
+    window = [s for s in samples if window_start <= s.last <= window_end]
+    length = window_end - window_start
+    full = [s.last - s.pushed for s in window]
+    first = [s.first - s.pushed for s in window]
+    per_label = {label: latency_summary([s.last - s.pushed for s in window if s.label == label])
+                 for label in sorted({s.label for s in window})}
+    bot_cpu = (cpu_end - cpu_start) if cpu_start is not None and cpu_end is not None else None
+    result = {
+        "bot": kind,
+        "applicants": applicants,
+        "think_ms": round(args.think * 1000),
+        "warmup_s": round(warmup_s, 1),
+        "window_s": round(length, 1),
+        "round_trips": len(window),
+        "round_trips_per_s": round(len(window) / length, 1),
+        "latency": latency_summary(full),
+        "latency_first_message": latency_summary(first),
+        "latency_by_step": per_label,
+        "timeouts": timeouts,
+        "bot_cpu_s": round(bot_cpu, 2) if bot_cpu is not None else None,
+        "bot_cpu_share": round(bot_cpu / length, 2) if bot_cpu is not None else None,
+        "bot_cpu_ms_per_round_trip": round(bot_cpu / len(window) * 1000, 2) if bot_cpu and window else None,
+        "server_process_cpu_share": round((own_cpu_end - own_cpu_start) / length, 2),
+        "server": server.stats(),
+        "bot_process": report,
+    }
+    if profile_path:
+        result["profile"] = rel(profile_path)
+    return result
+
+
+def row(result: dict[str, Any]) -> list[Any]:
+    latency = result["latency"]
+    return [result["bot"], result["applicants"], result["think_ms"], result["round_trips_per_s"], latency["p50_ms"], latency["p95_ms"],
+            latency["p99_ms"], result["round_trips"], result["bot_cpu_share"], result["bot_cpu_ms_per_round_trip"],
+            result["timeouts"]]
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+async def main(args: argparse.Namespace) -> int:
+    data = sample()
+    answers, profile = data["answers"], {k: v for k, v in data["profile"].items() if k != "name"}
+    n = args.applicants
+    # (bot, applicants, pause between a reply and the next message)
+    plan = [("ours", n, args.think), ("echo", n, args.think)]
+    if args.diagnostics:
+        plan += [("ours-nolimit", n, args.think), ("echo-limited", n, args.think)]
+    plan += [("ours", 1, args.single_think), ("echo", 1, args.single_think), ("ours", 1, 0.0), ("echo", 1, 0.0)]
+    if args.only:
+        plan = [entry for entry in plan if entry[0] in args.only]
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-interview-") as folder:
+        workdir = Path(folder) if not args.keep else Path(tempfile.mkdtemp(prefix="bench-interview-keep-"))
+        for kind, count, think in plan:
+            run_args = argparse.Namespace(**vars(args))
+            run_args.think = think
+            if count == 1:
+                run_args.warmup, run_args.duration, run_args.min_samples = 1.0, args.single_duration, args.single_samples
+            print(f"… {kind}, {count} applicant{'s' if count > 1 else ''}, {think * 1000:.0f} ms between messages",
+                  flush=True)
+            result = await measure(kind, count, run_args, workdir, answers, profile)
+            results.append(result)
+            print(f"  {result['round_trips_per_s']} round trips/s, p99 {result['latency']['p99_ms']} ms "
+                  f"({result['round_trips']} in {result['window_s']} s after {result['warmup_s']} s warm-up)",
+                  flush=True)
+        if args.profile:
+            print(f"cProfile stats kept in {workdir}" if args.keep else "(use --keep to keep the cProfile stats)")
+
+    def find(kind: str, count: int, think: float | None = None) -> dict[str, Any] | None:
+        think_ms = round((args.think if think is None else think) * 1000)
+        return next((r for r in results if r["bot"] == kind and r["applicants"] == count
+                     and r["think_ms"] == think_ms), None)
+
+    print()
+    print(table(["bot", "N", "pause ms", "round trips/s", "p50 ms", "p95 ms", "p99 ms", "samples", "bot CPU", "CPU ms/rt",
+                 "timeouts"], [row(r) for r in results]))
+    ours, echo = find("ours", n), find("echo", n)
+    ours1, echo1 = find("ours", 1, args.single_think), find("echo", 1, args.single_think)
+    comparison: dict[str, Any] = {}
+    if ours and echo:
+        comparison["throughput_vs_echo"] = ratio(ours["round_trips_per_s"], echo["round_trips_per_s"])
+        comparison["p99_vs_echo"] = ratio(ours["latency"]["p99_ms"], echo["latency"]["p99_ms"])
+    if ours1:
+        comparison["single_applicant_p99_ms"] = ours1["latency"]["p99_ms"]
+    if ours1 and echo1:
+        comparison["single_p99_vs_echo"] = ratio(ours1["latency"]["p99_ms"], echo1["latency"]["p99_ms"])
+    limited, nolimit = find("echo-limited", n), find("ours-nolimit", n)
+    if ours and limited:
+        comparison["throughput_vs_echo_limited"] = ratio(ours["round_trips_per_s"], limited["round_trips_per_s"])
+        comparison["p99_vs_echo_limited"] = ratio(ours["latency"]["p99_ms"], limited["latency"]["p99_ms"])
+    if nolimit and echo:
+        comparison["nolimit_throughput_vs_echo"] = ratio(nolimit["round_trips_per_s"], echo["round_trips_per_s"])
+        comparison["nolimit_p99_vs_echo"] = ratio(nolimit["latency"]["p99_ms"], echo["latency"]["p99_ms"])
+    targets = {
+        "throughput >= 0.5 x echo": (comparison.get("throughput_vs_echo"), lambda v: v >= 0.5),
+        "p99 <= 2 x echo": (comparison.get("p99_vs_echo"), lambda v: v <= 2),
+        "single applicant p99 <= 50 ms": (comparison.get("single_applicant_p99_ms"), lambda v: v <= 50),
+    }
+    verdicts = {name: {"value": value, "met": check(value) if value is not None else None}
+                for name, (value, check) in targets.items()}
+    print()
+    print(table(["target", "measured", "met"],
+                [[name, v["value"], {True: "yes", False: "NO", None: "—"}[v["met"]]] for name, v in verdicts.items()]))
+    extra = {k: v for k, v in comparison.items() if k not in ("throughput_vs_echo", "p99_vs_echo",
+                                                              "single_applicant_p99_ms")}
+    if extra:
+        print("also: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
+    path = write_results(args.name or "interview_load" + ("" if n == 100 else f"_{n}"), {
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "results": results, "comparison": comparison, "targets": verdicts,
+    }, args.output)
+    print(f"\nwritten: {rel(path)}")
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--applicants", type=int, default=100, help="N applicants at once (default 100)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds at least before measuring (default 5)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured at least (default 10)")
+    parser.add_argument("--min-samples", type=int, default=None,
+                        help="round trips measured at least (default 2 per applicant)")
+    parser.add_argument("--max-duration", type=float, default=300.0, help="give up waiting after this (default 300)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds an applicant pauses after a reply before its next message (default 0)")
+    parser.add_argument("--single-think", type=float, default=0.05,
+                        help="the pause of the lone applicant of the single-applicant run (default 0.05: 20 "
+                             "messages/s at most, under the bot's 30/s cap; a run without pause follows it)")
+    parser.add_argument("--single-duration", type=float, default=3.0, help="seconds measured for N=1 (default 3)")
+    parser.add_argument("--single-samples", type=int, default=200, help="round trips measured for N=1 (default 200)")
+    parser.add_argument("--reply-timeout", type=float, default=180.0, help="seconds to wait for one reply")
+    parser.add_argument("--from-start", action="store_true", help="begin with /start and consent, not on 1.1a")
+    parser.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
+                        help="skip ours-nolimit and echo-limited")
+    parser.add_argument("--only", nargs="+", choices=["ours", "echo", "ours-nolimit", "echo-limited"],
+                        help="run only these bots")
+    parser.add_argument("--profile", action="store_true", help="cProfile our bot's process (with --keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs, profiles)")
+    parser.add_argument("--name", default=None, help="results file name (default interview_load[_N])")
+    parser.add_argument("--output", type=Path, default=None, help="results file (default benchmarks/results/NAME.json)")
+    args = parser.parse_args(argv)
+    if args.min_samples is None:
+        args.min_samples = 2 * args.applicants
+    return args
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(parse_args())))
