@@ -376,6 +376,8 @@ def bot_commands() -> list[BotCommand]:
         BotCommand("finish", say("menu_finish")),
         BotCommand("draft", say("menu_draft")),
         BotCommand("document", say("menu_document")),
+        BotCommand("mydata", say("menu_mydata")),
+        BotCommand("delete", say("menu_delete")),
         BotCommand("help", say("menu_help")),
     ]
 
