@@ -9,6 +9,7 @@ restart, queues nothing twice.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -61,19 +62,21 @@ class Reason:
 def parse_deadline(text: str, tz: ZoneInfo) -> datetime | None:
     """'2026-12-31', '2026-12-31 17:00' or an ISO time; a date alone means the end of that day."""
     text = text.strip().replace("T", " ")
-    for pattern, end_of_day in (("%Y-%m-%d %H:%M", False), ("%Y-%m-%d", True)):
+    parsed: datetime | None = None
+    for pattern, end_of_day in (("%Y-%m-%d %H:%M", False), ("%Y-%m-%d %H:%M:%S", False), ("%Y-%m-%d", True)):
         try:
             parsed = datetime.strptime(text, pattern)
         except ValueError:
             continue
         if end_of_day:
             parsed = parsed.replace(hour=23, minute=59)
-        return parsed.replace(tzinfo=tz)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        parsed = parsed.replace(tzinfo=tz)
+        break
+    if parsed is None and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2})", text):
+        parsed = datetime.fromisoformat(text)  # a stored deadline, with its offset
+    if parsed is None or not 2000 <= parsed.year <= 2100:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return parsed
 
 
 async def current_deadline(storage: Storage, default: datetime | None) -> datetime | None:
@@ -91,8 +94,10 @@ def reasons(policy: ReminderPolicy, now: datetime, deadline: datetime | None, ro
         passed = [d for d in policy.days_before if deadline - now <= timedelta(days=d)]
         if passed:
             # Only the nearest threshold: after a pause the applicant gets "1 day left", not three in a row.
-            days = min(passed)
-            found.append(Reason("deadline", f"auto:deadline:{deadline.isoformat()}:{days}:{row.applicant_id}", days))
+            threshold = min(passed)
+            left = max(1, -(-(deadline - now) // timedelta(days=1)))  # whole days, rounded up: the text tells these
+            found.append(Reason("deadline", f"auto:deadline:{deadline.isoformat()}:{threshold}:{row.applicant_id}",
+                                left))
     idle = now - datetime.fromisoformat(row.last_active_at)
     if idle >= timedelta(days=policy.inactive_days):
         stretch = idle.days // policy.inactive_days  # again after each further N days of silence
@@ -163,8 +168,9 @@ def audience_rows(rows: list[ApplicantRow], audience: str, policy: ReminderPolic
         return open_rows
     if audience == "inactive":
         return [r for r in open_rows if policy.is_inactive(r, now)]
-    if audience.startswith("one:") and audience[4:].isdigit():
-        return [r for r in rows if r.applicant_id == int(audience[4:])]
+    if audience.startswith("one:") and audience[4:].isascii() and audience[4:].isdecimal():
+        # Still open: a preview tapped after the applicant submitted sends nothing.
+        return [r for r in open_rows if r.applicant_id == int(audience[4:])]
     return []
 
 

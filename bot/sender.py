@@ -19,6 +19,7 @@ When a broadcast has nothing left to send, its coordinator gets a report.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -60,7 +61,7 @@ Transport = Callable[[OutboxMessage], Awaitable[None]]
 
 class OutboxSender:
     def __init__(self, storage: Storage, transport: Transport, *, rate: float = 30.0,
-                 per_chat_interval: float = 1.0, max_attempts: int = 5, poll_interval: float = 0.5) -> None:
+                 per_chat_interval: float = 1.0, max_attempts: int = 10, poll_interval: float = 0.5) -> None:
         self.storage = storage
         self.transport = transport
         self.interval = 1.0 / rate
@@ -108,6 +109,10 @@ class OutboxSender:
             if message is None:
                 break
             await self._pace(f"{message.channel}:{message.recipient}")
+            if self._stop.is_set():
+                break
+            if len(self._chat_free) > 10_000:  # only the last second matters
+                self._chat_free.clear()
             if not await self.storage.claim(message.id):
                 continue
             attempted += 1
@@ -119,7 +124,9 @@ class OutboxSender:
         loop = asyncio.get_running_loop()
         wait = max(self._next_slot, self._chat_free.get(chat, 0.0), self._paused_until) - loop.time()
         if wait > 0:
-            await asyncio.sleep(wait)
+            # Interruptible: stop() must not wait out a long retry_after.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), wait)
         started = loop.time()
         self._next_slot = started + self.interval
         self._chat_free[chat] = started + self.per_chat_interval
@@ -135,6 +142,9 @@ class OutboxSender:
         except RecipientBlocked:
             await self.storage.mark_message(message.id, "blocked", error="blocked by the user")
             await self.storage.mark_blocked(message.channel, message.recipient)
+            if message.applicant_id is None:
+                log.warning("a %s for the award office could not be delivered: the recipient has not started "
+                            "the bot or blocked it", message.kind)
         except NotSent as error:
             if message.attempts + 1 >= self.max_attempts:
                 await self.storage.mark_message(message.id, "failed", error=f"not sent: {error}")
@@ -147,6 +157,10 @@ class OutboxSender:
         except Refused as error:
             log.error("message %s refused: %s", message.id, error)
             await self.storage.mark_message(message.id, "failed", error=f"refused: {error}")
+        except Exception as error:
+            # A transport bug must not leave the message 'sending' until the next restart.
+            log.exception("message %s: unexpected failure", message.id)
+            await self.storage.mark_message(message.id, "failed", error=f"{type(error).__name__}")
         else:
             await self.storage.mark_message(message.id, "sent")
 

@@ -629,6 +629,9 @@ class Storage:
             queued = 0
             for message in messages:
                 queued += await _insert_outgoing(db, message, broadcast_id)
+            if not queued:
+                # Nothing new to send: no broadcast, and so no empty report either.
+                await db.execute("DELETE FROM broadcasts WHERE id = ?", (broadcast_id,))
             return broadcast_id, queued
 
     async def next_due(self, now: str | None = None) -> OutboxMessage | None:

@@ -393,6 +393,9 @@ class TelegramTransport:
         self.bot = bot
 
     async def __call__(self, message: OutboxMessage) -> None:
+        if message.channel != CHANNEL or not message.recipient.lstrip("-").isdecimal():
+            # e.g. someone who applied in the terminal: never guess a Telegram chat for them.
+            raise Refused(f"not a Telegram chat: {message.channel}")
         rows = message.payload.get("buttons") or []
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]

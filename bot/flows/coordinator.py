@@ -94,7 +94,10 @@ class Coordinator:
         if isinstance(event, Command):
             name, args = event.name.lower(), event.args.strip()
             if name == "list":
-                return await self._list(args if args in FILTERS else "all", 0, now)
+                wanted = _filter_named(args)
+                if wanted is None:
+                    return [Reply(say("co_list_unknown_filter"))]
+                return await self._list(wanted, 0, now)
             if name == "deadline":
                 return await self._deadline(args, now)
             if name == "remind":
@@ -105,11 +108,11 @@ class Coordinator:
         assert isinstance(event, ButtonPress)
         parts = event.data[len(PREFIX):].split(":")
         action, args = parts[0], parts[1:]
-        if action == "l" and len(args) == 2 and args[0] in FILTERS and args[1].isdigit():
+        if action == "l" and len(args) == 2 and args[0] in FILTERS and args[1].isdecimal():
             return await self._list(args[0], int(args[1]), now)
-        if action == "d" and len(args) == 1 and args[0].isdigit():
+        if action == "d" and len(args) == 1 and args[0].isdecimal():
             return await self._detail(int(args[0]), now)
-        if action == "g" and len(args) == 1 and args[0].isdigit():
+        if action == "g" and len(args) == 1 and args[0].isdecimal():
             return await self._download(int(args[0]))
         if action == "x":
             return await self._export()
@@ -292,6 +295,8 @@ class Coordinator:
         recipients = audience_rows(await self.storage.applicant_rows(), audience, self.policy, now)
         deadline = await current_deadline(self.storage, self.default_deadline)
         messages = manual_messages(recipients, self.criteria, deadline, self.policy, now, nonce)
+        if not messages:
+            return [Reply(say("co_remind_nobody"))]
         _broadcast, queued = await self.storage.create_broadcast(audience, messages,
                                                                  coordinator=(sender.channel, sender.user_id))
         if not queued:
@@ -301,6 +306,16 @@ class Coordinator:
 
     def _when(self, moment: datetime | None) -> str:
         return moment.astimezone(self.policy.tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _filter_named(text: str) -> str | None:
+    """A filter from what a coordinator types: the code (done) or the label (已提交); nothing means all."""
+    text = text.strip().lower()
+    if not text:
+        return "all"
+    if text in FILTERS:
+        return text
+    return next((f for f in FILTERS if _filter_label(f) == text), None)
 
 
 def _filter_label(name: str) -> str:
