@@ -233,6 +233,7 @@ class Edit:
 
     question_id: str
     answer: str | None
+    too_long: bool = False  # not applied: the answer would pass the per-question limit
 
 
 @dataclass(frozen=True)
@@ -501,8 +502,12 @@ class Storage:
             await _add_segment(db, application_id, question_id, text, message_ref)
             return await _recompose(db, application_id, question_id, "replace")
 
-    async def edit_message(self, application_id: int, message_ref: str, text: str) -> Edit | None:
-        """Apply an edited message to the answer it belongs to; None if it never was part of one."""
+    async def edit_message(self, application_id: int, message_ref: str, text: str,
+                           max_chars: int | None = None) -> Edit | None:
+        """Apply an edited message to the answer it belongs to; None if it never was part of one.
+
+        With max_chars, an edit that would make the answer longer is not applied (Edit.too_long).
+        """
         async with self._tx() as db:
             async with db.execute(
                 "SELECT id, question_id, superseded FROM answer_segments "
@@ -514,6 +519,15 @@ class Storage:
                 return None
             if row["superseded"]:
                 return Edit(row["question_id"], None)
+            if max_chars is not None:
+                async with db.execute(
+                    "SELECT COALESCE(SUM(LENGTH(text) + 1), 0) FROM answer_segments "
+                    "WHERE application_id = ? AND question_id = ? AND superseded = 0 AND id != ?",
+                    (application_id, row["question_id"], row["id"]),
+                ) as cursor:
+                    others = (await cursor.fetchone())[0]
+                if others + len(text) > max_chars:
+                    return Edit(row["question_id"], None, too_long=True)
             await db.execute("UPDATE answer_segments SET text = ? WHERE id = ?", (text, row["id"]))
             return Edit(row["question_id"], await _recompose(db, application_id, row["question_id"], "edit"))
 

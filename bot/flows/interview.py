@@ -487,7 +487,9 @@ class Interview:
         text = clean_text(raw)
         if not text:
             return [Reply(say("edit_empty"))]
-        edited = await self.storage.edit_message(app.id, ref, text)
+        edited = await self.storage.edit_message(app.id, ref, text, MAX_ANSWER_CHARS)
+        if edited is not None and edited.too_long:
+            return [Reply(say("edit_too_long", id=edited.question_id, max=MAX_ANSWER_CHARS))]
         if edited is not None and edited.answer is None:
             return [Reply(say("edit_superseded", id=edited.question_id))]
         if edited is not None and edited.answer is not None:
