@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "benchmarks" / "results"
+LOAD_AT_START = os.getloadavg()  # other work on the machine makes every figure slower and noisier
 SAMPLE = ROOT / "examples" / "answers.sample.json"
 TOKEN = "123456:BENCH-TOKEN"
 COORDINATOR_ID = 9000
@@ -69,6 +70,8 @@ def machine_info() -> dict[str, Any]:
         "packages": {p: version(p) for p in ("python-telegram-bot", "aiosqlite", "aiohttp", "httpx", "docxtpl",
                                              "python-docx", "lxml")},
         "libreoffice": shutil.which("soffice") is not None,
+        "load_average_at_start": [round(x, 2) for x in LOAD_AT_START],
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "git_commit": git("rev-parse", "--short", "HEAD"),
         "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
     }
@@ -100,7 +103,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
         if value is None:
             return "—"
         if isinstance(value, float):
-            return f"{value:,.1f}" if abs(value) < 1e6 else f"{value:,.0f}"
+            return f"{value:.2f}" if abs(value) < 10 else f"{value:,.1f}"
         return str(value)
 
     cells = [[cell(v) for v in row] for row in rows]
@@ -144,8 +147,9 @@ async def create_database(path: Path) -> None:
 
 
 def seed_applicants(path: Path, count: int, *, first_id: int, profile: dict[str, str] | None = None,
-                    answers: dict[str, str] | None = None, step: str = "q:1.1a", criteria_id: str = "lyg-etdz-individual",
-                    criteria_version: int = 1, channel: str = "telegram") -> list[int]:
+                    answers: dict[str, str] | None = None, step: str = "q:1.1a",
+                    criteria_id: str = "lyg-etdz-individual", criteria_version: int = 1,
+                    channel: str = "telegram") -> list[int]:
     """Telegram applicants who consented and stand on `step`, with the given profile and answers.
 
     Written in one transaction with sqlite3 (the Storage API would take a transaction per
@@ -164,20 +168,23 @@ def seed_applicants(path: Path, count: int, *, first_id: int, profile: dict[str,
                 "VALUES (?, ?, ?, ?, ?)", (channel, str(user), f"申报人{n}", now, now))
             applicant_id = cursor.lastrowid
             cursor = conn.execute(
-                "INSERT INTO applications (applicant_id, criteria_id, criteria_version, status, step, mode, consent_at, "
-                "created_at, updated_at) VALUES (?, ?, ?, 'active', ?, '', ?, ?, ?)",
+                "INSERT INTO applications (applicant_id, criteria_id, criteria_version, status, step, mode, "
+                "consent_at, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, '', ?, ?, ?)",
                 (applicant_id, criteria_id, criteria_version, step, now, now, now))
             app_id = cursor.lastrowid
             values = dict(profile or {})
             values["name"] = f"申报人{n}"
-            conn.executemany("INSERT INTO profile_values (application_id, field, value, updated_at) VALUES (?, ?, ?, ?)",
-                             [(app_id, k, v, now) for k, v in values.items()])
+            conn.executemany(
+                "INSERT INTO profile_values (application_id, field, value, updated_at) VALUES (?, ?, ?, ?)",
+                [(app_id, k, v, now) for k, v in values.items()])
             if answers:
                 conn.executemany(
                     "INSERT INTO answer_segments (application_id, question_id, position, message_ref, text) "
-                    "VALUES (?, ?, 0, ?, ?)", [(app_id, q, f"{user}:{i}", t) for i, (q, t) in enumerate(answers.items())])
-                conn.executemany("INSERT INTO answers (application_id, question_id, text, updated_at) VALUES (?, ?, ?, ?)",
-                                 [(app_id, q, t, now) for q, t in answers.items()])
+                    "VALUES (?, ?, 0, ?, ?)",
+                    [(app_id, q, f"{user}:{i}", t) for i, (q, t) in enumerate(answers.items())])
+                conn.executemany(
+                    "INSERT INTO answers (application_id, question_id, text, updated_at) VALUES (?, ?, ?, ?)",
+                    [(app_id, q, t, now) for q, t in answers.items()])
                 conn.executemany(
                     "INSERT INTO answer_revisions (application_id, question_id, text, action, created_at) "
                     "VALUES (?, ?, ?, 'append', ?)", [(app_id, q, t, now) for q, t in answers.items()])
@@ -216,10 +223,11 @@ class BotProcess:
     """Runs benchmarks/_bot.py (our bot or an echo bot) as a child process against a local server."""
 
     def __init__(self, kind: str, api_url: str, workdir: Path, *, db: Path | None = None,
-                 profile: Path | None = None, env: dict[str, str] | None = None) -> None:
+                 profile: Path | None = None, env: dict[str, str] | None = None, label: str | None = None) -> None:
         self.kind = kind
-        self.report_path = workdir / f"{kind}-report.json"
-        self.log_path = workdir / f"{kind}-bot.log"
+        label = label or kind
+        self.report_path = workdir / f"{label}-report.json"
+        self.log_path = workdir / f"{label}-bot.log"
         command = [sys.executable, str(ROOT / "benchmarks" / "_bot.py"), kind, "--api-url", api_url,
                    "--token", TOKEN, "--report", str(self.report_path)]
         if profile:
@@ -238,7 +246,7 @@ class BotProcess:
             "AWARD_LOG_LEVEL": "INFO",  # the default, as in production
             **(env or {}),
         }
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "wb")  # closed in stop()
         # cwd: a folder without a .env, so only the settings above count.
         self.process = subprocess.Popen(command, cwd=workdir, env=environment, stdout=self._log,
                                         stderr=subprocess.STDOUT)
@@ -250,7 +258,8 @@ class BotProcess:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self, timeout: float = 30) -> dict[str, Any]:
+    def stop(self, timeout: float = 90) -> dict[str, Any]:
+        """SIGTERM, as a service manager stops it; a graceful stop first sends what is queued (at 30/s)."""
         if self.alive():
             self.process.terminate()
         try:

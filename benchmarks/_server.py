@@ -9,13 +9,16 @@ getUpdates is the test server's own: a long poll that returns as soon as an upda
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import _common  # noqa: F401 - puts the project root on sys.path
 
-from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.fake_telegram import FakeTelegram
+
+_jitter = random.Random(1)
 
 
 @dataclass
@@ -105,3 +108,30 @@ class BenchTelegram(FakeTelegram):
     def stats(self) -> dict[str, Any]:
         return {"getUpdates_calls": self.get_updates_calls, "sendMessage_calls": self.send_calls,
                 "unexpected_replies": self.unexpected}
+
+
+async def converse(server: BenchTelegram, user: int, steps: list[str], counts: list[int],
+                   think: float = 0.0, until: asyncio.Event | None = None, latencies: list[float] | None = None,
+                   name: str = "申报人") -> int:
+    """Send each step when the whole reply to the previous one (counts: its messages) is in.
+
+    Once through the steps, or round and round until `until` is set; `think` seconds after each
+    reply (on average); the time of each reply (its last message) from the message appended to `latencies`.
+    """
+    received = 0
+    while True:
+        for message, count in zip(steps, counts, strict=True):
+            expectation = server.expect(user, count)
+            pushed = time.perf_counter()
+            server.send_text(user, message, name)
+            await asyncio.wait_for(expectation.future, 300)
+            if latencies is not None:
+                latencies.append(expectation.future.result() - pushed)
+            received += count
+            if think:
+                # Jittered, so that applicants who started together do not stay in step.
+                await asyncio.sleep(think * _jitter.uniform(0.5, 1.5))
+            if until is not None and until.is_set():
+                return received
+        if until is None:
+            return received

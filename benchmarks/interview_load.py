@@ -1,7 +1,7 @@
 """Applicants answering at once through the real Telegram Application, against a minimal echo bot.
 
     .venv/bin/python benchmarks/interview_load.py                     # 100 applicants (about 2 minutes)
-    .venv/bin/python benchmarks/interview_load.py --applicants 1000   # about 6 minutes
+    .venv/bin/python benchmarks/interview_load.py --applicants 1000   # about 8 minutes
 
 N simulated applicants talk to the bot through the local Bot API server of the tests
 (tests/fake_telegram.py, on 127.0.0.1). The bot runs in a process of its own, exactly as
@@ -24,8 +24,10 @@ warm-up time has passed) and lasts --duration seconds, longer if fewer than --mi
 round trips were done by then.
 
 The same run measures a minimal python-telegram-bot echo bot (Application + MessageHandler
-replying the text, PTB's defaults) with the same N and the same messages, one applicant
-alone (N=1) for both, and two diagnostics: our bot without its AIORateLimiter (ours-nolimit)
+replying the text, PTB's defaults) with the same N and the same messages; one applicant
+alone (N=1) for both, pausing 50 ms after each reply (--single-think; without a pause a lone
+client asks for more than the 30 messages/s the bot sends, and measures only that cap) and
+once without; and two diagnostics: our bot without its AIORateLimiter (ours-nolimit)
 and the echo bot with ours' PTB configuration, AIORateLimiter and concurrent updates
 (echo-limited). Targets (issue #7): throughput >= 0.5 x the echo bot's, p99 <= 2 x the echo
 bot's at the same load, single applicant p99 <= 50 ms.
@@ -102,13 +104,16 @@ async def measure(kind: str, applicants: int, args: argparse.Namespace, workdir:
                   answers: dict[str, str], profile: dict[str, str]) -> dict[str, Any]:
     server = BenchTelegram(TOKEN)
     await server.start()
-    db = workdir / f"{kind}-{applicants}.db"
+    label = f"{kind}-{applicants}-{round(args.think * 1000)}ms"
+    db = workdir / f"{label}.db"
+    for old in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        old.unlink(missing_ok=True)
     if kind.startswith("ours"):
         await create_database(db)
         if not args.from_start:
             seed_applicants(db, applicants, first_id=FIRST_ID, profile=profile)
-    profile_path = workdir / f"{kind}-{applicants}.prof" if args.profile and kind.startswith("ours") else None
-    bot = BotProcess(kind, f"http://127.0.0.1:{server.port}", workdir, db=db, profile=profile_path)
+    profile_path = workdir / f"{label}.prof" if args.profile else None
+    bot = BotProcess(kind, f"http://127.0.0.1:{server.port}", workdir, db=db, profile=profile_path, label=label)
     samples: list[Sample] = []
     done = [0] * applicants
     timeouts = 0
@@ -171,7 +176,7 @@ async def measure(kind: str, applicants: int, args: argparse.Namespace, workdir:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        report = bot.stop()
+        report = await asyncio.to_thread(bot.stop)  # the server must go on answering meanwhile
         await server.stop()
     window = [s for s in samples if window_start <= s.last <= window_end]
     length = window_end - window_start
@@ -206,9 +211,9 @@ async def measure(kind: str, applicants: int, args: argparse.Namespace, workdir:
 
 def row(result: dict[str, Any]) -> list[Any]:
     latency = result["latency"]
-    return [result["bot"], result["applicants"], result["think_ms"], result["round_trips_per_s"], latency["p50_ms"], latency["p95_ms"],
-            latency["p99_ms"], result["round_trips"], result["bot_cpu_share"], result["bot_cpu_ms_per_round_trip"],
-            result["timeouts"]]
+    return [result["bot"], result["applicants"], result["think_ms"], result["round_trips_per_s"], latency["p50_ms"],
+            latency["p95_ms"], latency["p99_ms"], result["round_trips"], result["bot_cpu_share"],
+            result["bot_cpu_ms_per_round_trip"], result["timeouts"]]
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -233,7 +238,8 @@ async def main(args: argparse.Namespace) -> int:
             run_args = argparse.Namespace(**vars(args))
             run_args.think = think
             if count == 1:
-                run_args.warmup, run_args.duration, run_args.min_samples = 1.0, args.single_duration, args.single_samples
+                run_args.warmup, run_args.duration = 1.0, args.single_duration
+                run_args.min_samples = args.single_samples
             print(f"… {kind}, {count} applicant{'s' if count > 1 else ''}, {think * 1000:.0f} ms between messages",
                   flush=True)
             result = await measure(kind, count, run_args, workdir, answers, profile)
@@ -250,8 +256,8 @@ async def main(args: argparse.Namespace) -> int:
                      and r["think_ms"] == think_ms), None)
 
     print()
-    print(table(["bot", "N", "pause ms", "round trips/s", "p50 ms", "p95 ms", "p99 ms", "samples", "bot CPU", "CPU ms/rt",
-                 "timeouts"], [row(r) for r in results]))
+    print(table(["bot", "N", "pause ms", "round trips/s", "p50 ms", "p95 ms", "p99 ms", "samples", "bot CPU",
+                 "CPU ms/rt", "timeouts"], [row(r) for r in results]))
     ours, echo = find("ours", n), find("echo", n)
     ours1, echo1 = find("ours", 1, args.single_think), find("echo", 1, args.single_think)
     comparison: dict[str, Any] = {}
@@ -312,7 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="skip ours-nolimit and echo-limited")
     parser.add_argument("--only", nargs="+", choices=["ours", "echo", "ours-nolimit", "echo-limited"],
                         help="run only these bots")
-    parser.add_argument("--profile", action="store_true", help="cProfile our bot's process (with --keep)")
+    parser.add_argument("--profile", action="store_true", help="cProfile each bot process (with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs, profiles)")
     parser.add_argument("--name", default=None, help="results file name (default interview_load[_N])")
     parser.add_argument("--output", type=Path, default=None, help="results file (default benchmarks/results/NAME.json)")
