@@ -9,6 +9,7 @@ import json
 import logging
 import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -105,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{counts['documents']} 份申报书记录（完整性检查通过）")
         return 0
     if args.verb == "export":
-        return asyncio.run(export_main(settings, args.output))
+        return asyncio.run(with_storage(settings, lambda storage, criteria: export_main(
+            settings, args.output, storage, criteria)))
     if args.verb == "remind":
-        return asyncio.run(remind_main(settings, args.dry_run))
+        return asyncio.run(with_storage(settings, lambda storage, criteria: remind_main(
+            settings, args.dry_run, storage, criteria)))
     if args.verb in ("render", "demo"):
         return render_main(settings, args.answers if args.verb == "render" else SAMPLE, args.output, args.no_pdf)
     if args.verb == "run":
@@ -220,7 +223,8 @@ def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bo
     return 0
 
 
-async def export_main(settings: Settings, folder: Path) -> int:
+async def with_storage(settings: Settings, work: Callable[[Storage, Criteria], Awaitable[int]]) -> int:
+    """Run a command-line verb on the configured criteria and database, closing it afterwards."""
     try:
         criteria = load_criteria(settings.criteria)
         storage = await Storage.open(settings.db)
@@ -228,9 +232,13 @@ async def export_main(settings: Settings, folder: Path) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
-        result = await export_all(storage, criteria, folder, tz=ZoneInfo(settings.timezone))
+        return await work(storage, criteria)
     finally:
         await storage.close()
+
+
+async def export_main(settings: Settings, folder: Path, storage: Storage, criteria: Criteria) -> int:
+    result = await export_all(storage, criteria, folder, tz=ZoneInfo(settings.timezone))
     print(f"{result.zip_path}: {result.applicants} 人，{result.documents} 个文件")
     print(f"{result.xlsx_path}: 汇总表")
     if result.missing:
@@ -238,36 +246,27 @@ async def export_main(settings: Settings, folder: Path) -> int:
     return 0
 
 
-async def remind_main(settings: Settings, dry_run: bool) -> int:
-    try:
-        criteria = load_criteria(settings.criteria)
-        storage = await Storage.open(settings.db)
-    except (CriteriaError, StorageError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    try:
-        policy = settings.policy()
-        now = datetime.now(UTC)
-        deadline = await current_deadline(storage, settings.default_deadline())
-        planned = await plan_automatic(storage, criteria, policy, deadline, now)
-        when = now.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
-        print(f"{when}（{settings.timezone}），截止时间："
-              f"{deadline.astimezone(policy.tz).strftime('%Y-%m-%d %H:%M') if deadline else '未设置'}")
-        if policy.is_quiet(now):
-            print(f"现在是休息时间（{settings.quiet_hours}），不发自动提醒。")
-        for row, reason, _message in planned:
-            why = f"离截止还有 {reason.days} 天" if reason.kind == "deadline" else f"{reason.days} 天未活动"
-            print(f"  {row.name or row.display_name or row.external_id}（{row.unit or '—'}）：{why}，"
-                  f"已答 {row.answered}/{len(criteria.questions)} 题")
-        if not planned:
-            print("现在没有需要提醒的人。")
-        elif dry_run:
-            print(f"共 {len(planned)} 人（--dry-run：没有发送）")
-        else:
-            queued = sum([await storage.enqueue(message) for _row, _reason, message in planned])
-            print(f"已排队 {queued} 条提醒，运行中的机器人会发送。")
-    finally:
-        await storage.close()
+async def remind_main(settings: Settings, dry_run: bool, storage: Storage, criteria: Criteria) -> int:
+    policy = settings.policy()
+    now = datetime.now(UTC)
+    deadline = await current_deadline(storage, settings.default_deadline())
+    planned = await plan_automatic(storage, criteria, policy, deadline, now)
+    when = now.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+    print(f"{when}（{settings.timezone}），截止时间："
+          f"{deadline.astimezone(policy.tz).strftime('%Y-%m-%d %H:%M') if deadline else '未设置'}")
+    if policy.is_quiet(now):
+        print(f"现在是休息时间（{settings.quiet_hours}），不发自动提醒。")
+    for row, reason, _message in planned:
+        why = f"离截止还有 {reason.days} 天" if reason.kind == "deadline" else f"{reason.days} 天未活动"
+        print(f"  {row.name or row.display_name or row.external_id}（{row.unit or '—'}）：{why}，"
+              f"已答 {row.answered}/{len(criteria.questions)} 题")
+    if not planned:
+        print("现在没有需要提醒的人。")
+    elif dry_run:
+        print(f"共 {len(planned)} 人（--dry-run：没有发送）")
+    else:
+        queued = sum([await storage.enqueue(message) for _row, _reason, message in planned])
+        print(f"已排队 {queued} 条提醒，运行中的机器人会发送。")
     return 0
 
 

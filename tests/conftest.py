@@ -14,6 +14,7 @@ from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Button, ButtonPress, Command, EditedText, Event, Reply, Sender, Text
 from bot.flows.interview import Interview
 from bot.storage import Application, Storage
+from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,15 @@ PROFILE = {
     "email": "zhangsan@example.com",
     "experience": "2008.07—2013.12 某某机械 检验员\n2014.01至今 某某精密机械 质量部经理",
 }
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """The local Bot API server the Telegram tests talk to (loopback only)."""
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture(scope="session")

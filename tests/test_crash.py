@@ -18,8 +18,6 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.reminders import ReminderPolicy, audience_rows, manual_messages
 from bot.storage import Storage
 from tests.fake_telegram import FakeTelegram
@@ -28,14 +26,6 @@ from tests.test_office_telegram import BOSS, bot_process
 TZ = ZoneInfo("Asia/Shanghai")
 WRITERS = range(31000, 31008)
 QUESTIONS = ["1.1a", "1.1b", "1.1c", "1.2a", "1.2b", "1.2c", "2.1a", "2.1b", "2.1c", "2.2a", "2.2b", "2.2c"]
-
-
-@pytest.fixture
-async def telegram():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def seed(path: Path, criteria) -> list[int]:

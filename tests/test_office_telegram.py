@@ -39,14 +39,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def office(telegram: FakeTelegram, storage: Storage, criteria, tmp_path: Path) -> AsyncIterator[None]:
     coordinators = Coordinators.parse(str(BOSS))
     interview = Interview(storage, criteria, documents_dir=tmp_path / "documents", coordinators=coordinators)

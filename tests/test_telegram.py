@@ -18,14 +18,6 @@ from tests.fake_telegram import FakeTelegram, Sent
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def bot(telegram: FakeTelegram, storage: Storage, criteria, tmp_path: Path) -> AsyncIterator[None]:
     interview = Interview(storage, criteria, documents_dir=tmp_path / "data" / "documents")
     application = build_application(interview, storage, tmp_path / "data", telegram.token,
