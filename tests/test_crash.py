@@ -25,6 +25,8 @@ from tests.test_office_telegram import BOSS, bot_process
 
 TZ = ZoneInfo("Asia/Shanghai")
 WRITERS = range(31000, 31008)
+# A question prompt: "第 3/共 39 题 · 已答 2 题" then a blank line and "1.1c <wording>".
+PROMPT = re.compile(r"题 · 已答 \d+ 题\n\n(\d\.\d[a-c]) ")
 QUESTIONS = ["1.1a", "1.1b", "1.1c", "1.2a", "1.2b", "1.2c", "2.1a", "2.1b", "2.1c", "2.2a", "2.2b", "2.2c"]
 
 
@@ -59,6 +61,7 @@ class Writer:
         self.acked: dict[str, list[str]] = {q: [] for q in QUESTIONS}
         self.at = "1.1a"  # the question the bot last confirmed the applicant is on
         self.resynced = 0
+        self.messages = 0
 
     async def reply(self, since: int, wanted, limit: float = 4.0) -> bool:
         deadline = time.monotonic() + limit
@@ -72,7 +75,10 @@ class Writer:
         while True:
             question = self.at
             for part in (1, 2):
-                text = f"【{self.uid}-{question}-{part}】本人负责的工作持续改进，效果良好。"
+                # Every message is unique, as a person's would be: a part stored twice can only be a
+                # redelivered update processed again, never a resend after a lost reply.
+                self.messages += 1
+                text = f"【{self.uid}-{question}-{part}-{self.messages}】本人负责的工作持续改进，效果良好。"
                 since = len(self.server.to(self.uid))
                 self.server.send_text(self.uid, text, "写")
                 if await self.reply(since, lambda t: "已保存" in t):
@@ -83,20 +89,21 @@ class Writer:
             following = QUESTIONS[index + 1]
             since = len(self.server.to(self.uid))
             self.server.send_text(self.uid, "/next", "写")
-            if await self.reply(since, lambda t, q=following: q in t):
+            if await self.reply(since, lambda t, q=following: (m := PROMPT.search(t)) is not None and m.group(1) == q):
                 self.at = following
                 continue
             # No answer (the bot was down): as a person would, ask where one is, until it answers.
+            # Only a question prompt says where one is; a late "已保存 1.1a" names the old question.
             while True:
                 since = len(self.server.to(self.uid))
                 self.server.send_text(self.uid, "/where", "写")
-                if await self.reply(since, lambda t: re.search(r"\d\.\d[a-c]", t) is not None, limit=6.0):
+                if await self.reply(since, lambda t: PROMPT.search(t) is not None, limit=6.0):
                     latest = next(m.text for m in reversed(self.server.to(self.uid)[since:])
-                                  if re.search(r"\d\.\d[a-c]", m.text))
-                    found = re.search(r"\d\.\d[a-c]", latest)
+                                  if PROMPT.search(m.text))
+                    found = PROMPT.search(latest)
                     assert found is not None
                     self.resynced += 1
-                    self.at = found.group(0)
+                    self.at = found.group(1)
                     break
 
 
