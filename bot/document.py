@@ -69,14 +69,10 @@ class Rendered:
     not_embedded: list[AttachmentEntry] = field(default_factory=list)  # listed only: Word cannot show them
 
 
-# Bidirectional embedding, override and isolate marks: an applicant never needs them, and a
-# stray U+202E prints the rest of a line backwards.
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
-
-
 def lines_of(text: str | None) -> list[str]:
-    """An answer's paragraphs: cleaned, each line stripped, blank lines dropped."""
-    cleaned = clean_text(text or "").translate(_BIDI_CONTROLS)
+    """An answer's paragraphs: cleaned (no bidi overrides: they print a line backwards), each line
+    stripped, blank lines dropped."""
+    cleaned = clean_text(text or "")
     return [line.strip() for line in cleaned.split("\n") if line.strip()]
 
 

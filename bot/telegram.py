@@ -47,9 +47,19 @@ SEND_ATTEMPTS = 5
 T = TypeVar("T")
 
 
+def _utf8(text: str) -> str:
+    """Text Telegram will take back: without lone surrogates (only a broken client sends one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(char for char in text if not "\ud800" <= char <= "\udfff")
+    return text
+
+
 def units(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (an emoji or a rare 汉字 may count 2)."""
-    return len(text.encode("utf-16-le")) // 2
+    # surrogatepass: a lone surrogate (only a broken client sends one) counts as one unit, not a crash
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _fit(text: str, limit: int) -> int:
@@ -76,9 +86,11 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             cut = fit
         parts.append(rest[:cut].rstrip("\n"))
         rest = rest[cut:].lstrip("\n")
-    if rest or not parts:
-        parts.append(rest)
-    return parts
+    parts.append(rest)
+    # Telegram refuses a message of blanks only ("message text is empty"); a long run of spaces
+    # can make one. Dropping it loses nothing a reader would see.
+    visible = [part for part in parts if part.strip()]
+    return visible or parts[:1]
 
 
 class PerApplicantUpdates(BaseUpdateProcessor):
@@ -120,6 +132,7 @@ class PendingAlbum:
     chat_id: int
     handled: int = 0
     replies: list[Reply] = field(default_factory=list)
+    refusals: list[Reply] = field(default_factory=list)  # files of the album that were not taken
 
 
 class Blocked(Exception):
@@ -140,7 +153,7 @@ class TelegramChannel:
 
     def arrived(self, update: Update) -> None:
         message = update.message
-        if message is not None and message.media_group_id:
+        if message is not None and message.media_group_id and message.chat.type == ChatType.PRIVATE:
             group = message.media_group_id
             self._album_arrivals[group] = self._album_arrivals.get(group, 0) + 1
 
@@ -153,6 +166,7 @@ class TelegramChannel:
         # After a crash Telegram hands out again what the bot fetched but had not confirmed.
         if not await self.storage.first_sight(CHANNEL, update.update_id):
             log.info("update %s was handled before the restart; skipped", update.update_id)
+            await self._album_item_skipped(context, update)
             return
         if chat.type != ChatType.PRIVATE:
             # Only commands reach a bot in a group; answer those, store nothing.
@@ -166,35 +180,41 @@ class TelegramChannel:
             await self._flush_album(context, user.id)
         sender = Sender(CHANNEL, str(user.id), user.full_name)
         event = await self._event(update, context, sender)
+        in_album = message is not None and bool(message.media_group_id)
         if event is None:
+            self._album_item_done(context, update)
             return
         if isinstance(event, Reply):
-            await self._send(context, chat.id, user.id, [event])
+            if in_album:  # a refused file of an album: said together with the album's reply
+                self._album_item_done(context, update, refusal=event)
+            else:
+                await self._send(context, chat.id, user.id, [event])
             return
         replies = await self.flows.handle(event)
-        if message is not None and message.media_group_id and isinstance(event, FileReceived):
-            self._hold_album_reply(context, chat.id, user.id, message.media_group_id, replies)
+        if in_album and isinstance(event, FileReceived):
+            self._album_item_done(context, update, replies=replies)
             return
         await self._send(context, chat.id, user.id, replies)
 
     async def _event(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
                      sender: Sender) -> Event | Reply | None:
         if update.callback_query is not None:
-            return ButtonPress(sender, update.callback_query.data or "")
+            return ButtonPress(sender, _utf8(update.callback_query.data or ""))
         # Edits arrive as updates of their own; route them on purpose, never as new answers.
         if update.edited_message is not None:
             edited = update.edited_message
             if edited.text is None:
                 return None
-            return EditedText(sender, edited.text, _ref(edited))
+            return EditedText(sender, _utf8(edited.text), _ref(edited))
         message = update.message
         if message is None:
             return None
         if message.text is not None:
-            if message.text.startswith("/"):
-                name, _, args = message.text[1:].partition(" ")
+            text = _utf8(message.text)
+            if text.startswith("/"):
+                name, _, args = text[1:].partition(" ")
                 return Command(sender, name.split("@")[0], args.strip())
-            return Text(sender, message.text, _ref(message))
+            return Text(sender, text, _ref(message))
         if message.photo or message.document:
             return await self._file(context, message, sender)
         if message.voice or message.audio or message.video or message.video_note or message.sticker or \
@@ -227,7 +247,8 @@ class TelegramChannel:
         if not _content_matches(data, mime):
             return Reply(say("file_type_refused", name=name))
         digest, path = await asyncio.to_thread(self._keep, data, mime)
-        return FileReceived(sender, name, mime, len(data), digest, path, message.caption or "", _ref(message))
+        return FileReceived(sender, _utf8(name), mime, len(data), digest, path, _utf8(message.caption or ""),
+                            _ref(message))
 
     def _keep(self, data: bytes, mime: str) -> tuple[str, Path]:
         """Store a received file under its checksum; a crash mid-write never leaves a cut-off file."""
@@ -240,12 +261,32 @@ class TelegramChannel:
             os.replace(partial, path)
         return digest, path
 
-    def _hold_album_reply(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, group: str,
-                          replies: list[Reply]) -> None:
-        """An album arrives as one update per photo: answer once, after the last one."""
-        pending = self._album_pending.setdefault(user_id, PendingAlbum(group, chat_id))
+    async def _album_item_skipped(self, context: ContextTypes.DEFAULT_TYPE, update: Update) -> None:
+        message, user = update.message, update.effective_user
+        if message is None or not message.media_group_id or user is None:
+            return
+        pending = self._album_pending.get(user.id)
+        if pending is not None and pending.group != message.media_group_id:
+            await self._flush_album(context, user.id)
+        self._album_item_done(context, update)
+
+    def _album_item_done(self, context: ContextTypes.DEFAULT_TYPE, update: Update, *,
+                         replies: list[Reply] | None = None, refusal: Reply | None = None) -> None:
+        """An album arrives as one update per file: answer once, after the last one.
+
+        Every file that arrived counts, whatever became of it (stored, refused, skipped as already
+        seen); otherwise the album never looks complete and its stored files are never confirmed.
+        """
+        message, user = update.message, update.effective_user
+        if message is None or not message.media_group_id or user is None or message.chat.type != ChatType.PRIVATE:
+            return
+        pending = self._album_pending.setdefault(user.id, PendingAlbum(message.media_group_id, message.chat_id))
         pending.handled += 1
-        pending.replies = replies  # the latest reply counts all the photos so far
+        if replies is not None:
+            pending.replies = replies  # the latest reply counts all the files so far
+        if refusal is not None:
+            pending.refusals.append(refusal)
+        user_id = user.id
 
         async def later() -> None:
             await asyncio.sleep(ALBUM_QUIET_SECONDS)
@@ -263,7 +304,7 @@ class TelegramChannel:
             return  # more photos of this album are still waiting to be handled
         del self._album_pending[user_id]
         self._album_arrivals.pop(pending.group, None)
-        await self._send(context, pending.chat_id, user_id, pending.replies)
+        await self._send(context, pending.chat_id, user_id, pending.refusals + pending.replies)
 
     # -- outgoing ------------------------------------------------------------------------
 

@@ -14,20 +14,35 @@ from bot.criteria import ProfileField
 _LINE_BREAKS = {"\x0b": "\n", "\x0c": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"}
 
 
+# Direction overrides, embeddings and isolates make a name or a figure display reversed (U+202E
+# before 芳王 shows 王芳 in the office's list), and direction marks, zero-width spaces, word joiners
+# and BOMs show nothing: none has a place in a Chinese application. ZWJ and ZWNJ stay inside text,
+# since emoji sequences and some scripts need them.
+_INVISIBLE = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                       "\u200e\u200f\u061c\u200b\u2060\ufeff\u180e\u00ad")
+
+
 def clean_text(text: str) -> str:
-    """Normalise line breaks, drop control characters, trim outer whitespace; emoji stay."""
+    """Normalise line breaks, drop control and invisible characters, trim outer whitespace; emoji stay.
+
+    Text with nothing visible in it (only spaces and format characters) comes back empty, so an
+    invisible message never counts as an answer or a filled-in field.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     for char, replacement in _LINE_BREAKS.items():
         text = text.replace(char, replacement)
     kept = []
+    visible = False
     for char in text:
         if char in "\n\t":
             kept.append(char)
-        elif unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff":
             continue
-        else:
-            kept.append(char)
-    return "".join(kept).strip()
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or char in _INVISIBLE or char in "\ufffe\uffff":
+            continue
+        kept.append(char)
+        visible = visible or not (category == "Cf" or char.isspace())
+    return "".join(kept).strip() if visible else ""
 
 
 def count_chars(text: str) -> int:

@@ -137,3 +137,21 @@ async def test_an_export_too_big_for_telegram_stays_on_the_server(router: Router
     replies = await boss.command("export")
     assert all(r.document is None for r in replies)
     assert "超过了 Telegram 50 MB 的上限" in boss.text and ".zip" in boss.text
+
+
+async def test_a_name_typed_with_a_right_to_left_override_cannot_pass_for_another_in_the_office_list(
+    router: Router, storage: Storage
+) -> None:
+    # U+202E before 芳王 displays as 王芳: in the list it would look like the real 王芳.
+    spoofer = FakeApplicant(router, "a1", "\u202e芳王")
+    await spoofer.consent()
+    await spoofer.say("\u202e芳王")
+    assert "已记下姓名：芳王" in spoofer.text
+    invisible = FakeApplicant(router, "a2", "\u200b\u200f")
+    await invisible.consent()
+    await invisible.say("\u200b\u200b")
+    assert "没有收到文字内容" in invisible.text and "请填写：姓名" in invisible.text
+    boss = FakeApplicant(router, "boss")
+    await boss.command("list")
+    assert "芳王" in boss.text and "\u202e" not in boss.text and "\u200b" not in boss.text
+    assert (await storage.find_applicant("test", "a1")).display_name == "芳王"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.validation import clean_text
+
 
 @dataclass(frozen=True)
 class Sender:
@@ -13,6 +15,10 @@ class Sender:
     channel: str
     user_id: str
     display_name: str = ""
+
+    def __post_init__(self) -> None:
+        # A platform name is typed by anyone: a U+202E in it would reverse how the office's list shows it.
+        object.__setattr__(self, "display_name", " ".join(clean_text(self.display_name).split()))
 
     @property
     def key(self) -> str:
