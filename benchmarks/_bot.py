@@ -9,7 +9,8 @@ Kinds:
   ours-nolimit  the same, with build_application's AIORateLimiter left out (a diagnostic only:
                 it shows what the bot's own code can do without the 30 messages/s overall cap)
   echo          a minimal python-telegram-bot echo bot: Application + MessageHandler replying the text
-  echo-limited  the echo bot configured as ours is: AIORateLimiter(max_retries=0), concurrent updates
+  echo-limited  the echo bot configured as ours is: bot.telegram.shared_limiter (PTB's AIORateLimiter
+                at 95 % of 30/s), concurrent updates
 
 Stops on SIGTERM and writes a JSON report: peak RSS (resource.getrusage) and CPU seconds.
 """
@@ -33,14 +34,16 @@ sys.path.insert(0, str(ROOT))
 
 async def echo_bot(api_url: str, token: str, limited: bool) -> None:
     from telegram import Update
-    from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    from bot.telegram import shared_limiter
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_text(update.message.text)
 
     builder = Application.builder().token(token).base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
     if limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0)).concurrent_updates(True)
+        builder = builder.rate_limiter(shared_limiter(30.0)).concurrent_updates(True)
     application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     stop = asyncio.Event()
@@ -74,7 +77,7 @@ def main() -> int:
         from bot.config import Settings
 
         if args.kind == "ours-nolimit":
-            bot.telegram.AIORateLimiter = lambda **_kwargs: None  # builder.rate_limiter(None): no limiter
+            bot.telegram.shared_limiter = lambda _rate: None  # builder.rate_limiter(None): no limiter
         run = serve(Settings())
     else:
         run = echo_bot(args.api_url, args.token, limited=args.kind == "echo-limited")

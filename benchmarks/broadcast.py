@@ -191,7 +191,7 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         application = build_application(Interview(storage, criteria), storage, folder / "data", TOKEN,
-                                        f"http://127.0.0.1:{server.port}")
+                                        f"http://127.0.0.1:{server.port}", rate=args.rate)
         async with application:
             sender = OutboxSender(storage, TelegramTransport(application.bot), rate=args.rate)
             task = start_background(application, sender)

@@ -30,7 +30,9 @@ client asks for more than the 30 messages/s the bot sends, and measures only tha
 once without; and two diagnostics: our bot without its AIORateLimiter (ours-nolimit)
 and the echo bot with ours' PTB configuration, AIORateLimiter and concurrent updates
 (echo-limited). Targets (issue #7): throughput >= 0.5 x the echo bot's, p99 <= 2 x the echo
-bot's at the same load, single applicant p99 <= 50 ms.
+bot's at the same load, single applicant p99 <= 50 ms; the throughput and p99 targets are judged
+against each floor: the echo bot under the same limiter, both without one, and (capped by the
+limiter by design) ours against the echo bot with PTB's defaults.
 """
 
 from __future__ import annotations
@@ -275,9 +277,19 @@ async def main(args: argparse.Namespace) -> int:
     if nolimit and echo:
         comparison["nolimit_throughput_vs_echo"] = ratio(nolimit["round_trips_per_s"], echo["round_trips_per_s"])
         comparison["nolimit_p99_vs_echo"] = ratio(nolimit["latency"]["p99_ms"], echo["latency"]["p99_ms"])
+    # The issue's targets, against three floors. Ours sends at most AWARD_SEND_RATE x 0.95 messages a
+    # second (Telegram's limit), so against an echo bot that ignores the limit it can only measure that
+    # cap; the fair floors are the echo bot under the same limiter, and both bots without one.
     targets = {
-        "throughput >= 0.5 x echo": (comparison.get("throughput_vs_echo"), lambda v: v >= 0.5),
-        "p99 <= 2 x echo": (comparison.get("p99_vs_echo"), lambda v: v <= 2),
+        "throughput >= 0.5 x echo (same 30/s limiter)": (comparison.get("throughput_vs_echo_limited"),
+                                                          lambda v: v >= 0.5),
+        "p99 <= 2 x echo (same 30/s limiter)": (comparison.get("p99_vs_echo_limited"), lambda v: v <= 2),
+        "throughput >= 0.5 x echo (neither limited)": (comparison.get("nolimit_throughput_vs_echo"),
+                                                        lambda v: v >= 0.5),
+        "p99 <= 2 x echo (neither limited)": (comparison.get("nolimit_p99_vs_echo"), lambda v: v <= 2),
+        "throughput >= 0.5 x echo (ours limited, echo not)": (comparison.get("throughput_vs_echo"),
+                                                               lambda v: v >= 0.5),
+        "p99 <= 2 x echo (ours limited, echo not)": (comparison.get("p99_vs_echo"), lambda v: v <= 2),
         "single applicant p99 <= 50 ms": (comparison.get("single_applicant_p99_ms"), lambda v: v <= 50),
     }
     verdicts = {name: {"value": value, "met": check(value) if value is not None else None}
@@ -285,8 +297,10 @@ async def main(args: argparse.Namespace) -> int:
     print()
     print(table(["target", "measured", "met"],
                 [[name, v["value"], {True: "yes", False: "NO", None: "—"}[v["met"]]] for name, v in verdicts.items()]))
-    extra = {k: v for k, v in comparison.items() if k not in ("throughput_vs_echo", "p99_vs_echo",
-                                                              "single_applicant_p99_ms")}
+    if ours and echo:
+        print("(ours limited, echo not): ours sends at most 95 % of AWARD_SEND_RATE (30/s), as Telegram asks; "
+              "an echo bot without a limiter answers faster than Telegram would accept.")
+    extra = {k: v for k, v in comparison.items() if k == "single_p99_vs_echo"}
     if extra:
         print("also: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
     path = write_results(args.name or "interview_load" + ("" if n == 100 else f"_{n}"), {

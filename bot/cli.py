@@ -29,7 +29,7 @@ from bot.flows.events import Sender
 from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.pdf import PdfConverter, PdfError
-from bot.reminders import current_deadline, plan_automatic, queue_automatic
+from bot.reminders import current_deadline, plan_automatic, queue_automatic, reminder_gate
 from bot.sender import OutboxSender
 from bot.storage import Storage, StorageError, backup_database
 
@@ -297,6 +297,11 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def office_ids(settings: Settings) -> list[str]:
+    """The coordinators who use Telegram, for their command menu."""
+    return [user for channel, user in Coordinators.parse(settings.coordinators) if channel == "telegram"]
+
+
 def make_flows(settings: Settings, storage: Storage, criteria: Criteria) -> Router:
     """The interview and the award office's side, wired as configured."""
     pdf = PdfConverter.find(settings.libreoffice_profile) if settings.pdf else None
@@ -346,7 +351,7 @@ async def serve(settings: Settings) -> None:
     try:
         router = make_flows(settings, storage, criteria)
         application = build_application(router, storage, settings.data_dir, settings.telegram_bot_token,
-                                        settings.telegram_api_url or None)
+                                        settings.telegram_api_url or None, rate=settings.send_rate)
         policy = settings.policy()
 
         async def planner() -> int:
@@ -358,8 +363,9 @@ async def serve(settings: Settings) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with application:
-            await start_polling(application)
-            sender = OutboxSender(storage, TelegramTransport(application.bot), rate=settings.send_rate)
+            await start_polling(application, office=office_ids(settings))
+            sender = OutboxSender(storage, TelegramTransport(application.bot), rate=settings.send_rate,
+                                  gate=reminder_gate(storage, policy))
             task = start_background(application, sender, planner, settings.reminder_check_seconds)
             logging.getLogger(__name__).info("bot is running; stop with Ctrl+C")
             await stop.wait()

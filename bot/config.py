@@ -57,6 +57,24 @@ class Settings(BaseSettings):
             raise ValueError(f"expected quiet hours like 21:00-08:00, got {value!r}")
         return value
 
+    @field_validator("coordinators")
+    @classmethod
+    def _coordinators(cls, value: str) -> str:
+        # A typo here silently locks the office out (or lets nobody in): say which entry is wrong.
+        for entry in value.replace("，", ",").replace(" ", ",").split(","):
+            entry = entry.strip()
+            if not entry:
+                continue
+            channel, _, user = entry.rpartition(":")
+            if channel in ("", "telegram") and user.isascii() and user.isdecimal() and int(user) > 0:
+                continue
+            if channel == "console" and user:
+                continue
+            raise ValueError(
+                f"{entry!r} is not a coordinator: give Telegram user ids (numbers, e.g. 123456789; "
+                "a @username will not do, ask @userinfobot for the id) or console:NAME")
+        return value
+
     @field_validator("deadline")
     @classmethod
     def _deadline(cls, value: str) -> str:

@@ -160,7 +160,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
     questions = criteria.questions
     header: list[str] = [
         say("export_col_number"), say("export_col_name"), say("export_col_unit"), say("export_col_status"),
-        say("export_col_answered"), say("export_col_warnings"), say("export_col_last_active"),
+        say("export_col_answered", total=len(questions)), say("export_col_warnings"), say("export_col_last_active"),
         say("export_col_submitted"), say("export_col_version"),
     ]
     for question in questions:
@@ -175,7 +175,8 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
         }
         answered = sum(1 for q in questions if entry.answers.get(q.id, "").strip())
         values: list[Any] = [
-            number, _person(row), row.unit, _status(row, answered), f"{answered}/{len(questions)}",
+            # A number, so that the office can sort and filter by it; the header gives the total.
+            number, _person(row), row.unit, _status(row, answered), answered,
             sum(len(found) for found in labels.values()), _timestamp(row.last_active_at, tz),
             _timestamp(row.submitted_at, tz), version,
         ]

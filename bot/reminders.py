@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from bot.criteria import Criteria
 from bot.flows.events import Button, keyboard
-from bot.storage import ApplicantRow, Outgoing, Storage
+from bot.sender import Drop, Gate, Postpone
+from bot.storage import ApplicantRow, OutboxMessage, Outgoing, Storage
 from bot.wording import say
 
 AUTOMATIC = "reminder_auto"
@@ -158,6 +159,24 @@ async def queue_automatic(
     for _row, _reason, message in await plan_automatic(storage, criteria, policy, deadline, now):
         queued += await storage.enqueue(message)
     return queued
+
+
+def reminder_gate(storage: Storage, policy: ReminderPolicy) -> Gate:
+    """What the sender asks before each reminder: a queued one can wait a long time (a backlog, a
+    429, the bot down overnight), and by then it may fall in quiet hours or its applicant may
+    have submitted."""
+
+    async def gate(message: OutboxMessage, now: datetime) -> Postpone | Drop | None:
+        if message.kind not in (AUTOMATIC, MANUAL) or message.applicant_id is None:
+            return None
+        app = await storage.application(message.applicant_id)
+        if app is None or app.status == "submitted":
+            return Drop("submitted before the reminder went out")
+        if policy.is_quiet(now):
+            return Postpone(policy.quiet_over(now))
+        return None
+
+    return gate
 
 
 def audience_rows(rows: list[ApplicantRow], audience: str, policy: ReminderPolicy,

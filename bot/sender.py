@@ -13,6 +13,9 @@ before its request goes out, so after a crash nothing is sent twice:
 - refused by Telegram (bad request)      → failed
 - caught 'sending' by a crash            → uncertain on restart, for the same reason
 
+Before a message is taken, an optional gate may hold it back (a reminder in quiet hours waits
+for the morning) or drop it (its applicant submitted while it waited) → dropped, never sent.
+
 When a broadcast has nothing left to send, its coordinator gets a report.
 """
 
@@ -22,12 +25,31 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.storage import OutboxMessage, Outgoing, Storage
 from bot.wording import say
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Postpone:
+    """Not now: due again at `until`."""
+
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Drop:
+    """No longer wanted: never send it."""
+
+    reason: str
+
+
+# Asked about each due message just before it is taken: None sends it.
+Gate = Callable[[OutboxMessage, datetime], Awaitable[Postpone | Drop | None]]
 
 
 class DeliveryError(Exception):
@@ -61,8 +83,10 @@ Transport = Callable[[OutboxMessage], Awaitable[None]]
 
 class OutboxSender:
     def __init__(self, storage: Storage, transport: Transport, *, rate: float = 30.0,
-                 per_chat_interval: float = 1.0, max_attempts: int = 10, poll_interval: float = 0.5) -> None:
+                 per_chat_interval: float = 1.0, max_attempts: int = 10, poll_interval: float = 0.5,
+                 gate: Gate | None = None) -> None:
         self.storage = storage
+        self.gate = gate
         self.transport = transport
         self.interval = 1.0 / rate
         self.per_chat_interval = per_chat_interval
@@ -105,9 +129,19 @@ class OutboxSender:
         """Send what is due now, one by one; returns how many were attempted."""
         attempted = 0
         while not self._stop.is_set():
-            message = await self.storage.next_due(_stamp(_now()))
+            now = _now()
+            message = await self.storage.next_due(_stamp(now))
             if message is None:
                 break
+            verdict = await self.gate(message, now) if self.gate is not None else None
+            if isinstance(verdict, Postpone):
+                # Never earlier than a second from now, or a wrong answer would spin on this message.
+                later = max(verdict.until, now + timedelta(seconds=1))
+                await self.storage.mark_message(message.id, "pending", not_before=_stamp(later))
+                continue
+            if isinstance(verdict, Drop):
+                await self.storage.mark_message(message.id, "dropped", error=verdict.reason)
+                continue
             await self._pace(f"{message.channel}:{message.recipient}")
             if self._stop.is_set():
                 break
@@ -170,6 +204,8 @@ class OutboxSender:
             if channel and coordinator:
                 text = say("broadcast_report", sent=counts.get("sent", 0), blocked=counts.get("blocked", 0),
                            failed=counts.get("failed", 0), uncertain=counts.get("uncertain", 0))
+                if counts.get("dropped"):
+                    text += "\n" + say("broadcast_report_dropped", dropped=counts["dropped"])
                 await self.storage.enqueue(Outgoing(channel, coordinator, "report", {"text": text},
                                                     dedupe_key=f"report:{broadcast_id}"))
             await self.storage.mark_reported(broadcast_id)

@@ -185,6 +185,36 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "a reminder can be dropped unsent (its applicant submitted while it waited)",
+        # SQLite cannot change a CHECK constraint in place: copy into a new table.
+        """
+        CREATE TABLE outbox_new (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            applicant_id INTEGER REFERENCES applicants(id) ON DELETE CASCADE,
+            broadcast_id INTEGER REFERENCES broadcasts(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            dedupe_key TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked', 'dropped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        INSERT INTO outbox_new SELECT id, channel, recipient, applicant_id, broadcast_id, kind, payload, dedupe_key,
+            status, attempts, not_before, last_error, created_at, sent_at FROM outbox;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_new RENAME TO outbox;
+        CREATE INDEX outbox_due ON outbox (status, not_before);
+        CREATE INDEX outbox_recipient ON outbox (applicant_id, kind, created_at);
+        CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -366,13 +396,16 @@ class Storage:
                 raise
             await self._conn.execute("COMMIT")
 
+    # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three,
+    # and each trip wakes the event loop (a quarter of the bot's CPU per update went on them).
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._lock, self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock, self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """For queries of one row at most (a key or LIMIT 1)."""
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     # -- applicants and applications ----------------------------------------
 
@@ -438,8 +471,8 @@ class Storage:
     ) -> None:
         """Move the applicant's place in the interview; fields left as None stay as they are."""
         now = now_utc()
-        async with self._tx() as db:
-            await db.execute(
+        async with self._lock:  # one statement commits on its own: no BEGIN/COMMIT trips
+            await self._conn.execute(
                 """UPDATE applications SET
                        step = COALESCE(?, step),
                        mode = COALESCE(?, mode),
@@ -731,16 +764,18 @@ class Storage:
         reply and sends it again), whereas handling it twice would store an answer twice or skip
         a question.
         """
-        async with self._tx() as db:
-            cursor = await db.execute(
+        # One statement commits on its own (isolation_level=None): no BEGIN/COMMIT trips on every update.
+        async with self._lock:
+            cursor = await self._conn.execute(
                 "INSERT INTO seen_updates (channel, update_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (channel, update_id, now_utc()),
             )
+            first = cursor.rowcount == 1
             if update_id % 1000 == 0:
                 # Telegram keeps an update for 24 hours at most: older marks can go.
                 cutoff = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
-                await db.execute("DELETE FROM seen_updates WHERE seen_at < ?", (cutoff,))
-            return cursor.rowcount == 1
+                await self._conn.execute("DELETE FROM seen_updates WHERE seen_at < ?", (cutoff,))
+            return first
 
     # -- settings ------------------------------------------------------------------------
 
@@ -894,25 +929,23 @@ def _outbox(r: aiosqlite.Row) -> OutboxMessage:
 async def _add_segment(
     db: aiosqlite.Connection, application_id: int, question_id: str, text: str, message_ref: str | None
 ) -> None:
-    async with db.execute(
-        "SELECT COALESCE(MAX(position), -1) + 1 FROM answer_segments WHERE application_id = ? AND question_id = ?",
-        (application_id, question_id),
-    ) as cursor:
-        row = await cursor.fetchone()
+    # One statement: every statement is a trip to aiosqlite's thread, and this runs on every answer.
     await db.execute(
-        "INSERT INTO answer_segments (application_id, question_id, position, message_ref, text) VALUES (?, ?, ?, ?, ?)",
-        (application_id, question_id, int(row[0]) if row else 0, message_ref, text),
+        """INSERT INTO answer_segments (application_id, question_id, position, message_ref, text)
+           SELECT ?, ?, COALESCE(MAX(position), -1) + 1, ?, ? FROM answer_segments
+           WHERE application_id = ? AND question_id = ?""",
+        (application_id, question_id, message_ref, text, application_id, question_id),
     )
 
 
 async def _recompose(db: aiosqlite.Connection, application_id: int, question_id: str, action: str) -> str:
     """Rebuild the answer from its segments and record the result as a revision."""
-    async with db.execute(
+    rows = await db.execute_fetchall(
         "SELECT text FROM answer_segments WHERE application_id = ? AND question_id = ? AND superseded = 0 "
         "ORDER BY position",
         (application_id, question_id),
-    ) as cursor:
-        parts = [row["text"] for row in await cursor.fetchall()]
+    )
+    parts = [row["text"] for row in rows]
     text = "\n".join(part for part in parts if part)
     now = now_utc()
     await db.execute(

@@ -12,7 +12,7 @@ import html
 import logging
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +23,15 @@ from typing import Any, Protocol, TypeVar
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 import httpx
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
@@ -39,6 +47,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
+RATE_HEADROOM = 0.95  # of the allowed rate: evenly spaced messages still arrive a little bunched
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 ALLOWED_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"}
 ALBUM_QUIET_SECONDS = 1.0
@@ -423,6 +432,18 @@ def bot_commands() -> list[BotCommand]:
     ]
 
 
+def office_commands() -> list[BotCommand]:
+    """A coordinator's menu: the applicant's, then the office's commands."""
+    return [
+        *bot_commands(),
+        BotCommand("admin", say("menu_admin")),
+        BotCommand("list", say("menu_list")),
+        BotCommand("remind", say("menu_remind")),
+        BotCommand("export", say("menu_export")),
+        BotCommand("deadline", say("menu_deadline")),
+    ]
+
+
 class Flows(Protocol):
     async def handle(self, event: Event) -> list[Reply]: ...
 
@@ -457,15 +478,29 @@ class TelegramTransport:
             raise NotSent(type(exc.__cause__ or exc).__name__) from exc
 
 
+def shared_limiter(rate: float) -> AIORateLimiter:
+    """One pace for everything the bot sends to chats: replies and reminders take turns in it.
+
+    PTB's default bucket holds 30 and refills at 30/s, so after a quiet moment it lets up to 60
+    through within one second, and Telegram refuses what goes over 30. A bucket of one refilled
+    at 95 % of the rate spaces messages evenly instead, and the 5 % absorbs network jitter.
+    max_retries=0: a 429 comes back to the caller (_call for replies, the outbox sender for
+    reminders), which waits it out its own way.
+    """
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / (rate * RATE_HEADROOM), max_retries=0)
+
+
 def build_application(
-    flows: Flows, storage: Storage, data_dir: Path, token: str, api_url: str | None = None
+    flows: Flows, storage: Storage, data_dir: Path, token: str, api_url: str | None = None, *,
+    rate: float = 30.0,
 ) -> Application:
+    """The bot's Application; `rate` is the most messages a second it sends, replies and reminders together."""
     channel = TelegramChannel(flows, storage, data_dir)
     builder = (
         Application.builder()
         .token(token)
         .concurrent_updates(PerApplicantUpdates(channel))
-        .rate_limiter(AIORateLimiter(max_retries=0))  # keeps the overall rate; _call handles 429s
+        .rate_limiter(shared_limiter(rate))
     )
     # With max_retries=0 the limiter logs every 429 as an error with a traceback, although
     # _call waits it out: keep its real errors only.
@@ -480,10 +515,20 @@ def build_application(
     return application
 
 
-async def start_polling(application: Application, *, poll_interval: float = 0.0, poll_timeout: int = 10) -> None:
-    """Start an initialised application: command menu, then long polling for what the bot handles."""
+async def start_polling(application: Application, *, office: Iterable[str] = (), poll_interval: float = 0.0,
+                        poll_timeout: int = 10) -> None:
+    """Start an initialised application: command menus, then long polling for what the bot handles.
+
+    `office`: the coordinators' Telegram user ids; their chats get the office's commands in the menu.
+    """
     await application.start()
     await application.bot.set_my_commands(bot_commands())
+    for user_id in office:
+        try:
+            await application.bot.set_my_commands(office_commands(), scope=BotCommandScopeChat(int(user_id)))
+        except TelegramError as exc:
+            # Usually "chat not found": the coordinator has not opened the bot yet. The commands work anyway.
+            log.warning("no office menu for coordinator %s (%s); it appears after the next start", user_id, exc)
     assert application.updater is not None
     await application.updater.start_polling(
         poll_interval=poll_interval, timeout=poll_timeout,

@@ -11,15 +11,26 @@ from bot.criteria import ProfileField
 
 # Control characters break documents (docx drops text after them) and mean nothing to a reader.
 # Newlines and tabs stay; a vertical tab or form feed is a line break someone pasted.
-_LINE_BREAKS = {"\x0b": "\n", "\x0c": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"}
-
+_LINE_BREAKS = {"\r\n": "\n", "\r": "\n", "\x0b": "\n", "\x0c": "\n", "\u2028": "\n", "\u2029": "\n",
+                "\x85": "\n"}
 
 # Direction overrides, embeddings and isolates make a name or a figure display reversed (U+202E
 # before 芳王 shows 王芳 in the office's list), and direction marks, zero-width spaces, word joiners
 # and BOMs show nothing: none has a place in a Chinese application. ZWJ and ZWNJ stay inside text,
 # since emoji sequences and some scripts need them.
-_INVISIBLE = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-                       "\u200e\u200f\u061c\u200b\u2060\ufeff\u180e\u00ad")
+_INVISIBLE = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u2060\ufeff\u180e\u00ad"
+
+# Everything dropped, as one table for str.translate (C speed: this runs on every message).
+_DROPPED = dict.fromkeys(
+    [c for c in range(0x20) if chr(c) not in "\n\t"] + list(range(0x7F, 0xA0))  # Cc
+    + list(range(0xD800, 0xE000))  # Cs: lone surrogates
+    + [0xFFFE, 0xFFFF] + [ord(c) for c in _INVISIBLE]
+)
+_LINE_BREAK = re.compile("|".join(map(re.escape, _LINE_BREAKS)))
+
+
+def _visible(char: str) -> bool:
+    return not char.isspace() and unicodedata.category(char) != "Cf"
 
 
 def clean_text(text: str) -> str:
@@ -28,21 +39,8 @@ def clean_text(text: str) -> str:
     Text with nothing visible in it (only spaces and format characters) comes back empty, so an
     invisible message never counts as an answer or a filled-in field.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    for char, replacement in _LINE_BREAKS.items():
-        text = text.replace(char, replacement)
-    kept = []
-    visible = False
-    for char in text:
-        if char in "\n\t":
-            kept.append(char)
-            continue
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cs") or char in _INVISIBLE or char in "\ufffe\uffff":
-            continue
-        kept.append(char)
-        visible = visible or not (category == "Cf" or char.isspace())
-    return "".join(kept).strip() if visible else ""
+    text = _LINE_BREAK.sub("\n", text).translate(_DROPPED).strip()
+    return text if any(map(_visible, text)) else ""
 
 
 def count_chars(text: str) -> int:

@@ -101,6 +101,7 @@ class FakeTelegram:
         self.sent: list[Sent] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.commands: list[dict[str, str]] = []
+        self.chat_commands: dict[int, list[dict[str, str]]] = {}  # menus set for one chat (scope "chat")
         self.callback_answers: list[str] = []
         self.files: dict[str, bytes] = {}
         self.blocked: set[int] = set()
@@ -303,7 +304,13 @@ class FakeTelegram:
         return True
 
     async def _m_setMyCommands(self, params: dict) -> bool:
-        self.commands = json.loads(params["commands"]) if isinstance(params["commands"], str) else params["commands"]
+        commands = json.loads(params["commands"]) if isinstance(params["commands"], str) else params["commands"]
+        scope = params.get("scope")
+        scope = json.loads(scope) if isinstance(scope, str) else scope
+        if scope and scope.get("type") == "chat":
+            self.chat_commands[int(scope["chat_id"])] = commands
+        else:
+            self.commands = commands
         return True
 
     async def _m_getUpdates(self, params: dict) -> list[dict]:

@@ -155,3 +155,13 @@ async def test_a_name_typed_with_a_right_to_left_override_cannot_pass_for_anothe
     await boss.command("list")
     assert "芳王" in boss.text and "\u202e" not in boss.text and "\u200b" not in boss.text
     assert (await storage.find_applicant("test", "a1")).display_name == "芳王"
+
+
+def test_a_coordinator_given_by_username_stops_the_bot_with_a_clear_message(tmp_path: Path) -> None:
+    env = {"AWARD_DB": str(tmp_path / "award.db"), "AWARD_DATA_DIR": str(tmp_path / "data"),
+           "AWARD_COORDINATORS": "123456789，@wang_office"}
+    result = award_bot("remind", "--dry-run", env=env)
+    assert result.returncode == 2
+    assert "配置错误" in result.stderr and "'@wang_office' is not a coordinator" in result.stderr
+    env["AWARD_COORDINATORS"] = "123456789，console:王主任"
+    assert award_bot("remind", "--dry-run", env=env).returncode == 0

@@ -104,16 +104,16 @@ async def test_the_office_gets_every_application_in_one_zip_with_a_summary(
     assert sorted(p.name for p in out.iterdir()) == sorted([result.zip_path.name, result.xlsx_path.name])
 
     header, rows = summary_rows(result.xlsx_path)
-    assert header[:9] == ["序号", "姓名", "工作单位", "状态", "已答题数", "未处理提示数", "最后活动", "提交时间",
-                          "申报书版本"]
+    assert header[:9] == ["序号", "姓名", "工作单位", "状态", "已答题数（共 39 题）", "未处理提示数", "最后活动",
+                          "提交时间", "申报书版本"]
     assert header[9:13] == ["1.1a 字数", "1.1a 提示", "1.1b 字数", "1.1b 提示"]
     assert len(header) == 9 + 2 * len(criteria.questions)
     assert set(rows) == {"张三", "李四", "王五"}
     zhang, li, wang = rows["张三"], rows["李四"], rows["王五"]
     assert [zhang["序号"], li["序号"], wang["序号"]] == [1, 2, 3]
-    assert (zhang["状态"], zhang["已答题数"], zhang["申报书版本"]) == ("已提交", "2/39", "第 2 版（正式版）")
-    assert (li["状态"], li["已答题数"], li["申报书版本"]) == ("填写中", "3/39", "第 1 版（草稿）")
-    assert (wang["状态"], wang["已答题数"], wang["申报书版本"]) == ("未开始", "0/39", "无")
+    assert (zhang["状态"], zhang["已答题数（共 39 题）"], zhang["申报书版本"]) == ("已提交", 2, "第 2 版（正式版）")
+    assert (li["状态"], li["已答题数（共 39 题）"], li["申报书版本"]) == ("填写中", 3, "第 1 版（草稿）")
+    assert (wang["状态"], wang["已答题数（共 39 题）"], wang["申报书版本"]) == ("未开始", 0, "无")
     assert wang["工作单位"] == "江苏某某化工有限公司" and wang["提交时间"] in ("", None)
     submitted_at = datetime.strptime(str(zhang["提交时间"]), "%Y-%m-%d %H:%M")
     assert abs(submitted_at.replace(tzinfo=SHANGHAI) - datetime.now(UTC)).total_seconds() < 600

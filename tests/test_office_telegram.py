@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.flows.coordinator import Coordinator, Coordinators
+from bot.flows.coordinator import COMMANDS, Coordinator, Coordinators
 from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.reminders import ReminderPolicy, audience_rows, manual_messages
@@ -48,7 +48,7 @@ async def office(telegram: FakeTelegram, storage: Storage, criteria, tmp_path: P
     application = build_application(Router(interview, coordinator), storage, tmp_path, telegram.token,
                                     f"http://127.0.0.1:{telegram.port}")
     async with application:
-        await start_polling(application, poll_timeout=1)
+        await start_polling(application, office=[str(BOSS)], poll_timeout=1)
         sender = OutboxSender(storage, TelegramTransport(application.bot), poll_interval=0.1)
         task = start_background(application, sender)
         yield
@@ -222,3 +222,10 @@ async def test_a_crash_in_the_middle_of_a_broadcast_sends_nothing_twice_and_miss
     report = next(m for m in telegram.to(BOSS) if "提醒发送完毕" in m.text)
     assert "送达 59 人" in report.text and "不确定是否送达 1 人" in report.text
     assert second.returncode == 0, errors.decode()[-2000:]
+
+
+async def test_the_office_sees_its_commands_in_the_menu_and_applicants_do_not(office, telegram: FakeTelegram) -> None:
+    everyone = {c["command"] for c in telegram.commands}
+    boss = {c["command"] for c in telegram.chat_commands[BOSS]}
+    assert COMMANDS <= boss and not COMMANDS & everyone
+    assert everyone <= boss  # the office can still use the bot as an applicant would

@@ -5,11 +5,21 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 from bot.criteria import Criteria
-from bot.reminders import AUTOMATIC, ReminderPolicy, parse_deadline, queue_automatic
-from bot.storage import Storage
+from bot.reminders import (
+    AUTOMATIC,
+    ReminderPolicy,
+    audience_rows,
+    manual_messages,
+    parse_deadline,
+    queue_automatic,
+    reminder_gate,
+)
+from bot.sender import OutboxSender
+from bot.storage import OutboxMessage, Storage
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEADLINE = datetime(2026, 12, 31, 17, 0, tzinfo=TZ)
@@ -117,3 +127,62 @@ def test_deadlines_are_read_the_way_people_write_them() -> None:
     assert policy.is_quiet(datetime(2026, 12, 1, 7, 59, tzinfo=TZ))
     assert not policy.is_quiet(datetime(2026, 12, 1, 8, 0, tzinfo=TZ))
     assert policy.quiet_over(datetime(2026, 12, 1, 22, 30, tzinfo=TZ)) == datetime(2026, 12, 2, 8, 0, tzinfo=TZ)
+
+
+class Phone:
+    """Records what the sender delivers, as the Bot API would."""
+
+    def __init__(self) -> None:
+        self.got: list[OutboxMessage] = []
+
+    async def __call__(self, message: OutboxMessage) -> None:
+        self.got.append(message)
+
+
+def quiet_around(now: datetime) -> ReminderPolicy:
+    """Quiet hours from an hour ago to an hour from now, whenever the test runs."""
+    local = now.astimezone(TZ)
+    start, end = (local - timedelta(hours=1)).time(), (local + timedelta(hours=1)).time()
+    return ReminderPolicy(TZ, quiet_start=clock(start.hour, start.minute), quiet_end=clock(end.hour, end.minute))
+
+
+async def test_a_reminder_still_waiting_when_quiet_hours_begin_waits_for_the_morning(
+    storage: Storage, db_path, criteria: Criteria
+) -> None:
+    await person(storage, db_path, "1", "王芳")
+    now = datetime.now(UTC)
+    awake = ReminderPolicy(TZ, quiet_start=clock(0, 0), quiet_end=clock(0, 0))
+    # Queued by the office while it was allowed; the sender only gets to it once quiet hours began.
+    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", awake, now)
+    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, awake, now, "n1"),
+                                   coordinator=("telegram", "900"))
+    night = quiet_around(now)
+    phone = Phone()
+    await OutboxSender(storage, phone, gate=reminder_gate(storage, night)).send_due()
+    assert phone.got == []
+    with sqlite3.connect(db_path) as db:
+        [(status, not_before, attempts)] = db.execute("SELECT status, not_before, attempts FROM outbox").fetchall()
+    assert status == "pending" and attempts == 0  # waiting is not a failed try
+    assert datetime.fromisoformat(not_before) == night.quiet_over(now).astimezone(UTC)
+
+
+async def test_an_applicant_who_submits_while_the_reminder_waits_never_gets_it(
+    storage: Storage, db_path, criteria: Criteria
+) -> None:
+    done = await person(storage, db_path, "1", "王芳")
+    await person(storage, db_path, "2", "李四")
+    now = datetime.now(UTC)
+    awake = ReminderPolicy(TZ, quiet_start=clock(0, 0), quiet_end=clock(0, 0))
+    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", awake, now)
+    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, awake, now, "n2"),
+                                   coordinator=("telegram", "900"))
+    app = await storage.application(done)
+    assert app is not None
+    await storage.update_application(app.id, status="submitted")
+    phone = Phone()
+    sender = OutboxSender(storage, phone, gate=reminder_gate(storage, awake), per_chat_interval=0)
+    await sender.send_due()
+    await sender.send_due()  # the office's report, queued when the broadcast finished
+    assert [m.recipient for m in phone.got] == ["2", "900"]
+    report = phone.got[-1].payload["text"]
+    assert "送达 1 人" in report and "1 人在等待发送期间已提交申报" in report
