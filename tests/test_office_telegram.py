@@ -229,3 +229,29 @@ async def test_the_office_sees_its_commands_in_the_menu_and_applicants_do_not(of
     boss = {c["command"] for c in telegram.chat_commands[BOSS]}
     assert COMMANDS <= boss and not COMMANDS & everyone
     assert everyone <= boss  # the office can still use the bot as an applicant would
+
+
+async def test_reminders_sent_while_applicants_type_leave_room_for_their_replies_within_30_a_second(
+    office, telegram: FakeTelegram, storage: Storage
+) -> None:
+    await applicants(storage, 100)
+    typists = await applicants(storage, 10, first_id=21000)
+    boss = Phone(telegram, BOSS, "办公室")
+    await boss.type("/remind")
+    await boss.tap("未提交的全部")
+    await boss.tap("确认发送")
+    for round_ in range(15):
+        for uid in typists:
+            telegram.send_text(uid, f"第{round_}段：本人负责的工序合格率持续提升。", "写")
+        await asyncio.sleep(0.1)
+    await telegram.wait_for(BOSS, lambda m: "提醒发送完毕" in m.text, limit=60)
+    deadline = time.monotonic() + 30
+    while sum(1 for m in telegram.sent if m.chat_id in typists and ("已保存" in m.text or "已补充到" in m.text)) < 150:
+        assert time.monotonic() < deadline, "not every answer was confirmed"
+        await asyncio.sleep(0.1)
+    # Replies and reminders together, as Telegram counts them: never more than 30 in any second
+    # (50 ms for a loaded machine's jitter; the old limiter let 30 through at once after a pause).
+    times = sorted(m.at for m in telegram.sent)
+    assert all(later - earlier >= 1.0 - 0.05 for earlier, later in zip(times, times[30:], strict=False))
+    reminded = Counter(m.chat_id for m in telegram.sent if "申报办公室的提醒" in m.text and m.chat_id != BOSS)
+    assert len(reminded) == 110 and set(reminded.values()) == {1}
