@@ -138,7 +138,8 @@ async def plan_automatic(
         candidates = reasons(policy, now, deadline, row)
         if not candidates:
             continue
-        last = await storage.last_message_at(row.applicant_id, (AUTOMATIC,))
+        # One reminder a day at most, whoever sent it: the office's own today counts too.
+        last = await storage.last_message_at(row.applicant_id, (AUTOMATIC, MANUAL))
         if last and datetime.fromisoformat(last).astimezone(policy.tz).date() == today:
             continue
         for reason in candidates:

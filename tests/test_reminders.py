@@ -186,3 +186,21 @@ async def test_an_applicant_who_submits_while_the_reminder_waits_never_gets_it(
     assert [m.recipient for m in phone.got] == ["2", "900"]
     report = phone.got[-1].payload["text"]
     assert "送达 1 人" in report and "1 人在等待发送期间已提交申报" in report
+
+
+async def test_an_applicant_the_office_reminded_today_gets_the_automatic_reminder_tomorrow_instead(
+    storage: Storage, db_path, criteria: Criteria
+) -> None:
+    await person(storage, db_path, "1", "王芳")
+    policy = ReminderPolicy(TZ)  # 7, 3 and 1 days before the deadline; quiet 21:00–08:00
+    morning = datetime(2026, 12, 28, 9, 0, tzinfo=TZ)  # 3 days and 8 hours before DEADLINE
+    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", policy, morning)
+    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, policy, morning, "m"),
+                                   coordinator=("telegram", "900"))
+    assert await queue_automatic(storage, criteria, policy, DEADLINE, morning.astimezone(UTC)) == 0
+    afternoon = morning.replace(hour=15)
+    assert await queue_automatic(storage, criteria, policy, DEADLINE, afternoon.astimezone(UTC)) == 0
+    tomorrow = morning + timedelta(days=1)
+    assert await queue_automatic(storage, criteria, policy, DEADLINE, tomorrow.astimezone(UTC)) == 1
+    [(_, when, text)] = reminders(db_path)
+    assert when.date() == tomorrow.date() and "3 天" in text
