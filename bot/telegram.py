@@ -38,7 +38,15 @@ from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, Conte
 
 from bot.flows.dispatch import Lanes
 from bot.flows.events import ButtonPress, Command, EditedText, Event, FileReceived, Reply, Sender, Text
-from bot.sender import MaybeSent, NotSent, OutboxSender, RateLimited, RecipientBlocked, Refused
+from bot.sender import (
+    DeliveryError,
+    MaybeSent,
+    NotSent,
+    OutboxSender,
+    RateLimited,
+    RecipientBlocked,
+    Refused,
+)
 from bot.storage import OutboxMessage, Storage
 from bot.wording import say
 
@@ -355,28 +363,27 @@ class TelegramChannel:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 return await request()
-            except RetryAfter as exc:
-                if attempt == SEND_ATTEMPTS:
-                    log.error("still rate limited after %d attempts; message dropped", attempt)
+            except TelegramError as exc:
+                error = delivery_error(exc)
+                error.__cause__ = exc
+            # The same reading of the failure as the outbox sender's, with a direct reply's policy:
+            # the applicant is waiting, so retry briefly, and never risk showing a message twice.
+            match error:
+                case RecipientBlocked():
+                    raise Blocked() from error.__cause__
+                case RateLimited(seconds=seconds) if attempt < SEND_ATTEMPTS:
+                    await asyncio.sleep(seconds)
+                case NotSent() if attempt < SEND_ATTEMPTS:
+                    await asyncio.sleep(min(2 ** attempt * 0.5, 10))
+                case MaybeSent():
+                    # They can always ask for it again with /where.
+                    log.warning("request may have been delivered, not repeated: %s", error)
                     return None
-                await asyncio.sleep(_seconds(exc.retry_after))
-            except Forbidden as exc:
-                raise Blocked() from exc
-            except BadRequest as exc:
-                if "message is not modified" in str(exc):
+                case Refused() if "message is not modified" in str(error):
                     return None
-                log.error("Telegram refused a message: %s", exc)
-                return None
-            except NetworkError as exc:
-                if _maybe_delivered(exc):
-                    # Sending again could show the applicant the same message twice; they can
-                    # always ask for it again with /where.
-                    log.warning("request may have been delivered, not repeated: %s", exc)
+                case _:
+                    log.error("reply dropped after %d attempt(s): %s: %s", attempt, type(error).__name__, error)
                     return None
-                if attempt == SEND_ATTEMPTS:
-                    log.error("giving up after network errors: %s", exc)
-                    return None
-                await asyncio.sleep(min(2 ** attempt * 0.5, 10))
         return None
 
 
@@ -394,6 +401,18 @@ def _content_matches(data: bytes, mime: str) -> bool:
     if mime == "image/heic":
         return data[4:8] == b"ftyp"
     return data.startswith(_MAGIC.get(mime, (b"",)))
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """What a failed Bot API call means for delivery; replies and the outbox both read it so."""
+    if isinstance(exc, RetryAfter):
+        return RateLimited(_seconds(exc.retry_after))
+    if isinstance(exc, Forbidden):
+        return RecipientBlocked(str(exc))
+    if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+        name = type(exc.__cause__ or exc).__name__
+        return MaybeSent(name) if _maybe_delivered(exc) else NotSent(name)
+    return Refused(str(exc))  # a bad request, or anything else Telegram will not take as it is
 
 
 def _maybe_delivered(exc: NetworkError) -> bool:
@@ -466,16 +485,8 @@ class TelegramTransport:
         try:
             await self.bot.send_message(int(message.recipient), html.escape(text, quote=False),
                                         parse_mode=ParseMode.HTML, reply_markup=markup)
-        except RetryAfter as exc:
-            raise RateLimited(_seconds(exc.retry_after)) from exc
-        except Forbidden as exc:
-            raise RecipientBlocked(str(exc)) from exc
-        except BadRequest as exc:
-            raise Refused(str(exc)) from exc
-        except NetworkError as exc:
-            if _maybe_delivered(exc):
-                raise MaybeSent(type(exc.__cause__ or exc).__name__) from exc
-            raise NotSent(type(exc.__cause__ or exc).__name__) from exc
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
 
 
 def shared_limiter(rate: float) -> AIORateLimiter:
