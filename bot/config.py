@@ -66,7 +66,8 @@ class Settings(BaseSettings):
             if not entry:
                 continue
             channel, _, user = entry.rpartition(":")
-            if channel in ("", "telegram") and user.isascii() and user.isdecimal() and int(user) > 0:
+            # No leading zero: ids are compared as text, and "0123" would never match user 123.
+            if channel in ("", "telegram") and user.isascii() and user.isdecimal() and not user.startswith("0"):
                 continue
             if channel == "console" and user:
                 continue

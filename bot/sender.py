@@ -129,22 +129,17 @@ class OutboxSender:
         """Send what is due now, one by one; returns how many were attempted."""
         attempted = 0
         while not self._stop.is_set():
-            now = _now()
-            message = await self.storage.next_due(_stamp(now))
+            message = await self.storage.next_due(_stamp(_now()))
             if message is None:
                 break
-            verdict = await self.gate(message, now) if self.gate is not None else None
-            if isinstance(verdict, Postpone):
-                # Never earlier than a second from now, or a wrong answer would spin on this message.
-                later = max(verdict.until, now + timedelta(seconds=1))
-                await self.storage.mark_message(message.id, "pending", not_before=_stamp(later))
+            if not await self._still_wanted(message):
                 continue
-            if isinstance(verdict, Drop):
-                await self.storage.mark_message(message.id, "dropped", error=verdict.reason)
-                continue
-            await self._pace(f"{message.channel}:{message.recipient}")
+            waited = await self._pace(f"{message.channel}:{message.recipient}")
             if self._stop.is_set():
                 break
+            # A long wait (a 429's retry_after) can carry it into quiet hours or past a submission.
+            if waited > 1.0 and not await self._still_wanted(message):
+                continue
             if len(self._chat_free) > 10_000:  # only the last second matters
                 self._chat_free.clear()
             if not await self.storage.claim(message.id):
@@ -154,7 +149,24 @@ class OutboxSender:
         await self._report_finished()
         return attempted
 
-    async def _pace(self, chat: str) -> None:
+    async def _still_wanted(self, message: OutboxMessage) -> bool:
+        """Ask the gate; a message it holds back or drops is marked so, and False returned."""
+        if self.gate is None:
+            return True
+        now = _now()
+        verdict = await self.gate(message, now)
+        if isinstance(verdict, Postpone):
+            # Never earlier than a second from now, or a wrong answer would spin on this message.
+            later = max(verdict.until, now + timedelta(seconds=1))
+            await self.storage.mark_message(message.id, "pending", not_before=_stamp(later))
+            return False
+        if isinstance(verdict, Drop):
+            await self.storage.mark_message(message.id, "dropped", error=verdict.reason)
+            return False
+        return True
+
+    async def _pace(self, chat: str) -> float:
+        """Wait for this chat's and the overall next slot; returns the seconds waited."""
         loop = asyncio.get_running_loop()
         wait = max(self._next_slot, self._chat_free.get(chat, 0.0), self._paused_until) - loop.time()
         if wait > 0:
@@ -164,6 +176,7 @@ class OutboxSender:
         started = loop.time()
         self._next_slot = started + self.interval
         self._chat_free[chat] = started + self.per_chat_interval
+        return max(wait, 0.0)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:

@@ -348,6 +348,9 @@ class Storage:
     async def open(cls, path: str | Path) -> Storage:
         try:
             if str(path) != ":memory:":
+                if await asyncio.to_thread(Path(path).is_dir):
+                    # Said here: a failed aiosqlite.connect leaves its worker thread behind.
+                    raise IsADirectoryError(f"{path} 是一个文件夹")
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
             conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -757,7 +760,8 @@ class Storage:
         """When the latest message of these kinds was due for the applicant (for 'one a day')."""
         marks = ",".join("?" * len(kinds))
         row = await self._fetchone(
-            f"SELECT MAX(not_before) AS at FROM outbox WHERE applicant_id = ? AND kind IN ({marks})",
+            f"SELECT MAX(not_before) AS at FROM outbox WHERE applicant_id = ? AND kind IN ({marks}) "
+            "AND status NOT IN ('dropped', 'failed')",  # never reached the person: it does not count
             (applicant_id, *kinds),
         )
         return row["at"] if row else None

@@ -196,22 +196,25 @@ class TelegramChannel:
         if pending is not None and (message is None or message.media_group_id != pending.group):
             await self._flush_album(context, user.id)
         sender = Sender(CHANNEL, str(user.id), user.full_name)
-        event = await self._event(update, context, sender)
         in_album = message is not None and bool(message.media_group_id)
-        if event is None:
-            self._album_item_done(context, update)
-            return
-        if isinstance(event, Reply):
-            if in_album:  # a refused file of an album: said together with the album's reply
-                self._album_item_done(context, update, refusal=event)
-            else:
-                await self._send(context, chat.id, user.id, [event])
-            return
-        replies = await self.flows.handle(event)
-        if in_album and isinstance(event, FileReceived):
-            self._album_item_done(context, update, replies=replies)
-            return
-        await self._send(context, chat.id, user.id, replies)
+        replies: list[Reply] = []
+        event: Event | Reply | None = None
+        try:
+            event = await self._event(update, context, sender)
+            if isinstance(event, Reply):
+                replies = [event]  # a file refused on arrival, or a message it cannot take
+            elif event is not None:
+                replies = await self.flows.handle(event)
+        finally:
+            if in_album:
+                # Every file of an album counts, whatever became of it (even an error), or the
+                # album never looks complete and its stored files are never confirmed. A refusal
+                # is said together with the album's reply.
+                refused = isinstance(event, Reply)
+                self._album_item_done(context, update, replies=None if refused or not replies else replies,
+                                      refusal=replies[0] if refused else None)
+        if not in_album:
+            await self._send(context, chat.id, user.id, replies)
 
     async def _event(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
                      sender: Sender) -> Event | Reply | None:
@@ -250,19 +253,19 @@ class TelegramChannel:
             mime = document.mime_type or mimetypes.guess_type(document.file_name or "")[0] or ""
             file_id, size, name = document.file_id, document.file_size, document.file_name or "文件"
         if mime not in ALLOWED_TYPES:
-            return Reply(say("file_type_refused", name=name))
+            return Reply(say("file_type_refused", name=_utf8(name)))
         if size is not None and size > MAX_FILE_BYTES:
-            return Reply(say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1)))
+            return Reply(say("file_too_big", name=_utf8(name), mb=round(size / 1024 / 1024, 1)))
         await self._call(lambda: context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT))
         try:
             data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
         except TelegramError as exc:
             log.warning("file download failed: %s", exc)
-            return Reply(say("file_download_failed", name=name))
+            return Reply(say("file_download_failed", name=_utf8(name)))
         if len(data) > MAX_FILE_BYTES:
-            return Reply(say("file_too_big", name=name, mb=round(len(data) / 1024 / 1024, 1)))
+            return Reply(say("file_too_big", name=_utf8(name), mb=round(len(data) / 1024 / 1024, 1)))
         if not _content_matches(data, mime):
-            return Reply(say("file_type_refused", name=name))
+            return Reply(say("file_type_refused", name=_utf8(name)))
         digest, path = await asyncio.to_thread(self._keep, data, mime)
         return FileReceived(sender, _utf8(name), mime, len(data), digest, path, _utf8(message.caption or ""),
                             _ref(message))
@@ -321,7 +324,10 @@ class TelegramChannel:
             return  # more photos of this album are still waiting to be handled
         del self._album_pending[user_id]
         self._album_arrivals.pop(pending.group, None)
-        await self._send(context, pending.chat_id, user_id, pending.refusals + pending.replies)
+        refusals: dict[str, Reply] = {}
+        for refusal in pending.refusals:
+            refusals.setdefault(refusal.text, refusal)  # an album of ten videos: one "please type"
+        await self._send(context, pending.chat_id, user_id, [*refusals.values(), *pending.replies])
 
     # -- outgoing ------------------------------------------------------------------------
 

@@ -18,7 +18,9 @@ _LINE_BREAKS = {"\r\n": "\n", "\r": "\n", "\x0b": "\n", "\x0c": "\n", "\u2028": 
 # before 芳王 shows 王芳 in the office's list), and direction marks, zero-width spaces, word joiners
 # and BOMs show nothing: none has a place in a Chinese application. ZWJ and ZWNJ stay inside text,
 # since emoji sequences and some scripts need them.
-_INVISIBLE = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u2060\ufeff\u180e\u00ad"
+# The Hangul fillers U+3164 and U+FFA0 are the usual trick for a blank Telegram name.
+_INVISIBLE = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u2060\ufeff\u00ad" \
+    "\u3164\uffa0"
 
 # Everything dropped, as one table for str.translate (C speed: this runs on every message).
 _DROPPED = dict.fromkeys(
@@ -29,8 +31,17 @@ _DROPPED = dict.fromkeys(
 _LINE_BREAK = re.compile("|".join(map(re.escape, _LINE_BREAKS)))
 
 
+# Unicode's default-ignorable code points (they show nothing on their own: variation selectors,
+# combining grapheme joiner, Hangul fillers, …) and the blank braille pattern U+2800.
+_SHOWS_NOTHING = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]"
+)
+
+
 def _visible(char: str) -> bool:
-    return not char.isspace() and unicodedata.category(char) != "Cf"
+    return not char.isspace() and unicodedata.category(char) != "Cf" and not _SHOWS_NOTHING.match(char)
 
 
 def clean_text(text: str) -> str:

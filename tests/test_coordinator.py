@@ -163,5 +163,7 @@ def test_a_coordinator_given_by_username_stops_the_bot_with_a_clear_message(tmp_
     result = award_bot("remind", "--dry-run", env=env)
     assert result.returncode == 2
     assert "配置错误" in result.stderr and "'@wang_office' is not a coordinator" in result.stderr
+    env["AWARD_COORDINATORS"] = "0123456789"  # would never match the user, whose id is 123456789
+    assert award_bot("remind", "--dry-run", env=env).returncode == 2
     env["AWARD_COORDINATORS"] = "123456789，console:王主任"
     assert award_bot("remind", "--dry-run", env=env).returncode == 0

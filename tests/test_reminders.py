@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from bot.reminders import (
     queue_automatic,
     reminder_gate,
 )
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, RateLimited
 from bot.storage import OutboxMessage, Storage
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -204,3 +205,41 @@ async def test_an_applicant_the_office_reminded_today_gets_the_automatic_reminde
     assert await queue_automatic(storage, criteria, policy, DEADLINE, tomorrow.astimezone(UTC)) == 1
     [(_, when, text)] = reminders(db_path)
     assert when.date() == tomorrow.date() and "3 天" in text
+
+
+class BusyPhone(Phone):
+    """Telegram answering the first message with 429, retry after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds, self.refused = seconds, False
+
+    async def __call__(self, message: OutboxMessage) -> None:
+        if not self.refused:
+            self.refused = True
+            raise RateLimited(self.seconds)
+        await super().__call__(message)
+
+
+async def test_an_applicant_who_submits_while_a_429_holds_the_reminders_up_is_not_reminded(
+    storage: Storage, db_path, criteria: Criteria
+) -> None:
+    await person(storage, db_path, "1", "王芳")
+    late = await person(storage, db_path, "2", "李四")
+    now = datetime.now(UTC)
+    awake = ReminderPolicy(TZ, quiet_start=clock(0, 0), quiet_end=clock(0, 0))
+    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", awake, now)
+    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, awake, now, "n3"))
+    phone = BusyPhone(2.0)
+    sender = OutboxSender(storage, phone, gate=reminder_gate(storage, awake), per_chat_interval=0)
+    sending = asyncio.create_task(sender.send_due())
+    await asyncio.sleep(0.5)  # 王芳's reminder got a 429; 李四's waits out the pause, and meanwhile…
+    app = await storage.application(late)
+    assert app is not None
+    await storage.update_application(app.id, status="submitted")
+    await sending
+    while await sender.send_due():  # 王芳's again, once its retry_after has passed
+        pass
+    await asyncio.sleep(2.1)
+    await sender.send_due()
+    assert [m.recipient for m in phone.got] == ["1"]
