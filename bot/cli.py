@@ -297,6 +297,9 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+OFFICE_MENUS = "office_menus"  # setting: who was given the office's command menu at the last start
+
+
 def office_ids(settings: Settings) -> list[str]:
     """The coordinators who use Telegram, for their command menu."""
     return [user for channel, user in Coordinators.parse(settings.coordinators) if channel == "telegram"]
@@ -363,7 +366,10 @@ async def serve(settings: Settings) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with application:
-            await start_polling(application, office=office_ids(settings))
+            office = office_ids(settings)
+            former = [user for user in (await storage.setting(OFFICE_MENUS) or "").split(",") if user]
+            await start_polling(application, office=office, former=former)
+            await storage.set_setting(OFFICE_MENUS, ",".join(office))
             sender = OutboxSender(storage, TelegramTransport(application.bot), rate=settings.send_rate,
                                   gate=reminder_gate(storage, policy))
             task = start_background(application, sender, planner, settings.reminder_check_seconds)

@@ -532,20 +532,31 @@ def build_application(
     return application
 
 
-async def start_polling(application: Application, *, office: Iterable[str] = (), poll_interval: float = 0.0,
-                        poll_timeout: int = 10) -> None:
-    """Start an initialised application: command menus, then long polling for what the bot handles.
+async def set_menus(bot: Bot, office: Iterable[str] = (), former: Iterable[str] = ()) -> None:
+    """Everyone's command menu; the office's commands in each coordinator's own chat.
 
-    `office`: the coordinators' Telegram user ids; their chats get the office's commands in the menu.
+    `former`: who had the office's menu before; those no longer coordinators lose it.
     """
-    await application.start()
-    await application.bot.set_my_commands(bot_commands())
+    await bot.set_my_commands(bot_commands())
+    office = list(office)
+    for user_id in sorted(set(former) - set(office)):
+        try:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(int(user_id)))
+        except TelegramError as exc:
+            log.warning("could not take the office menu away from former coordinator %s: %s", user_id, exc)
     for user_id in office:
         try:
-            await application.bot.set_my_commands(office_commands(), scope=BotCommandScopeChat(int(user_id)))
+            await bot.set_my_commands(office_commands(), scope=BotCommandScopeChat(int(user_id)))
         except TelegramError as exc:
             # Usually "chat not found": the coordinator has not opened the bot yet. The commands work anyway.
             log.warning("no office menu for coordinator %s (%s); it appears after the next start", user_id, exc)
+
+
+async def start_polling(application: Application, *, office: Iterable[str] = (), former: Iterable[str] = (),
+                        poll_interval: float = 0.0, poll_timeout: int = 10) -> None:
+    """Start an initialised application: command menus (see set_menus), then long polling."""
+    await application.start()
+    await set_menus(application.bot, office, former)
     assert application.updater is not None
     await application.updater.start_polling(
         poll_interval=poll_interval, timeout=poll_timeout,

@@ -313,6 +313,15 @@ class FakeTelegram:
             self.commands = commands
         return True
 
+    async def _m_deleteMyCommands(self, params: dict) -> bool:
+        scope = params.get("scope")
+        scope = json.loads(scope) if isinstance(scope, str) else scope
+        if scope and scope.get("type") == "chat":
+            self.chat_commands.pop(int(scope["chat_id"]), None)
+        else:
+            self.commands = []
+        return True
+
     async def _m_getUpdates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]

@@ -25,6 +25,7 @@ from bot.storage import Storage
 from bot.telegram import (
     TelegramTransport,
     build_application,
+    set_menus,
     start_background,
     start_polling,
     stop_background,
@@ -255,3 +256,15 @@ async def test_reminders_sent_while_applicants_type_leave_room_for_their_replies
     assert all(later - earlier >= 1.0 - 0.05 for earlier, later in zip(times, times[30:], strict=False))
     reminded = Counter(m.chat_id for m in telegram.sent if "申报办公室的提醒" in m.text and m.chat_id != BOSS)
     assert len(reminded) == 110 and set(reminded.values()) == {1}
+
+
+async def test_a_coordinator_taken_off_the_list_loses_the_office_menu_at_the_next_start(
+    office, telegram: FakeTelegram, storage: Storage, criteria, tmp_path: Path
+) -> None:
+    assert BOSS in telegram.chat_commands
+    application = build_application(Interview(storage, criteria), storage, tmp_path / "again", telegram.token,
+                                    f"http://127.0.0.1:{telegram.port}")
+    async with application:
+        await set_menus(application.bot, office=["9001"], former=[str(BOSS)])
+    assert BOSS not in telegram.chat_commands and 9001 in telegram.chat_commands
+    assert telegram.commands  # everyone's menu stays
