@@ -407,6 +407,13 @@ class Storage:
                 raise
             await self._conn.execute("COMMIT")
 
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement on its own, committed by SQLite itself (isolation_level=None): one trip to
+        aiosqlite's thread instead of three with BEGIN and COMMIT. Returns the rows changed."""
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
+            return cursor.rowcount
+
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three,
     # and each trip wakes the event loop (a quarter of the bot's CPU per update went on them).
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
@@ -482,19 +489,18 @@ class Storage:
     ) -> None:
         """Move the applicant's place in the interview; fields left as None stay as they are."""
         now = now_utc()
-        async with self._lock:  # one statement commits on its own: no BEGIN/COMMIT trips
-            await self._conn.execute(
-                """UPDATE applications SET
-                       step = COALESCE(?, step),
-                       mode = COALESCE(?, mode),
-                       status = COALESCE(?, status),
-                       consent_at = CASE WHEN ? = 'active' AND consent_at IS NULL THEN ? ELSE consent_at END,
-                       submitted_at = CASE WHEN ? IS NULL THEN submitted_at
-                                           WHEN ? = 'submitted' THEN ? ELSE NULL END,
-                       updated_at = ?
-                   WHERE id = ?""",
-                (step, mode, status, status, now, status, status, now, now, application_id),
-            )
+        await self._write(
+            """UPDATE applications SET
+                   step = COALESCE(?, step),
+                   mode = COALESCE(?, mode),
+                   status = COALESCE(?, status),
+                   consent_at = CASE WHEN ? = 'active' AND consent_at IS NULL THEN ? ELSE consent_at END,
+                   submitted_at = CASE WHEN ? IS NULL THEN submitted_at
+                                       WHEN ? = 'submitted' THEN ? ELSE NULL END,
+                   updated_at = ?
+               WHERE id = ?""",
+            (step, mode, status, status, now, status, status, now, now, application_id),
+        )
 
     # -- profile -----------------------------------------------------------------
 
@@ -776,18 +782,15 @@ class Storage:
         reply and sends it again), whereas handling it twice would store an answer twice or skip
         a question.
         """
-        # One statement commits on its own (isolation_level=None): no BEGIN/COMMIT trips on every update.
-        async with self._lock:
-            cursor = await self._conn.execute(
-                "INSERT INTO seen_updates (channel, update_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (channel, update_id, now_utc()),
-            )
-            first = cursor.rowcount == 1
-            if update_id % 1000 == 0:
-                # Telegram keeps an update for 24 hours at most: older marks can go.
-                cutoff = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
-                await self._conn.execute("DELETE FROM seen_updates WHERE seen_at < ?", (cutoff,))
-            return first
+        first = await self._write(
+            "INSERT INTO seen_updates (channel, update_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (channel, update_id, now_utc()),
+        ) == 1
+        if update_id % 1000 == 0:
+            # Telegram keeps an update for 24 hours at most: older marks can go.
+            cutoff = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
+            await self._write("DELETE FROM seen_updates WHERE seen_at < ?", (cutoff,))
+        return first
 
     # -- settings ------------------------------------------------------------------------
 

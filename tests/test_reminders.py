@@ -140,6 +140,14 @@ class Phone:
         self.got.append(message)
 
 
+async def office_reminds_everyone(storage: Storage, criteria: Criteria, policy: ReminderPolicy, now: datetime,
+                                  coordinator: tuple[str, str] | None = ("telegram", "900")) -> None:
+    """What a coordinator's /remind → 未提交的全部 → 确认发送 queues (without a coordinator: no report)."""
+    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", policy, now)
+    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, policy, now, "nonce"),
+                                   coordinator=coordinator)
+
+
 def quiet_around(now: datetime) -> ReminderPolicy:
     """Quiet hours from an hour ago to an hour from now, whenever the test runs."""
     local = now.astimezone(TZ)
@@ -154,9 +162,7 @@ async def test_a_reminder_still_waiting_when_quiet_hours_begin_waits_for_the_mor
     now = datetime.now(UTC)
     awake = ReminderPolicy(TZ, quiet_start=clock(0, 0), quiet_end=clock(0, 0))
     # Queued by the office while it was allowed; the sender only gets to it once quiet hours began.
-    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", awake, now)
-    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, awake, now, "n1"),
-                                   coordinator=("telegram", "900"))
+    await office_reminds_everyone(storage, criteria, awake, now)
     night = quiet_around(now)
     phone = Phone()
     await OutboxSender(storage, phone, gate=reminder_gate(storage, night)).send_due()
@@ -174,9 +180,7 @@ async def test_an_applicant_who_submits_while_the_reminder_waits_never_gets_it(
     await person(storage, db_path, "2", "李四")
     now = datetime.now(UTC)
     awake = ReminderPolicy(TZ, quiet_start=clock(0, 0), quiet_end=clock(0, 0))
-    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", awake, now)
-    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, awake, now, "n2"),
-                                   coordinator=("telegram", "900"))
+    await office_reminds_everyone(storage, criteria, awake, now)
     app = await storage.application(done)
     assert app is not None
     await storage.update_application(app.id, status="submitted")
@@ -195,9 +199,7 @@ async def test_an_applicant_the_office_reminded_today_gets_the_automatic_reminde
     await person(storage, db_path, "1", "王芳")
     policy = ReminderPolicy(TZ)  # 7, 3 and 1 days before the deadline; quiet 21:00–08:00
     morning = datetime(2026, 12, 28, 9, 0, tzinfo=TZ)  # 3 days and 8 hours before DEADLINE
-    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", policy, morning)
-    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, policy, morning, "m"),
-                                   coordinator=("telegram", "900"))
+    await office_reminds_everyone(storage, criteria, policy, morning)
     assert await queue_automatic(storage, criteria, policy, DEADLINE, morning.astimezone(UTC)) == 0
     afternoon = morning.replace(hour=15)
     assert await queue_automatic(storage, criteria, policy, DEADLINE, afternoon.astimezone(UTC)) == 0
@@ -228,8 +230,7 @@ async def test_an_applicant_who_submits_while_a_429_holds_the_reminders_up_is_no
     late = await person(storage, db_path, "2", "李四")
     now = datetime.now(UTC)
     awake = ReminderPolicy(TZ, quiet_start=clock(0, 0), quiet_end=clock(0, 0))
-    rows = audience_rows(await storage.applicant_rows(), "unsubmitted", awake, now)
-    await storage.create_broadcast("unsubmitted", manual_messages(rows, criteria, DEADLINE, awake, now, "n3"))
+    await office_reminds_everyone(storage, criteria, awake, now, coordinator=None)
     phone = BusyPhone(2.0)
     sender = OutboxSender(storage, phone, gate=reminder_gate(storage, awake), per_chat_interval=0)
     sending = asyncio.create_task(sender.send_due())
