@@ -244,6 +244,10 @@ class BotProcess:
             "AWARD_COORDINATORS": str(COORDINATOR_ID),
             "AWARD_DEADLINE": "",
             "AWARD_LOG_LEVEL": "INFO",  # the default, as in production
+            # A simulated applicant writes the moment a reply arrives, far faster than a person: at
+            # Telegram's one message a second per chat the benchmark would measure only that pace
+            # (tests/test_pacing.py holds the bot to it). Here it measures the bot's own cost.
+            "AWARD_CHAT_RATE": "100",
             **(env or {}),
         }
         self._log = open(self.log_path, "wb")  # closed in stop()

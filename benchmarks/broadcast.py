@@ -190,7 +190,7 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     await server.start()
     results: dict[str, Any] = {}
     try:
-        application = build_application(Interview(storage, criteria), storage, folder / "data", TOKEN,
+        application = build_application(Interview(storage, criteria, data_dir=folder / "files"), storage, TOKEN,
                                         f"http://127.0.0.1:{server.port}", rate=args.rate)
         async with application:
             sender = OutboxSender(storage, TelegramTransport(application.bot), rate=args.rate)

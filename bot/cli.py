@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,24 +17,27 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from bot import evidence
+from bot import evidence, logs
 from bot.answers_file import AnswersFileError, load_answers_file
 from bot.config import Settings
 from bot.console import Console
 from bot.criteria import Criteria, CriteriaError, load_criteria
 from bot.document import DocumentError, check_template, render_application
 from bot.export import export_all
+from bot.files import FilesError, claim_folder
 from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
 from bot.flows.router import Router
+from bot.instance import AlreadyRunning, InstanceLock
 from bot.pdf import PdfConverter, PdfError
 from bot.reminders import current_deadline, plan_automatic, queue_automatic, reminder_gate
 from bot.sender import OutboxSender
+from bot.shipped import shipped
 from bot.storage import Storage, StorageError, backup_database
 
-SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "answers.sample.json"
+SAMPLE = shipped("examples") / "answers.sample.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,16 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Every file the bot writes holds someone's application: readable by this user only.
+    os.umask(0o077)
     try:
         settings = Settings()
     except ValidationError as exc:
         print(f"配置错误 (configuration error):\n{exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(settings.log_level, secrets=[settings.telegram_bot_token])
     if args.verb == "criteria":
         return validate_criteria(args.file or settings.criteria)
     if args.verb == "check":
@@ -99,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "backup":
         try:
             counts = backup_database(settings.db, args.path)
-        except (StorageError, sqlite3.Error) as exc:
-            print(f"备份失败：{exc}", file=sys.stderr)
+        except (StorageError, sqlite3.Error, OSError) as exc:
+            print(f"备份失败：{_reason(exc)}", file=sys.stderr)
             return 1
         print(f"{args.path}: {counts['applicants']} 位申报人，{counts['answers']} 条回答，"
               f"{counts['documents']} 份申报书记录（完整性检查通过）")
@@ -124,9 +126,13 @@ def main(argv: list[str] | None = None) -> int:
             if problem:
                 print(problem, file=sys.stderr)
                 return 1
-            asyncio.run(serve(settings))
-        except (CriteriaError, StorageError) as exc:
+            with InstanceLock(settings.db.absolute()):
+                return asyncio.run(serve(settings))
+        except (CriteriaError, StorageError, FilesError, AlreadyRunning) as exc:
             print(exc, file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"无法启动：{_reason(exc)}", file=sys.stderr)
             return 1
         except InvalidToken:
             # PTB's own message repeats the token: never print it.
@@ -143,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
         try:
             return asyncio.run(console_main(settings, args))
-        except (CriteriaError, StorageError) as exc:
+        except (CriteriaError, StorageError, FilesError) as exc:
             print(exc, file=sys.stderr)
             return 1
         except KeyboardInterrupt:
@@ -238,7 +244,11 @@ async def with_storage(settings: Settings, work: Callable[[Storage, Criteria], A
 
 
 async def export_main(settings: Settings, folder: Path, storage: Storage, criteria: Criteria) -> int:
-    result = await export_all(storage, criteria, folder, tz=ZoneInfo(settings.timezone))
+    try:
+        result = await export_all(storage, criteria, folder, tz=ZoneInfo(settings.timezone))
+    except OSError as exc:
+        print(f"导出失败：无法写入 {folder}（{_reason(exc)}）。请换一个可写的文件夹。", file=sys.stderr)
+        return 1
     print(f"{result.zip_path}: {result.applicants} 人，{result.documents} 个文件")
     print(f"{result.xlsx_path}: 汇总表")
     if result.missing:
@@ -287,6 +297,9 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     storage = await Storage.open(args.db or settings.db)
     try:
+        if args.db:  # another database: its files go beside it too, unless AWARD_DATA_DIR says where
+            settings = settings.model_copy(update={"db": args.db})
+        await claim_files(settings, storage)
         router = make_flows(settings, storage, criteria)
         user = args.user or getpass.getuser()
         sender = Sender("console", user, args.name)
@@ -309,13 +322,13 @@ def make_flows(settings: Settings, storage: Storage, criteria: Criteria) -> Rout
     """The interview and the award office's side, wired as configured."""
     pdf = PdfConverter.find(settings.libreoffice_profile) if settings.pdf else None
     coordinators = Coordinators.parse(settings.coordinators)
-    interview = Interview(storage, criteria, timezone=settings.timezone, documents_dir=settings.data_dir / "documents",
+    interview = Interview(storage, criteria, timezone=settings.timezone, data_dir=settings.files,
                           template=settings.template, pdf=pdf, coordinators=coordinators)
     tz = ZoneInfo(settings.timezone)
 
     async def exporter() -> Path:
         # Kept on the server too: the office may want yesterday's export again.
-        return (await export_all(storage, criteria, settings.data_dir / "exports", tz=tz)).zip_path
+        return (await export_all(storage, criteria, settings.files / "exports", tz=tz)).zip_path
 
     coordinator = Coordinator(storage, criteria, coordinators, settings.policy(),
                               default_deadline=settings.default_deadline(), exporter=exporter,
@@ -336,8 +349,17 @@ BAD_TOKEN = """Telegram 拒绝了 TELEGRAM_BOT_TOKEN：请在 @BotFather 里核�
 Telegram rejected TELEGRAM_BOT_TOKEN."""
 
 
-async def serve(settings: Settings) -> None:
-    """Run the Telegram bot until SIGINT/SIGTERM, with storage opened and closed around it."""
+async def claim_files(settings: Settings, storage: Storage) -> None:
+    """Check, before anyone is served, that the files folder can be written and is this database's own."""
+    await asyncio.to_thread(claim_folder, settings.files, await storage.database_id())
+
+
+CONFLICT = """Telegram 报告另一个程序正在用同一个机器人 token 接收消息（409 Conflict），本程序已停止，以免两边抢消息。
+请只运行一个 award-bot run；如果另一个在别的机器上，先停掉它。"""
+
+
+async def serve(settings: Settings) -> int:
+    """Run the Telegram bot until SIGINT/SIGTERM (0) or another poller takes its updates (1)."""
     import signal
 
     from bot.telegram import (
@@ -352,9 +374,11 @@ async def serve(settings: Settings) -> None:
     criteria = load_criteria(settings.criteria)
     storage = await Storage.open(settings.db)
     try:
+        await claim_files(settings, storage)
         router = make_flows(settings, storage, criteria)
-        application = build_application(router, storage, settings.data_dir, settings.telegram_bot_token,
-                                        settings.telegram_api_url or None, rate=settings.send_rate)
+        application = build_application(router, storage, settings.telegram_bot_token,
+                                        settings.telegram_api_url or None, rate=settings.send_rate,
+                                        per_chat_rate=settings.chat_rate)
         policy = settings.policy()
 
         async def planner() -> int:
@@ -362,23 +386,42 @@ async def serve(settings: Settings) -> None:
             return await queue_automatic(storage, criteria, policy, deadline, datetime.now(UTC))
 
         stop = asyncio.Event()
+        conflict = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+
+        def conflicted() -> None:
+            conflict.set()
+            stop.set()
+
         async with application:
             office = office_ids(settings)
             former = [user for user in (await storage.setting(OFFICE_MENUS) or "").split(",") if user]
-            await start_polling(application, office=office, former=former)
+            await start_polling(application, office=office, former=former, on_conflict=conflicted)
             await storage.set_setting(OFFICE_MENUS, ",".join(office))
             sender = OutboxSender(storage, TelegramTransport(application.bot), rate=settings.send_rate,
-                                  gate=reminder_gate(storage, policy))
+                                  gate=reminder_gate(storage, policy, Coordinators.parse(settings.coordinators)))
             task = start_background(application, sender, planner, settings.reminder_check_seconds)
             logging.getLogger(__name__).info("bot is running; stop with Ctrl+C")
             await stop.wait()
+            if conflict.is_set():
+                logging.getLogger(__name__).error("409 Conflict: another program polls this bot; stopping")
             await stop_background(sender, task)
-            await stop_polling(application)
+            await stop_polling(application, conflicted=conflict.is_set())
     finally:
         await storage.close()
+    if conflict.is_set():
+        print(CONFLICT, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _reason(exc: BaseException) -> str:
+    """An error as a person reads it: the OS's words for a file problem, no traceback."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc)
 
 
 if __name__ == "__main__":

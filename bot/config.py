@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.criteria import DEFAULT_CRITERIA
 from bot.document import TEMPLATE
+from bot.files import default_data_dir
 from bot.reminders import ReminderPolicy, parse_deadline
 
 
@@ -26,7 +27,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     db: Path = Field(default=Path("data/award.db"), alias="AWARD_DB")
-    data_dir: Path = Field(default=Path("data"), alias="AWARD_DATA_DIR")
+    # Empty: the database's own folder beside it (data/award.db → data/award-files), see `files`.
+    data_dir: str = Field(default="", alias="AWARD_DATA_DIR")
     criteria: Path = Field(default=DEFAULT_CRITERIA, alias="AWARD_CRITERIA")
     template: Path = Field(default=TEMPLATE, alias="AWARD_TEMPLATE")
     pdf: bool = Field(default=True, alias="AWARD_PDF")
@@ -37,6 +39,7 @@ class Settings(BaseSettings):
     inactive_days: int = Field(default=7, ge=1, le=365, alias="AWARD_INACTIVE_DAYS")
     quiet_hours: str = Field(default="21:00-08:00", alias="AWARD_QUIET_HOURS")
     send_rate: float = Field(default=30.0, gt=0, le=30, alias="AWARD_SEND_RATE")
+    chat_rate: float = Field(default=1.0, gt=0, le=100, alias="AWARD_CHAT_RATE")
     reminder_check_seconds: int = Field(default=600, ge=10, alias="AWARD_REMINDER_CHECK_SECONDS")
     log_level: str = Field(default="INFO", alias="AWARD_LOG_LEVEL")
     telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
@@ -94,8 +97,13 @@ class Settings(BaseSettings):
         return parse_deadline(self.deadline, ZoneInfo(self.timezone)) if self.deadline.strip() else None
 
     @property
+    def files(self) -> Path:
+        """Where this database's files go: received evidence, 申报书, exports, LibreOffice's profile."""
+        return Path(self.data_dir) if self.data_dir.strip() else default_data_dir(self.db.absolute())
+
+    @property
     def libreoffice_profile(self) -> Path:
-        return self.data_dir / "libreoffice"
+        return self.files / "libreoffice"
 
     @field_validator("timezone")
     @classmethod

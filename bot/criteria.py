@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-DEFAULT_CRITERIA = Path(__file__).resolve().parent.parent / "criteria" / "lyg-etdz-individual.yaml"
+from bot.shipped import shipped
+
+DEFAULT_CRITERIA = shipped("criteria") / "lyg-etdz-individual.yaml"
 
 # Codes of the evidence checks (see DESIGN.md, stable interface).
 WARNING_CODES = (

@@ -10,10 +10,13 @@ is read back and checked before anyone receives it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import logging
 import os
 import re
 import tempfile
+import traceback
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,19 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from docx.image.exceptions import UnrecognizedImageError
 from docx.image.image import Image
 from docx.opc.exceptions import PackageNotFoundError
 from docx.opc.parts.coreprops import CorePropertiesPart
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
+from markupsafe import Markup, escape
 
 from bot.criteria import Criteria
+from bot.files import temporary_beside
+from bot.shipped import shipped
+from bot.uploads import decodes_fully
 from bot.validation import clean_text
 from bot.wording import say
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "application.docx.j2"
+TEMPLATE = shipped("templates") / "application.docx.j2"
 
 # What Word, WPS and LibreOffice can show inside the document; other files are listed only.
 EMBEDDABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"})
@@ -42,6 +48,8 @@ EMBEDDABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp
 # Photos are scaled to fit the text block of an A4 page with the template's margins.
 MAX_IMAGE_WIDTH_MM = 150.0
 MAX_IMAGE_HEIGHT_MM = 190.0
+
+log = logging.getLogger(__name__)
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -81,10 +89,14 @@ def _clean(text: str | None) -> str:
 
 
 def image_size_mm(path: Path) -> tuple[float, float] | None:
-    """The size to print a photo at, or None when Word cannot embed the file (PDF, HEIC, WEBP…)."""
+    """The size to print a photo at, or None when it cannot be embedded: a type Word cannot show (PDF,
+    HEIC, WEBP…), a file no longer on disk, or one that does not decode in full (cut off, damaged)."""
     try:
+        stat = path.stat()
+        if not _whole_image(str(path), stat.st_size, stat.st_mtime_ns):
+            return None
         image = Image.from_file(str(path))
-    except (UnrecognizedImageError, OSError, ValueError, KeyError, IndexError):
+    except Exception:  # python-docx raises many kinds for a file it cannot read; any of them means "list it"
         return None
     width = image.px_width / (image.horz_dpi or 72) * 25.4
     height = image.px_height / (image.vert_dpi or 72) * 25.4
@@ -92,6 +104,13 @@ def image_size_mm(path: Path) -> tuple[float, float] | None:
         return None
     scale = min(1.0, MAX_IMAGE_WIDTH_MM / width, MAX_IMAGE_HEIGHT_MM / height)
     return width * scale, height * scale
+
+
+@functools.lru_cache(maxsize=512)
+def _whole_image(path: str, size: int, mtime_ns: int) -> bool:
+    """Decoded once per file version: a draft and the final of the same application share the work."""
+    with open(path, "rb") as file:
+        return decodes_fully(file.read())
 
 
 @dataclass(frozen=True)
@@ -187,10 +206,22 @@ def build_context(
     }
 
 
+def _as_xml_text(value: Any) -> Any:
+    """Every printed value, escaped for the XML, with "_" as a character reference.
+
+    After rendering, docxtpl turns "{_{", "}_}", "{_%" and "%_}" into "{{", "}}", "{%" and "%}"
+    (so that template authors can print tags): applicant text containing them would change. An
+    underscore written as &#95; reads back as "_" and never forms those sequences.
+    """
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(str(escape(value)).replace("_", "&#95;"))
+    return value
+
+
 def _environment() -> jinja2.Environment:
     # Autoescape keeps `&` and `<` from ending the XML early; StrictUndefined turns a mistyped tag
     # in a restyled template into an error instead of a silently empty field.
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, finalize=_as_xml_text)
 
 
 def expected_lines(context: dict[str, Any]) -> list[tuple[str, str]]:
@@ -267,8 +298,7 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) -> Rendered:
-    """Render the context into `path` (written through a temporary file) and verify it."""
+def _load_template(template: Path) -> DocxTemplate:
     try:
         tpl = DocxTemplate(str(template))
         tpl.init_docx()
@@ -277,12 +307,20 @@ def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) ->
     except (OSError, zipfile.BadZipFile, KeyError, PackageNotFoundError, etree.XMLSyntaxError) as error:
         raise DocumentError(f"模板 {template} 不是有效的 .docx 文件（{type(error).__name__}: {error}）") from error
     _own_core_properties(tpl)
+    return tpl
+
+
+class _ImageFailed(Exception):
+    """Embedding a stored photo failed while rendering (not the template's fault)."""
+
+
+def _fill(context: dict[str, Any], template: Path, attachments: list[AttachmentEntry]) -> DocxTemplate:
+    tpl = _load_template(template)
     data = dict(context)
     data["attachments"] = [
         replace(a, image=InlineImage(tpl, str(a.path), width=Mm(a.size_mm[0])) if a.size_mm else None)
-        for a in context["attachments"]
+        for a in attachments
     ]
-    images = sum(1 for a in data["attachments"] if a.image is not None)
     try:
         tpl.render(data, jinja_env=_environment(), autoescape=True)
     except jinja2.TemplateSyntaxError as error:
@@ -290,30 +328,56 @@ def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) ->
     except jinja2.UndefinedError as error:
         raise DocumentError(f"模板 {template} 用了不存在的名字：{error.message}") from error
     except Exception as error:
+        if any(a.size_mm for a in attachments) and _from_image(error):
+            raise _ImageFailed() from error
         # A restyled template can fail in many ways (a tag doing arithmetic, broken XML after the
         # tags are filled): whatever it is, it is the template's problem and must be reported as such.
         raise DocumentError(f"模板 {template} 无法生成申报书（{type(error).__name__}: {error}）") from error
+    return tpl
+
+
+def _from_image(error: BaseException) -> bool:
+    """Whether an exception came from reading a picture (python-docx's image code, or a file gone)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return isinstance(error, OSError) or any("/docx/image/" in frame.filename for frame in frames)
+
+
+def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) -> Rendered:
+    """Render the context into `path` (written through a temporary file) and verify it.
+
+    A stored file never stops the 申报书: photos are checked before (image_size_mm), and should
+    embedding one still fail, the document is made again with every photo listed, not shown.
+    """
+    attachments: list[AttachmentEntry] = list(context["attachments"])
+    try:
+        tpl = _fill(context, template, attachments)
+    except _ImageFailed:
+        log.warning("a stored photo could not be embedded; the 申报书 lists every photo instead")
+        attachments = [replace(a, size_mm=None) for a in attachments]
+        tpl = _fill(context, template, attachments)
+    images = sum(1 for a in attachments if a.size_mm)
     tpl.docx.core_properties.title = context["title"]
     tpl.docx.core_properties.author = context["applicant"]
     tpl.docx.core_properties.comments = ""
-    partial = path.with_name(path.name + ".part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tpl.save(str(partial))
+        partial = temporary_beside(path)
     except OSError as error:
-        _remove(partial)
         raise DocumentError(f"无法写入 {path}：{error.strerror or error}") from error
-    lines = expected_lines(context)
     try:
-        verify(partial, lines, images)
+        tpl.save(str(partial))
+        verify(partial, expected_lines(context), images)
         os.replace(partial, path)
     except (DocumentError, OSError) as error:
         _remove(partial)
         if isinstance(error, OSError):
             raise DocumentError(f"无法写入 {path}：{error.strerror or error}") from error
         raise
-    skipped = [a for a in context["attachments"] if a.size_mm is None]
-    return Rendered(path, hashlib.sha256(path.read_bytes()).hexdigest(), images, [line for _, line in lines], skipped)
+    except BaseException:
+        _remove(partial)
+        raise
+    skipped = [a for a in attachments if a.size_mm is None]
+    return Rendered(path, hashlib.sha256(path.read_bytes()).hexdigest(), images,
+                    [line for _, line in expected_lines(context)], skipped)
 
 
 def render_application(

@@ -13,7 +13,6 @@ import asyncio
 import io
 import logging
 import os
-import tempfile
 import unicodedata
 import zipfile
 from collections import Counter
@@ -32,6 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.criteria import Criteria
 from bot.document import safe_file_part
 from bot.evidence import check_application
+from bot.files import private_folder, temporary_beside
 from bot.storage import ApplicantRow, Document, Storage
 from bot.validation import count_chars
 from bot.wording import say
@@ -77,6 +77,8 @@ async def export_all(
         document = await storage.latest_document(row.application_id)
         entries.append(_Entry(row, answers, dict(counts), document))
     result = await asyncio.to_thread(_write, entries, criteria, Path(out_dir), tz, moment)
+    # Remembered with whose data it holds: an applicant's /delete removes it too.
+    await storage.record_export(result.zip_path, result.xlsx_path, [row.application_id for row in rows])
     log.info("export %s: %d applicants, %d files, %d without a document",
              result.zip_path.name, result.applicants, result.documents, len(result.missing))
     return result
@@ -86,11 +88,11 @@ async def export_all(
 
 
 def _write(entries: list[_Entry], criteria: Criteria, out_dir: Path, tz: ZoneInfo, now: datetime) -> ExportResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(out_dir)
     stamp = now.strftime("%Y%m%d-%H%M")
     zip_path = out_dir / (say("export_zip_name", stamp=stamp) + ".zip")
     xlsx_path = out_dir / (say("export_xlsx_name", stamp=stamp) + ".xlsx")
-    part = _temporary(zip_path)
+    part = temporary_beside(zip_path)
     try:
         with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             documents, missing, versions = _add_documents(archive, entries)
@@ -101,7 +103,7 @@ def _write(entries: list[_Entry], criteria: Criteria, out_dir: Path, tz: ZoneInf
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    part = _temporary(xlsx_path)
+    part = temporary_beside(xlsx_path)
     try:
         part.write_bytes(workbook)
         os.replace(part, xlsx_path)
@@ -111,19 +113,13 @@ def _write(entries: list[_Entry], criteria: Criteria, out_dir: Path, tz: ZoneInf
     return ExportResult(zip_path, xlsx_path, len(entries), documents, missing)
 
 
-def _temporary(final: Path) -> Path:
-    """An empty file beside `final` to write into and rename; unique, so two exports never collide."""
-    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}.", suffix=".part")
-    os.close(handle)
-    return Path(name)
-
-
 def _add_documents(archive: zipfile.ZipFile, entries: list[_Entry]) -> tuple[int, list[str], list[str]]:
     """Copy each latest 申报书 (and its PDF) in; returns files copied, who has none, and the version column."""
-    width = max(2, len(str(len(entries))))
+    # An applicant's number is their application's id: the same in every export, never reused.
+    width = max(2, len(str(max((entry.row.application_id for entry in entries), default=0))))
     copied, missing, versions = 0, list[str](), list[str]()
-    for number, entry in enumerate(entries, start=1):
-        stem, doc = _file_stem(number, width, entry.row), entry.document
+    for entry in entries:
+        stem, doc = _file_stem(entry.row.application_id, width, entry.row), entry.document
         if doc is not None and _add(archive, Path(doc.path), f"{stem}.docx"):
             copied += 1
             if doc.pdf_path and _add(archive, Path(doc.pdf_path), f"{stem}.pdf"):
@@ -166,7 +162,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
     for question in questions:
         header += [say("export_col_chars", question=question.id), say("export_col_hints", question=question.id)]
     sheet.append(header)
-    for number, (entry, version) in enumerate(zip(entries, versions, strict=True), start=1):
+    for line, (entry, version) in enumerate(zip(entries, versions, strict=True), start=2):
         row = entry.row
         warnings = check_application(criteria, entry.answers, entry.attachments)
         labels = {
@@ -176,7 +172,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
         answered = sum(1 for q in questions if entry.answers.get(q.id, "").strip())
         values: list[Any] = [
             # A number, so that the office can sort and filter by it; the header gives the total.
-            number, _person(row), row.unit, _status(row, answered), answered,
+            row.application_id, _person(row), row.unit, _status(row, answered), answered,
             sum(len(found) for found in labels.values()), _timestamp(row.last_active_at, tz),
             _timestamp(row.submitted_at, tz), version,
         ]
@@ -184,8 +180,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
             values += [count_chars(entry.answers.get(question.id, "")), "、".join(labels[question.id])]
         sheet.append([_cell_text(v) for v in values])
         # Not sheet[sheet.max_row]: max_row scans every cell, which made the export quadratic.
-        for cell in next(sheet.iter_rows(min_row=number + 1, max_row=number + 1,
-                                          max_col=len(values))):
+        for cell in next(sheet.iter_rows(min_row=line, max_row=line, max_col=len(values))):
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # a name such as =HYPERLINK(…) is text, never a formula
     _style(sheet)

@@ -19,9 +19,11 @@ import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from bot.shipped import shipped
+
 log = logging.getLogger(__name__)
 
-FONTS_CONF = Path(__file__).resolve().parent.parent / "templates" / "fonts.conf"
+FONTS_CONF = shipped("templates") / "fonts.conf"
 
 # Paths travel in environment variables, so no quoting of the macro URL can go wrong.
 MACRO = """

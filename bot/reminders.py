@@ -10,6 +10,7 @@ restart, queues nothing twice.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from bot.wording import say
 
 AUTOMATIC = "reminder_auto"
 MANUAL = "reminder"
+OFFICE_KINDS = frozenset({"notice", "report"})  # messages to coordinators: submissions, erasures, reports
 DEADLINE_SETTING = "deadline"
 
 
@@ -162,12 +164,18 @@ async def queue_automatic(
     return queued
 
 
-def reminder_gate(storage: Storage, policy: ReminderPolicy) -> Gate:
-    """What the sender asks before each reminder: a queued one can wait a long time (a backlog, a
-    429, the bot down overnight), and by then it may fall in quiet hours or its applicant may
-    have submitted."""
+def reminder_gate(storage: Storage, policy: ReminderPolicy,
+                  office: Iterable[tuple[str, str]] | None = None) -> Gate:
+    """What the sender asks before each message: a queued one can wait a long time (a backlog, a
+    429, the bot down overnight). By then a reminder may fall in quiet hours or its applicant may
+    have submitted, and a notice or report may be addressed to someone no longer in the office
+    (`office`: the coordinators now; None checks nothing)."""
+    members = set(office) if office is not None else None
 
     async def gate(message: OutboxMessage, now: datetime) -> Postpone | Drop | None:
+        if message.kind in OFFICE_KINDS and members is not None \
+                and (message.channel, message.recipient) not in members:
+            return Drop("the recipient is no longer a coordinator")
         if message.kind not in (AUTOMATIC, MANUAL) or message.applicant_id is None:
             return None
         app = await storage.application(message.applicant_id)

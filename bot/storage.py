@@ -21,6 +21,9 @@ from typing import Any
 
 import aiosqlite
 
+from bot import revisions
+from bot.files import private_folder
+
 # Forward migrations, in order. The database's PRAGMA user_version is the number applied.
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -221,7 +224,77 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX attachments_by_application ON attachments (application_id, question_id);
         """,
     ),
+    (
+        "ids never reused after a deletion; files removed by their owner; exports and notices traced to people; "
+        "revisions kept as differences; an id for the database, so its files folder is its own",
+        # AUTOINCREMENT needs the tables rebuilt (SQLite cannot add it in place): an old 查看详情 button
+        # must never open the next applicant who got a deleted applicant's id. Run with foreign keys
+        # off (see FOREIGN_KEYS_OFF), so that dropping the old tables cascades to nothing.
+        """
+        CREATE TABLE applicants_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_active_at TEXT NOT NULL,
+            blocked_at TEXT,
+            UNIQUE (channel, external_id)
+        );
+        INSERT INTO applicants_new (id, channel, external_id, display_name, created_at, last_active_at, blocked_at)
+            SELECT id, channel, external_id, display_name, created_at, last_active_at, blocked_at FROM applicants;
+        DROP TABLE applicants;
+        ALTER TABLE applicants_new RENAME TO applicants;
+        CREATE TABLE applications_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            applicant_id INTEGER NOT NULL UNIQUE REFERENCES applicants(id) ON DELETE CASCADE,
+            criteria_id TEXT NOT NULL,
+            criteria_version INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'consent'
+                CHECK (status IN ('consent', 'active', 'submitted')),
+            step TEXT NOT NULL DEFAULT 'consent',
+            mode TEXT NOT NULL DEFAULT '',
+            consent_at TEXT,
+            submitted_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        INSERT INTO applications_new (id, applicant_id, criteria_id, criteria_version, status, step, mode,
+                                      consent_at, submitted_at, created_at, updated_at)
+            SELECT id, applicant_id, criteria_id, criteria_version, status, step, mode, consent_at, submitted_at,
+                   created_at, updated_at FROM applications;
+        DROP TABLE applications;
+        ALTER TABLE applications_new RENAME TO applications;
+        ALTER TABLE attachments ADD COLUMN removed_at TEXT;
+        -- Whom a message is about (a submission notice names the applicant): erased with them.
+        ALTER TABLE outbox ADD COLUMN subject_id INTEGER;
+        CREATE INDEX outbox_subject ON outbox (subject_id);
+        -- A revision older than the newest is kept as what differs from the next one: the next one's
+        -- first keep_prefix and last keep_suffix characters around `text`. NULL: `text` is whole.
+        ALTER TABLE answer_revisions ADD COLUMN keep_prefix INTEGER;
+        ALTER TABLE answer_revisions ADD COLUMN keep_suffix INTEGER;
+        -- Exports hold applicants' documents and rows: an applicant's /delete removes the ones with theirs.
+        CREATE TABLE exports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            zip_path TEXT NOT NULL,
+            xlsx_path TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE export_members (
+            export_id INTEGER NOT NULL REFERENCES exports(id) ON DELETE CASCADE,
+            application_id INTEGER NOT NULL,
+            PRIMARY KEY (export_id, application_id)
+        );
+        CREATE INDEX export_members_by_application ON export_members (application_id);
+        INSERT INTO settings (key, value) VALUES ('database_id', lower(hex(randomblob(16))))
+            ON CONFLICT (key) DO NOTHING;
+        """,
+    ),
 ]
+
+# Migrations that rebuild a table others refer to: run with foreign keys off (outside the
+# transaction, as SQLite requires), then checked with PRAGMA foreign_key_check.
+FOREIGN_KEYS_OFF = {7}
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -319,6 +392,7 @@ class Outgoing:
     applicant_id: int | None = None
     dedupe_key: str | None = None
     not_before: str | None = None
+    subject_id: int | None = None  # the applicant a notice is about: erased with them
 
 
 @dataclass(frozen=True)
@@ -340,18 +414,20 @@ class ApplicantRow:
 
 
 class Storage:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path | None = None) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self.path = path  # None for an in-memory database
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
+        location = None if str(path) == ":memory:" else await asyncio.to_thread(Path(path).absolute)
         try:
-            if str(path) != ":memory:":
+            if location is not None:
                 if await asyncio.to_thread(Path(path).is_dir):
                     # Said here: a failed aiosqlite.connect leaves its worker thread behind.
                     raise IsADirectoryError(f"{path} 是一个文件夹")
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(private_folder, location.parent)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
             conn = await aiosqlite.connect(str(path), isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
@@ -362,13 +438,16 @@ class Storage:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            # An erased answer is overwritten with zeros, not left in free pages of the file: some SQLite
+            # builds do this by default, others not, and /delete must mean deleted everywhere.
+            await conn.execute("PRAGMA secure_delete = ON")
             # 32 MB of page cache instead of 2: a thousand applications' answers stay in memory.
             await conn.execute("PRAGMA cache_size = -32768")
-            storage = cls(conn)
+            storage = cls(conn, location)
             await storage._migrate()
         except sqlite3.DatabaseError as exc:
             await conn.close()
-            raise StorageError(f"{path} 不是本程序可用的 SQLite 数据库：{exc}") from exc
+            raise StorageError(_open_failure(path, exc)) from exc
         except BaseException:
             await conn.close()
             raise
@@ -385,10 +464,19 @@ class Storage:
                 f"数据库版本 {version} 比本程序支持的 {SCHEMA_VERSION} 新：请升级 award-bot 后再打开。"
             )
         for number, (_name, script) in enumerate(MIGRATIONS[version:], start=version + 1):
-            async with self._tx() as db:
-                for statement in _statements(script):
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version = {number}")
+            rebuild = number in FOREIGN_KEYS_OFF
+            if rebuild:
+                await self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                async with self._tx() as db:
+                    for statement in _statements(script):
+                        await db.execute(statement)
+                    if rebuild and await db.execute_fetchall("PRAGMA foreign_key_check"):
+                        raise StorageError(f"升级到数据库版本 {number} 后外键不一致，已撤销升级")
+                    await db.execute(f"PRAGMA user_version = {number}")
+            finally:
+                if rebuild:
+                    await self._conn.execute("PRAGMA foreign_keys = ON")
 
     async def schema_version(self) -> int:
         async with self._conn.execute("PRAGMA user_version") as cursor:
@@ -596,11 +684,12 @@ class Storage:
 
     async def history(self, application_id: int, question_id: str) -> list[Revision]:
         rows = await self._fetchall(
-            "SELECT text, action, created_at FROM answer_revisions "
+            "SELECT text, keep_prefix, keep_suffix, action, created_at FROM answer_revisions "
             "WHERE application_id = ? AND question_id = ? ORDER BY id",
             (application_id, question_id),
         )
-        return [Revision(row["text"], row["action"], row["created_at"]) for row in rows]
+        texts = revisions.whole_texts([_stored(row) for row in rows])
+        return [Revision(text, row["action"], row["created_at"]) for text, row in zip(texts, rows, strict=True)]
 
     # -- attachments and documents ---------------------------------------------------
 
@@ -628,17 +717,33 @@ class Storage:
             return int(cursor.lastrowid or 0)
 
     async def attachments(self, application_id: int, question_id: str | None = None) -> list[Attachment]:
-        sql = "SELECT * FROM attachments WHERE application_id = ?"
+        """The files the application has now (removed ones stay in the history only)."""
+        sql = "SELECT * FROM attachments WHERE application_id = ? AND removed_at IS NULL"
         params: list[Any] = [application_id]
         if question_id is not None:
             sql += " AND question_id = ?"
             params.append(question_id)
         rows = await self._fetchall(sql + " ORDER BY id", params)
-        return [
-            Attachment(r["id"], r["question_id"], r["file_name"], r["mime_type"], r["size"], r["sha256"],
-                       r["path"], r["caption"])
-            for r in rows
-        ]
+        return [_attachment(r) for r in rows]
+
+    async def remove_attachment(self, application_id: int, attachment_id: int) -> tuple[Attachment, bool] | None:
+        """Take a file out of the application (the row stays, with removed_at, as history).
+
+        Returns the file and whether its content is still used by a file someone has (then the file
+        on disk must stay); None if the application has no such file now.
+        """
+        async with self._tx() as db:
+            rows = await db.execute_fetchall(
+                "SELECT * FROM attachments WHERE id = ? AND application_id = ? AND removed_at IS NULL",
+                (attachment_id, application_id),
+            )
+            if not rows:
+                return None
+            await db.execute("UPDATE attachments SET removed_at = ? WHERE id = ?", (now_utc(), attachment_id))
+            shared = await db.execute_fetchall(
+                "SELECT 1 FROM attachments WHERE path = ? AND removed_at IS NULL LIMIT 1", (rows[0]["path"],)
+            )
+        return _attachment(rows[0]), bool(shared)
 
     async def add_document(
         self, application_id: int, kind: str, path: str, sha256: str, pdf_path: str | None = None,
@@ -853,11 +958,12 @@ class Storage:
                                             "WHERE application_id = ? ORDER BY field", app_id)
                 app["answers"] = await rows("SELECT question_id, text, updated_at FROM answers "
                                             "WHERE application_id = ? ORDER BY question_id", app_id)
-                app["answer_history"] = await rows("SELECT question_id, action, text, created_at FROM answer_revisions "
-                                                   "WHERE application_id = ? ORDER BY id", app_id)
+                app["answer_history"] = _whole_history(await rows(
+                    "SELECT question_id, action, text, keep_prefix, keep_suffix, created_at FROM answer_revisions "
+                    "WHERE application_id = ? ORDER BY id", app_id))
                 app["attachments"] = await rows("SELECT question_id, file_name, mime_type, size, sha256, caption, "
-                                                "created_at FROM attachments WHERE application_id = ? ORDER BY id",
-                                                app_id)
+                                                "created_at, removed_at FROM attachments WHERE application_id = ? "
+                                                "ORDER BY id", app_id)
                 app["documents"] = await rows("SELECT version, kind, created_at FROM documents "
                                               "WHERE application_id = ? ORDER BY version", app_id)
                 data["applications"].append(app)
@@ -865,34 +971,82 @@ class Storage:
                 "SELECT kind, status, created_at, sent_at FROM outbox WHERE applicant_id = ? ORDER BY id", applicant_id)
             return data
 
-    async def delete_applicant(self, applicant_id: int) -> list[str]:
-        """Erase an applicant and everything of theirs; returns the files nobody else refers to any more."""
+    async def delete_applicant(self, applicant_id: int, erased_notice: dict[str, Any]) -> Erased:
+        """Erase an applicant and everything of theirs, in one transaction.
+
+        Returns the files to remove: their documents, received files nobody else has, and every
+        export that holds their document or row. Messages about them to the office keep no
+        personal data: their payload becomes `erased_notice`, and one not yet sent is dropped.
+        """
         async with self._tx() as db:
-            async with db.execute(
-                """SELECT path FROM documents d JOIN applications p ON p.id = d.application_id
-                   WHERE p.applicant_id = ?
-                   UNION SELECT pdf_path FROM documents d JOIN applications p ON p.id = d.application_id
-                   WHERE p.applicant_id = ? AND pdf_path IS NOT NULL""",
-                (applicant_id, applicant_id),
-            ) as cursor:
-                files = [row[0] for row in await cursor.fetchall()]
-            # Received files are stored once per content: keep one another applicant also sent.
-            async with db.execute(
-                """SELECT DISTINCT t.path FROM attachments t JOIN applications p ON p.id = t.application_id
-                   WHERE p.applicant_id = ? AND NOT EXISTS (
-                       SELECT 1 FROM attachments o JOIN applications q ON q.id = o.application_id
-                       WHERE o.sha256 = t.sha256 AND q.applicant_id != ?)""",
-                (applicant_id, applicant_id),
-            ) as cursor:
-                files += [row[0] for row in await cursor.fetchall()]
+            apps = [row[0] for row in await db.execute_fetchall(
+                "SELECT id FROM applications WHERE applicant_id = ?", (applicant_id,))]
+            marks = ",".join("?" * len(apps))
+            files = [row[0] for row in await db.execute_fetchall(
+                f"""SELECT path FROM documents WHERE application_id IN ({marks})
+                    UNION SELECT pdf_path FROM documents WHERE application_id IN ({marks}) AND pdf_path IS NOT NULL""",
+                (*apps, *apps))]
+            # Received files are stored once per content: keep one another applicant still has.
+            files += [row[0] for row in await db.execute_fetchall(
+                f"""SELECT DISTINCT t.path FROM attachments t WHERE t.application_id IN ({marks}) AND NOT EXISTS (
+                        SELECT 1 FROM attachments o WHERE o.sha256 = t.sha256 AND o.removed_at IS NULL
+                        AND o.application_id NOT IN ({marks}))""",
+                (*apps, *apps))]
+            exports = await db.execute_fetchall(
+                f"""SELECT id, zip_path, xlsx_path FROM exports WHERE id IN (
+                        SELECT export_id FROM export_members WHERE application_id IN ({marks}))""",
+                apps)
+            files += [path for row in exports for path in (row["zip_path"], row["xlsx_path"]) if path]
+            await db.execute(f"DELETE FROM exports WHERE id IN ({','.join('?' * len(exports))})",
+                             [row["id"] for row in exports])
+            await db.execute(
+                "UPDATE outbox SET payload = ?, status = CASE WHEN status = 'pending' THEN 'dropped' ELSE status END "
+                "WHERE subject_id = ?",
+                (json.dumps(erased_notice, ensure_ascii=False), applicant_id),
+            )
             # Cascades to the application, profile, answers with their history, attachments,
             # documents and queued messages.
             await db.execute("DELETE FROM applicants WHERE id = ?", (applicant_id,))
-        return files
+        return Erased(files, len(exports))
 
-    async def applicant_by_id(self, applicant_id: int) -> Applicant | None:
-        row = await self._fetchone("SELECT * FROM applicants WHERE id = ?", (applicant_id,))
-        return _applicant(row) if row else None
+    async def record_export(self, zip_path: Path, xlsx_path: Path | None, application_ids: Sequence[int]) -> None:
+        """Remember an export and whose data it holds, so that an applicant's /delete removes it too."""
+        async with self._tx() as db:
+            cursor = await db.execute("INSERT INTO exports (zip_path, xlsx_path, created_at) VALUES (?, ?, ?)",
+                                      (str(zip_path), str(xlsx_path) if xlsx_path else None, now_utc()))
+            await db.executemany("INSERT INTO export_members (export_id, application_id) VALUES (?, ?)",
+                                 [(cursor.lastrowid, app_id) for app_id in application_ids])
+
+    async def database_id(self) -> str:
+        """A random id made with the database: its files folder carries it (bot.files.claim_folder)."""
+        value = await self.setting("database_id")
+        assert value, "migration 7 sets it"
+        return value
+
+
+@dataclass(frozen=True)
+class Erased:
+    files: list[str]
+    exports: int  # exports that held the applicant's data, removed with it
+
+
+def _open_failure(path: str | Path, exc: sqlite3.DatabaseError) -> str:
+    """Why a database could not be opened, as the person starting the bot can act on it."""
+    text = str(exc).lower()
+    folder = Path(path).parent
+    # In WAL mode SQLite must create files beside the database: on a read-only disk even a valid
+    # database fails to open ("unable to open database file"), which is no reason to call it broken.
+    read_only = folder.is_dir() and not os.access(folder, os.W_OK)
+    if read_only or "readonly" in text or "read-only" in text or "read only" in text:
+        return (f"数据库 {path} 所在的位置只读，无法写入：请把它放到可写的文件夹（AWARD_DB），"
+                "或检查磁盘是否以只读方式挂载。")
+    if "disk is full" in text or "disk i/o" in text:
+        return f"无法写入数据库 {path}（{exc}）：请检查磁盘空间。"
+    if "unable to open" in text:
+        return f"无法打开数据库 {path}：请检查文件夹是否存在、是否可写。"
+    if "locked" in text or "busy" in text:
+        return f"数据库 {path} 正被另一个程序占用，请稍后再试。"
+    return f"{path} 不是本程序可用的 SQLite 数据库：{exc}"
 
 
 def backup_database(source: Path, target: Path) -> dict[str, int]:
@@ -905,22 +1059,33 @@ def backup_database(source: Path, target: Path) -> dict[str, int]:
         raise StorageError(f"{source}: 数据库不存在")
     if target.exists():
         raise StorageError(f"{target}: 已存在，为免覆盖请换一个文件名")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        private_folder(target.parent)
+    except OSError as exc:
+        raise StorageError(f"{target}: 无法在 {target.parent} 里写文件（{exc.strerror or exc}）") from exc
     partial = target.with_name(target.name + ".part")
     partial.unlink(missing_ok=True)
-    live = sqlite3.connect(source, timeout=30)
-    copy = sqlite3.connect(partial)
     try:
-        live.backup(copy, pages=-1)
-        copy.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
-        if copy.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise StorageError(f"{target}: 副本未通过完整性检查")
-        counts = {table: copy.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                  for table in ("applicants", "applications", "answers", "attachments", "documents")}
-    finally:
-        copy.close()
-        live.close()
-    os.replace(partial, target)
+        live = sqlite3.connect(source, timeout=30)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                live.backup(copy, pages=-1)
+                copy.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+                if copy.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                    raise StorageError(f"{target}: 副本未通过完整性检查")
+                counts = {table: copy.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                          for table in ("applicants", "applications", "answers", "attachments", "documents")}
+            finally:
+                copy.close()
+        finally:
+            live.close()
+        os.replace(partial, target)
+    except BaseException:
+        # A full disk or an interrupted copy leaves nothing half-written behind.
+        for leftover in (partial, partial.with_name(partial.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+        raise
     return counts
 
 
@@ -928,10 +1093,11 @@ async def _insert_outgoing(db: aiosqlite.Connection, message: Outgoing, broadcas
     now = now_utc()
     cursor = await db.execute(
         """INSERT INTO outbox (channel, recipient, applicant_id, broadcast_id, kind, payload, dedupe_key,
-                               not_before, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING""",
+                               not_before, created_at, subject_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING""",
         (message.channel, message.recipient, message.applicant_id, broadcast_id, message.kind,
-         json.dumps(message.payload, ensure_ascii=False), message.dedupe_key, message.not_before or now, now),
+         json.dumps(message.payload, ensure_ascii=False), message.dedupe_key, message.not_before or now, now,
+         message.subject_id),
     )
     return cursor.rowcount == 1
 
@@ -969,6 +1135,19 @@ async def _recompose(db: aiosqlite.Connection, application_id: int, question_id:
                updated_at = excluded.updated_at""",
         (application_id, question_id, text, now),
     )
+    # The version so far becomes what differs from the new one (bot/revisions.py): history stays
+    # complete while its size grows with what was changed, not with the answer's length per edit.
+    newest = await db.execute_fetchall(
+        "SELECT id, text, keep_prefix FROM answer_revisions WHERE application_id = ? AND question_id = ? "
+        "ORDER BY id DESC LIMIT 1",
+        (application_id, question_id),
+    )
+    if newest and newest[0]["keep_prefix"] is None:
+        change = revisions.delta(newest[0]["text"], text)
+        await db.execute(
+            "UPDATE answer_revisions SET text = ?, keep_prefix = ?, keep_suffix = ? WHERE id = ?",
+            (change.middle, change.prefix, change.suffix, newest[0]["id"]),
+        )
     await db.execute(
         "INSERT INTO answer_revisions (application_id, question_id, text, action, created_at) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -977,10 +1156,32 @@ async def _recompose(db: aiosqlite.Connection, application_id: int, question_id:
     return text
 
 
+def _stored(row: aiosqlite.Row) -> revisions.StoredRevision:
+    return revisions.StoredRevision(row["text"], row["keep_prefix"], row["keep_suffix"])
+
+
+def _whole_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Revision rows of several questions (in id order) with each text whole, for /mydata."""
+    by_question: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_question.setdefault(row["question_id"], []).append(row)
+    for group in by_question.values():
+        texts = revisions.whole_texts([revisions.StoredRevision(r["text"], r["keep_prefix"], r["keep_suffix"])
+                                       for r in group])
+        for row, text in zip(group, texts, strict=True):
+            row["text"] = text
+    return [{key: value for key, value in row.items() if not key.startswith("keep_")} for row in rows]
+
+
 def _statements(script: str) -> list[str]:
     # Comments are dropped first: sqlite3's executescript() would commit on its own.
     code = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
     return [statement.strip() for statement in code.split(";") if statement.strip()]
+
+
+def _attachment(r: aiosqlite.Row) -> Attachment:
+    return Attachment(r["id"], r["question_id"], r["file_name"], r["mime_type"], r["size"], r["sha256"], r["path"],
+                      r["caption"])
 
 
 def _applicant(row: aiosqlite.Row) -> Applicant:

@@ -7,7 +7,6 @@ HTML escaping, 64-byte callback data, 429 and 403 answers, private chats only.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import html
 import logging
 import mimetypes
@@ -15,7 +14,6 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 # Opt in to the coming python-telegram-bot behaviour (RetryAfter.retry_after as a timedelta),
@@ -32,11 +30,12 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.flows.dispatch import Lanes
+from bot import logs
+from bot.flows.dispatch import Lanes, answer_safely
 from bot.flows.events import ButtonPress, Command, EditedText, Event, FileReceived, Reply, Sender, Text
 from bot.sender import (
     DeliveryError,
@@ -48,16 +47,14 @@ from bot.sender import (
     Refused,
 )
 from bot.storage import OutboxMessage, Storage
+from bot.telegram_limits import CAPTION_LIMIT, PacedLimiter, pack, split_text, units
+from bot.uploads import ALLOWED_TYPES, MAX_FILE_BYTES, Refusal, check_upload
 from bot.wording import say
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
-RATE_HEADROOM = 0.95  # of the allowed rate: evenly spaced messages still arrive a little bunched
-MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
-ALLOWED_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"}
 ALBUM_QUIET_SECONDS = 1.0
 SEND_ATTEMPTS = 5
 
@@ -71,43 +68,6 @@ def _utf8(text: str) -> str:
     except UnicodeEncodeError:
         return "".join(char for char in text if not "\ud800" <= char <= "\udfff")
     return text
-
-
-def units(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji or a rare 汉字 may count 2)."""
-    # surrogatepass: a lone surrogate (only a broken client sends one) counts as one unit, not a crash
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _fit(text: str, limit: int) -> int:
-    """How many characters of `text` fit in `limit` UTF-16 units."""
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return index
-    return len(text)
-
-
-def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Cut a long text into messages Telegram accepts, at paragraph, then line, then any boundary."""
-    parts: list[str] = []
-    rest = text
-    while units(rest) > limit:
-        fit = _fit(rest, limit)
-        window = rest[:fit]
-        cut = window.rfind("\n\n")
-        if cut < fit // 2:
-            cut = window.rfind("\n")
-        if cut < fit // 2:
-            cut = fit
-        parts.append(rest[:cut].rstrip("\n"))
-        rest = rest[cut:].lstrip("\n")
-    parts.append(rest)
-    # Telegram refuses a message of blanks only ("message text is empty"); a long run of spaces
-    # can make one. Dropping it loses nothing a reader would see.
-    visible = [part for part in parts if part.strip()]
-    return visible or parts[:1]
 
 
 class PerApplicantUpdates(BaseUpdateProcessor):
@@ -157,10 +117,9 @@ class Blocked(Exception):
 
 
 class TelegramChannel:
-    def __init__(self, flows: Flows, storage: Storage, data_dir: Path) -> None:
+    def __init__(self, flows: Flows, storage: Storage) -> None:
         self.flows = flows
         self.storage = storage
-        self.files_dir = data_dir / "attachments"
         self.lanes = Lanes()
         self._album_arrivals: dict[str, int] = {}  # media_group_id -> photos arrived so far
         self._album_pending: dict[int, PendingAlbum] = {}  # by user id
@@ -177,6 +136,19 @@ class TelegramChannel:
     # -- incoming ------------------------------------------------------------------------
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update; whatever goes wrong, the person gets a short apology, never silence."""
+        try:
+            await self._on_update(update, context)
+        except Exception:
+            logs.unexpected(log, "update %s could not be handled", update.update_id)
+            chat = update.effective_chat
+            if chat is not None and chat.type == ChatType.PRIVATE:
+                try:
+                    await self._send(context, chat.id, None, [Reply(say("unexpected_error"))])
+                except Exception as exc:  # the apology itself could not go: nothing more to do
+                    log.error("could not send the apology for update %s: %s", update.update_id, type(exc).__name__)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or user.is_bot:
             return
@@ -204,7 +176,7 @@ class TelegramChannel:
             if isinstance(event, Reply):
                 replies = [event]  # a file refused on arrival, or a message it cannot take
             elif event is not None:
-                replies = await self.flows.handle(event)
+                replies = await answer_safely(self.flows.handle, event)
         finally:
             if in_album:
                 # Every file of an album counts, whatever became of it (even an error), or the
@@ -244,6 +216,7 @@ class TelegramChannel:
 
     async def _file(self, context: ContextTypes.DEFAULT_TYPE, message: Message,
                     sender: Sender) -> FileReceived | Reply:
+        """Download and check a file; it is handed to the flows in memory, which decide if it is kept."""
         if message.photo:
             photo = message.photo[-1]  # the largest size
             file_id, size, mime, name = photo.file_id, photo.file_size, "image/jpeg", f"照片_{message.message_id}.jpg"
@@ -252,34 +225,21 @@ class TelegramChannel:
             assert document is not None
             mime = document.mime_type or mimetypes.guess_type(document.file_name or "")[0] or ""
             file_id, size, name = document.file_id, document.file_size, document.file_name or "文件"
+        name = _utf8(name)
         if mime not in ALLOWED_TYPES:
-            return Reply(say("file_type_refused", name=_utf8(name)))
+            return Reply(say("file_type_refused", name=name))
         if size is not None and size > MAX_FILE_BYTES:
-            return Reply(say("file_too_big", name=_utf8(name), mb=round(size / 1024 / 1024, 1)))
-        await self._call(lambda: context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT))
+            return Reply(say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1)))
         try:
             data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
         except TelegramError as exc:
-            log.warning("file download failed: %s", exc)
-            return Reply(say("file_download_failed", name=_utf8(name)))
-        if len(data) > MAX_FILE_BYTES:
-            return Reply(say("file_too_big", name=_utf8(name), mb=round(len(data) / 1024 / 1024, 1)))
-        if not _content_matches(data, mime):
-            return Reply(say("file_type_refused", name=_utf8(name)))
-        digest, path = await asyncio.to_thread(self._keep, data, mime)
-        return FileReceived(sender, _utf8(name), mime, len(data), digest, path, _utf8(message.caption or ""),
-                            _ref(message))
-
-    def _keep(self, data: bytes, mime: str) -> tuple[str, Path]:
-        """Store a received file under its checksum; a crash mid-write never leaves a cut-off file."""
-        digest = hashlib.sha256(data).hexdigest()
-        self.files_dir.mkdir(parents=True, exist_ok=True)
-        path = self.files_dir / f"{digest}{mimetypes.guess_extension(mime) or ''}"
-        if not path.exists():
-            partial = path.with_name(path.name + ".part")
-            partial.write_bytes(data)
-            os.replace(partial, path)
-        return digest, path
+            log.warning("file download failed: %s", type(exc).__name__)
+            return Reply(say("file_download_failed", name=name))
+        # Decoding a photo in full takes a moment: off the event loop.
+        refused = await asyncio.to_thread(check_upload, data, mime)
+        if refused is not None:
+            return Reply(_refusal(refused, name, len(data)))
+        return FileReceived(sender, name, mime, data, _utf8(message.caption or ""), _ref(message))
 
     async def _album_item_skipped(self, context: ContextTypes.DEFAULT_TYPE, update: Update) -> None:
         message, user = update.message, update.effective_user
@@ -334,7 +294,7 @@ class TelegramChannel:
     async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int | None,
                     replies: list[Reply]) -> None:
         try:
-            for reply in replies:
+            for reply in pack(replies):
                 await self._send_one(context, chat_id, reply)
         except Blocked:
             if user_id is not None:  # a group that removed the bot says nothing about the user
@@ -352,17 +312,21 @@ class TelegramChannel:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows if row]
             )
-        chunks = split_text(reply.text) if reply.text else []
+        # A document carries its text as the caption when it fits: one message instead of two.
+        caption = reply.document is not None and units(reply.text) <= CAPTION_LIMIT
+        chunks = split_text(reply.text) if reply.text and not caption else []
         for n, chunk in enumerate(chunks):
-            last = n == len(chunks) - 1
+            last = n == len(chunks) - 1 and reply.document is None
             await self._call(lambda chunk=chunk, last=last: bot.send_message(
                 chat_id, html.escape(chunk, quote=False), parse_mode=ParseMode.HTML,
                 reply_markup=markup if last else None))
         if reply.document is not None:
             data = await asyncio.to_thread(reply.document.read_bytes)
             name = reply.document_name or reply.document.name
-            await self._call(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-            await self._call(lambda: bot.send_document(chat_id, data, filename=name))
+            text = html.escape(reply.text, quote=False) if caption and reply.text else None
+            await self._call(lambda: bot.send_document(chat_id, data, filename=name, caption=text,
+                                                       parse_mode=ParseMode.HTML if text else None,
+                                                       reply_markup=markup))
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T | None:
         """One Bot API call, kept within Telegram's rules: wait out 429s, retry what was not sent."""
@@ -393,20 +357,12 @@ class TelegramChannel:
         return None
 
 
-# What a file's first bytes must look like for the type its sender declared.
-_MAGIC = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "application/pdf": (b"%PDF-",),
-}
-
-
-def _content_matches(data: bytes, mime: str) -> bool:
-    if mime == "image/webp":
-        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    if mime == "image/heic":
-        return data[4:8] == b"ftyp"
-    return data.startswith(_MAGIC.get(mime, (b"",)))
+def _refusal(refused: Refusal, name: str, size: int) -> str:
+    if refused.key == "file_too_big":
+        return say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1))
+    if refused.key == "file_broken":
+        return say("file_broken", name=name)
+    return say("file_type_refused", name=name)
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:
@@ -451,6 +407,7 @@ def bot_commands() -> list[BotCommand]:
         BotCommand("finish", say("menu_finish")),
         BotCommand("draft", say("menu_draft")),
         BotCommand("document", say("menu_document")),
+        BotCommand("files", say("menu_files")),
         BotCommand("mydata", say("menu_mydata")),
         BotCommand("delete", say("menu_delete")),
         BotCommand("help", say("menu_help")),
@@ -495,29 +452,23 @@ class TelegramTransport:
             raise delivery_error(exc) from exc
 
 
-def shared_limiter(rate: float) -> AIORateLimiter:
-    """One pace for everything the bot sends to chats: replies and reminders take turns in it.
-
-    PTB's default bucket holds 30 and refills at 30/s, so after a quiet moment it lets up to 60
-    through within one second, and Telegram refuses what goes over 30. A bucket of one refilled
-    at 95 % of the rate spaces messages evenly instead, and the 5 % absorbs network jitter.
-    max_retries=0: a 429 comes back to the caller (_call for replies, the outbox sender for
-    reminders), which waits it out its own way.
-    """
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / (rate * RATE_HEADROOM), max_retries=0)
+def shared_limiter(rate: float, per_chat_rate: float = 1.0) -> PacedLimiter:
+    """One pace for everything the bot sends: replies and reminders take turns in it (see PacedLimiter)."""
+    return PacedLimiter(rate, per_chat_rate)
 
 
 def build_application(
-    flows: Flows, storage: Storage, data_dir: Path, token: str, api_url: str | None = None, *,
-    rate: float = 30.0,
+    flows: Flows, storage: Storage, token: str, api_url: str | None = None, *,
+    rate: float = 30.0, per_chat_rate: float = 1.0,
 ) -> Application:
-    """The bot's Application; `rate` is the most messages a second it sends, replies and reminders together."""
-    channel = TelegramChannel(flows, storage, data_dir)
+    """The bot's Application; `rate` is the most messages a second it sends, replies and reminders
+    together, and `per_chat_rate` the most to one chat (Telegram's limits: about 30 and 1)."""
+    channel = TelegramChannel(flows, storage)
     builder = (
         Application.builder()
         .token(token)
         .concurrent_updates(PerApplicantUpdates(channel))
-        .rate_limiter(shared_limiter(rate))
+        .rate_limiter(shared_limiter(rate, per_chat_rate))
     )
     # With max_retries=0 the limiter logs every 429 as an error with a traceback, although
     # _call waits it out: keep its real errors only.
@@ -553,20 +504,46 @@ async def set_menus(bot: Bot, office: Iterable[str] = (), former: Iterable[str] 
 
 
 async def start_polling(application: Application, *, office: Iterable[str] = (), former: Iterable[str] = (),
-                        poll_interval: float = 0.0, poll_timeout: int = 10) -> None:
-    """Start an initialised application: command menus (see set_menus), then long polling."""
+                        poll_interval: float = 0.0, poll_timeout: int = 10,
+                        on_conflict: Callable[[], None] | None = None) -> None:
+    """Start an initialised application: command menus (see set_menus), then long polling.
+
+    `on_conflict` is called when Telegram answers 409 Conflict: another program takes this bot's
+    updates (a second award-bot with the same token). Polling on would only fight it.
+    """
     await application.start()
     await set_menus(application.bot, office, former)
     assert application.updater is not None
+
+    def polling_failed(error: TelegramError) -> None:
+        if isinstance(error, Conflict) and on_conflict is not None:
+            on_conflict()
+        else:
+            log.warning("getting updates failed, retrying: %s", type(error).__name__)
+
     await application.updater.start_polling(
         poll_interval=poll_interval, timeout=poll_timeout,
-        allowed_updates=["message", "edited_message", "callback_query"],
+        allowed_updates=["message", "edited_message", "callback_query"], error_callback=polling_failed,
     )
 
 
-async def stop_polling(application: Application) -> None:
+class _FinalConflict(logging.Filter):
+    """After a 409, PTB's last getUpdates on stopping gets a 409 too, and logs it as an error with a
+    traceback; the bot has already said plainly why it stops."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], Conflict))
+
+
+async def stop_polling(application: Application, *, conflicted: bool = False) -> None:
     assert application.updater is not None
-    await application.updater.stop()
+    quiet = _FinalConflict()
+    if conflicted:
+        logging.getLogger("telegram.ext.Updater").addFilter(quiet)
+    try:
+        await application.updater.stop()
+    finally:
+        logging.getLogger("telegram.ext.Updater").removeFilter(quiet)
     await application.stop()
 
 

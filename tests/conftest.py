@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image, PngImagePlugin
+from pypdf import PdfWriter
 
 from bot.criteria import Criteria, load_criteria
 from bot.flows.dispatch import Dispatcher
@@ -17,6 +21,53 @@ from bot.storage import Application, Storage
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
+
+CHECKOUT_DATA = ROOT / "data"  # where the bot keeps its database and files when run from the checkout
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_data_existed] = CHECKOUT_DATA.exists()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # The tests write only into temporary folders: the suite once filled the checkout's data/ with
+    # documents and a LibreOffice profile, and an office's real data may live there.
+    if not session.config.stash.get(_data_existed, True) and CHECKOUT_DATA.exists():
+        print(f"\nFAILED: the tests wrote into {CHECKOUT_DATA}; they must use temporary folders only")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_data_existed = pytest.StashKey[bool]()
+
+# A fast clock for Telegram's one-message-a-second-per-chat pace: the bots under test pace each chat
+# at 50 a second, and tests of pacing scale the fake server's strict limit to match.
+CHAT_RATE = 50.0
+
+
+def jpeg(marker: str = "", size: tuple[int, int] = (16, 12)) -> bytes:
+    """A small, whole JPEG photo; `marker` makes it unique (in a comment segment)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (180, 40, 40)).save(buffer, "JPEG", comment=marker.encode())
+    return buffer.getvalue()
+
+
+def png(marker: str = "", size: tuple[int, int] = (16, 12)) -> bytes:
+    """A small, whole PNG image; `marker` makes it unique (in a text chunk)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("marker", marker)
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40, 40, 180)).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def pdf(marker: str = "") -> bytes:
+    """A one-page PDF; `marker` makes it unique (in its metadata)."""
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_metadata({"/Title": marker})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def award_bot(*args: str, stdin: str = "", env: dict[str, str] | None = None,
@@ -41,6 +92,24 @@ PROFILE = {
     "email": "zhangsan@example.com",
     "experience": "2008.07—2013.12 某某机械 检验员\n2014.01至今 某某精密机械 质量部经理",
 }
+
+
+@contextmanager
+def small_file_system(folder: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` mounted at `folder`: writing more fails with ENOSPC, as on a full disk.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped, and the tests that put a
+    file in a folder's way cover the same code without it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("this machine does not let the tests mount a small file system")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.fixture

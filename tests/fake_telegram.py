@@ -88,8 +88,14 @@ def visible_text(text: str, parse_mode: str | None) -> str:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
+    def __init__(self, token: str = "123456:TEST-TOKEN", *, chat_limit: tuple[int, float] | None = None) -> None:
+        """`chat_limit` (burst, seconds): strict about messages to one chat, as Telegram is. A chat may get
+        `burst` messages at once, then one per `seconds`; more is answered 429 (see `too_many`)."""
         self.token = token
+        self.chat_limit = chat_limit
+        self._chat_tokens: dict[int, tuple[float, float]] = {}  # chat -> (tokens, when counted)
+        self.too_many: list[tuple[str, int]] = []  # (method, chat) refused by chat_limit
+        self.conflict = False  # another program polls this bot: getUpdates answers 409
         self.updates: list[dict[str, Any]] = []
         self._update_id = 0
         self._fetched = 0
@@ -268,6 +274,8 @@ class FakeTelegram:
                     raise error
             if chat_id is not None and chat_id in self.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
+            if chat_id is not None and self.chat_limit and method.startswith("send") and method != "sendChatAction":
+                self._spend_chat_token(method, chat_id)
             if method in self.delays:
                 await asyncio.sleep(self.delays[method])
             handler = getattr(self, "_m_" + method, None)
@@ -277,6 +285,18 @@ class FakeTelegram:
         except ApiError as error:
             return self._error(error)
         return web.json_response({"ok": True, "result": result})
+
+    def _spend_chat_token(self, method: str, chat_id: int) -> None:
+        assert self.chat_limit is not None
+        burst, seconds = self.chat_limit
+        now = time.monotonic()
+        tokens, then = self._chat_tokens.get(chat_id, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - then) / seconds)
+        if tokens < 1:
+            self._chat_tokens[chat_id] = (tokens, now)
+            self.too_many.append((method, chat_id))
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self._chat_tokens[chat_id] = (tokens - 1, now)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
@@ -323,6 +343,9 @@ class FakeTelegram:
         return True
 
     async def _m_getUpdates(self, params: dict) -> list[dict]:
+        if self.conflict:
+            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                                "instance is running")
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         timeout = float(params.get("timeout") or 0)

@@ -25,7 +25,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 def router(storage: Storage, criteria, tmp_path: Path) -> Router:
     coordinators = Coordinators.parse("test:boss")
-    interview = Interview(storage, criteria, documents_dir=tmp_path / "docs", coordinators=coordinators)
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files", coordinators=coordinators)
 
     async def exporter() -> Path:
         return (await export_all(storage, criteria, tmp_path / "exports", tz=TZ)).zip_path

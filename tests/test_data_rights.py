@@ -11,11 +11,11 @@ from bot.flows.coordinator import Coordinators
 from bot.flows.events import FileReceived
 from bot.flows.interview import Interview
 from bot.storage import Storage, StorageError, backup_database
-from tests.conftest import FakeApplicant, answer_for, application_of, award_bot
+from tests.conftest import FakeApplicant, answer_for, application_of, award_bot, jpeg
 
 
 def interview_for(storage: Storage, criteria, tmp_path: Path) -> Interview:
-    return Interview(storage, criteria, documents_dir=tmp_path / "docs",
+    return Interview(storage, criteria, data_dir=tmp_path / "files",
                      coordinators=Coordinators.parse("test:boss"))
 
 
@@ -50,19 +50,17 @@ async def test_delete_asks_first_then_erases_everything_and_tells_the_office(
         await person.reach_questions()
         await person.command("jump", "7.4a")
     # Both sent the same certificate: the shared file must survive the first one's erasure.
-    shared = tmp_path / "attachments" / "same.jpg"
-    shared.parent.mkdir()
-    shared.write_bytes(b"\xff\xd8\xff" + b"x" * 10)
-    mine_only = tmp_path / "attachments" / "mine.jpg"
-    mine_only.write_bytes(b"\xff\xd8\xff" + b"y" * 10)
+    shared, mine_only = jpeg("the same certificate"), jpeg("my own certificate")
     for person, files in ((me, (shared, mine_only)), (other, (shared,))):
-        for n, path in enumerate(files):
-            await person._send(FileReceived(person.sender, path.name, "image/jpeg", 13,
-                                            "s" * 63 + str(n) if path == mine_only else "a" * 64, path))
+        for n, data in enumerate(files):
+            await person._send(FileReceived(person.sender, f"证书{n}.jpg", "image/jpeg", data))
+    stored = {a.file_name: Path(a.path) for a in await storage.attachments((await application_of(storage, me)).id)}
+    shared_file, mine_only_file = stored["证书0.jpg"], stored["证书1.jpg"]
+    assert shared_file.read_bytes() == shared and mine_only_file.read_bytes() == mine_only
     await me.say(answer_for("7.4a"))
     await me.command("draft")
     app = await application_of(storage, me)
-    documents = list((tmp_path / "docs" / str(app.id)).iterdir())
+    documents = list((tmp_path / "files" / "documents" / str(app.id)).iterdir())
     assert documents
 
     await me.command("delete")
@@ -81,8 +79,8 @@ async def test_delete_asks_first_then_erases_everything_and_tells_the_office(
         for table in ("answers", "answer_revisions", "answer_segments", "attachments", "documents",
                       "profile_values"):
             assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE application_id = ?", (app.id,)).fetchone()[0] == 0
-    assert not (tmp_path / "docs" / str(app.id)).exists()
-    assert not mine_only.exists() and shared.exists()
+    assert not (tmp_path / "files" / "documents" / str(app.id)).exists()
+    assert not mine_only_file.exists() and shared_file.exists()
     assert (await storage.attachments((await application_of(storage, other)).id))
     [notice] = await storage.due_messages()
     assert notice.recipient == "boss" and "删除了自己的全部申报数据" in notice.payload["text"]
@@ -135,3 +133,72 @@ def test_award_bot_backup_from_the_command_line(tmp_path: Path) -> None:
     assert "完整性检查通过" in done.stdout and (tmp_path / "copy.db").exists()
     again = award_bot("backup", str(tmp_path / "copy.db"), env={"AWARD_DB": str(db)})
     assert again.returncode == 1 and "已存在" in again.stderr
+
+
+async def test_delete_leaves_nothing_behind_in_exports_notices_or_freed_pages(
+    storage: Storage, criteria, tmp_path: Path, db_path: Path
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.export import export_all
+
+    interview = interview_for(storage, criteria, tmp_path)
+    me, other = FakeApplicant(interview, "e1", "我"), FakeApplicant(interview, "e2", "别人")
+    for person in (me, other):
+        await person.reach_questions()
+        await person.say(answer_for("1.1a") + person.sender.user_id)
+    await me.command("finish")
+    await me.tap("仍然提交")  # the office is told, by name
+    # Two exports hold my document and my row: the bot's own and one made on the command line.
+    ours = await export_all(storage, criteria, tmp_path / "files" / "exports", tz=ZoneInfo("Asia/Shanghai"))
+    by_hand = await export_all(storage, criteria, tmp_path / "office", tz=ZoneInfo("Asia/Shanghai"))
+    unrelated = tmp_path / "files" / "exports" / "其他文件.txt"
+    unrelated.write_text("not an export")
+    my_app = (await application_of(storage, me)).id
+    assert any(m.kind == "notice" and "张三" in m.payload["text"] for m in await storage.due_messages())
+
+    await me.command("delete")
+    await me.tap("确认永久删除")
+    for result in (ours, by_hand):
+        assert not result.zip_path.exists() and not result.xlsx_path.exists()
+    assert unrelated.exists()
+    # The office's notices keep no name or unit: the submission notice is dropped unsent, and the
+    # erasure notice names only the application's number.
+    rows = await storage._fetchall("SELECT kind, status, payload FROM outbox")
+    assert all("张三" not in row["payload"] and "连云港某某" not in row["payload"] for row in rows)
+    statuses = sorted((row["status"], json.loads(row["payload"])["text"][:8]) for row in rows)
+    assert statuses[0][0] == "dropped" and f"申报编号 {my_app}" in rows[-1]["payload"]
+    assert "2 份导出文件也已删除" in rows[-1]["payload"]
+    # SQLite overwrites what it frees: the answer is not left in the database file's free pages.
+    assert (await storage._fetchall("PRAGMA secure_delete"))[0][0] == 1
+    await storage._write("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert (answer_for("1.1a") + "e1").encode() not in db_path.read_bytes()  # noqa: ASYNC240
+
+
+async def test_an_erased_applicants_number_is_never_given_to_anyone_else(
+    storage: Storage, criteria, tmp_path: Path
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.flows.coordinator import Coordinator
+    from bot.flows.router import Router
+    from bot.reminders import ReminderPolicy
+
+    interview = interview_for(storage, criteria, tmp_path)
+    office = Coordinator(storage, criteria, Coordinators.parse("test:boss"), ReminderPolicy(ZoneInfo("Asia/Shanghai")),
+                         refuse=interview.handle)
+    boss = FakeApplicant(Router(interview, office), "boss")
+    first, second = FakeApplicant(interview, "i1", "甲"), FakeApplicant(interview, "i2", "乙")
+    await first.reach_questions()
+    await second.reach_questions()
+    gone = await application_of(storage, second)
+    gone_applicant = (await storage.find_applicant("test", "i2")).id
+    await second.command("delete")
+    await second.tap("确认永久删除")
+    newcomer = FakeApplicant(interview, "i3", "丙")
+    await newcomer.reach_questions()
+    new = await application_of(storage, newcomer)
+    assert new.id > gone.id and new.applicant_id > gone_applicant
+    # The office's old 查看详情 button for the erased applicant shows no one else.
+    await boss.press(f"co:d:{gone_applicant}")
+    assert "丙" not in boss.text and "张三" not in boss.text

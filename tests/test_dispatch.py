@@ -6,6 +6,7 @@ import asyncio
 
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Event, Reply, Sender, Text
+from bot.wording import say
 
 
 async def test_a_slow_applicant_does_not_hold_up_another() -> None:
@@ -30,14 +31,20 @@ async def test_a_slow_applicant_does_not_hold_up_another() -> None:
     assert dispatcher.active == 0
 
 
-async def test_a_failing_event_does_not_block_the_applicants_next_one() -> None:
+async def test_a_failing_event_gets_an_apology_and_does_not_block_the_applicants_next_one(caplog) -> None:
     async def handler(event: Event) -> list[Reply]:
         assert isinstance(event, Text)
-        if event.text == "boom":
-            raise RuntimeError("boom")
+        if event.text.startswith("boom"):
+            raise RuntimeError(f"failed on {event.text}")
         return [Reply(event.text)]
 
     dispatcher = Dispatcher(handler)
-    failed, ok = await asyncio.gather(dispatcher.handle(Text(Sender("t", "a"), "boom")),
-                                      dispatcher.handle(Text(Sender("t", "a"), "next")), return_exceptions=True)
-    assert isinstance(failed, RuntimeError) and ok == [Reply("next")]
+    failed, ok = await asyncio.gather(dispatcher.handle(Text(Sender("t", "a"), "boom 机密")),
+                                      dispatcher.handle(Text(Sender("t", "a"), "next")))
+    assert failed == [Reply(say("unexpected_error"))] and "没有丢失" in failed[0].text
+    assert ok == [Reply("next")]
+    # Logged once, with its traceback, naming the kind of event and who sent it, not what they typed.
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    logged = record.getMessage()
+    assert "Text from t:a" in logged and "test_dispatch.py" in logged and "RuntimeError" in logged
+    assert "机密" not in logged

@@ -22,7 +22,7 @@ from openxml_audit import OpenXmlValidator
 from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.criteria import Criteria
 from bot.document import TEMPLATE, DocumentError, EvidenceFile, build_context, lines_of, render_application
-from tests.conftest import ROOT, award_bot
+from tests.conftest import ROOT, award_bot, jpeg, png
 
 SAMPLE = ROOT / "examples" / "answers.sample.json"
 DAY = date(2026, 11, 20)
@@ -302,3 +302,45 @@ def test_render_refuses_a_broken_json_file(tmp_path: Path) -> None:
     broken.write_text('{"profile": {"name": "王五",}}', encoding="utf-8")
     done = award_bot("render", str(broken), "-o", str(tmp_path / "out.docx"))
     assert done.returncode == 1 and "第 1 行" in done.stderr
+
+
+def test_docxtpl_sequences_typed_by_an_applicant_come_out_exactly_as_written(
+    criteria: Criteria, tmp_path: Path
+) -> None:
+    # docxtpl turns {_{ }_} {_% %_} into {{ }} {% %} after rendering, for template authors: an
+    # applicant's text with them failed verification (no 申报书 at all) or was silently changed.
+    typed = "公式 {_{ a }_} 与 {_% if %_} 原样，下划线 a_b、__init__、{_{_{"
+    photo = tmp_path / "a_{_{b}_}.png"
+    photo.write_bytes(png("caption test"))
+    files = [EvidenceFile("7.4a", photo, "说明 {_% x %_} 与 }_}", photo.name)]
+    path = tmp_path / "underscores.docx"
+    render_application(criteria, {"name": "王_{_{五}_}", "unit": "{_%有限%_}公司"}, {"1.1a": typed, "7.4a": typed},
+                       path, attachments=files, day=DAY)
+    found = paragraphs(path)
+    q = {question.id: question for question in criteria.questions}
+    assert answer_after(found, f"1.1a　{q['1.1a'].text}") == [typed]
+    texts = "\n".join(text for _, text in found)
+    assert "王_{_{五}_}" in texts and "{_%有限%_}公司" in texts
+    assert "说明 {_% x %_} 与 }_}" in texts and "a_{_{b}_}.png" in texts
+    assert "{{ a }}" not in texts and "{% if %}" not in texts
+
+
+def test_a_broken_or_missing_stored_photo_is_listed_and_never_stops_the_document(
+    criteria: Criteria, tmp_path: Path
+) -> None:
+    # Stored before photos were checked on arrival: a PNG cut off after its header, a JPEG cut in its
+    # header (python-docx raised UnexpectedEndOfFileError on it), and a photo since gone from disk.
+    cut_png, cut_jpeg, gone = tmp_path / "cut.png", tmp_path / "cut.jpg", tmp_path / "gone.jpg"
+    cut_png.write_bytes(png("cut")[:60])
+    cut_jpeg.write_bytes(jpeg("cut")[:30])
+    whole = tmp_path / "whole.jpg"
+    whole.write_bytes(jpeg("whole", size=(64, 48)))
+    files = [EvidenceFile("7.4a", path, caption, path.name)
+             for path, caption in ((cut_png, "截图"), (cut_jpeg, "证书"), (gone, "照片"), (whole, "完好的证书"))]
+    path = tmp_path / "robust.docx"
+    rendered = render_application(criteria, {"name": "孙七"}, {"7.4a": "获得省级荣誉。"}, path, attachments=files,
+                                  day=DAY)
+    assert rendered.images == 1 and len(Document(str(path)).inline_shapes) == 1
+    assert sorted(a.file_name for a in rendered.not_embedded) == ["cut.jpg", "cut.png", "gone.jpg"]
+    texts = "\n".join(text for _, text in paragraphs(path))
+    assert "cut.png" in texts and "cut.jpg" in texts and "gone.jpg" in texts and "完好的证书" in texts

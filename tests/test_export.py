@@ -40,7 +40,7 @@ class FakePdf:
 
 async def applicants_in_three_states(storage: Storage, criteria: Criteria, docs: Path) -> dict[str, FakeApplicant]:
     """张三 submitted (a draft first, then the final), 李四 is half-way with a draft, 王五 only filled the 申报表."""
-    submitted = FakeApplicant(Interview(storage, criteria, documents_dir=docs, pdf=FakePdf()), "7001", "zs")
+    submitted = FakeApplicant(Interview(storage, criteria, data_dir=docs, pdf=FakePdf()), "7001", "zs")
     await submitted.reach_questions()
     await submitted.say(answer_for("1.1a"))
     await submitted.command("draft")
@@ -49,7 +49,7 @@ async def applicants_in_three_states(storage: Storage, criteria: Criteria, docs:
     await submitted.command("finish")
     await submitted.tap("仍然提交")
 
-    halfway = FakeApplicant(Interview(storage, criteria, documents_dir=docs), "7002", "ls")
+    halfway = FakeApplicant(Interview(storage, criteria, data_dir=docs), "7002", "ls")
     await halfway.consent()
     await halfway.fill_profile({**PROFILE, "name": "李四", "unit": "连云港港口集团/装卸公司"})
     for question in criteria.questions[:3]:
@@ -57,7 +57,7 @@ async def applicants_in_three_states(storage: Storage, criteria: Criteria, docs:
         await halfway.tap("下一题")
     await halfway.command("draft")
 
-    profile_only = FakeApplicant(Interview(storage, criteria, documents_dir=docs), "7003", "ww")
+    profile_only = FakeApplicant(Interview(storage, criteria, data_dir=docs), "7003", "ww")
     await profile_only.consent()
     await profile_only.fill_profile({**PROFILE, "name": "王五", "unit": "江苏某某化工有限公司"})
     return {"submitted": submitted, "halfway": halfway, "profile_only": profile_only}
@@ -104,13 +104,13 @@ async def test_the_office_gets_every_application_in_one_zip_with_a_summary(
     assert sorted(p.name for p in out.iterdir()) == sorted([result.zip_path.name, result.xlsx_path.name])
 
     header, rows = summary_rows(result.xlsx_path)
-    assert header[:9] == ["序号", "姓名", "工作单位", "状态", "已答题数（共 39 题）", "未处理提示数", "最后活动",
+    assert header[:9] == ["申报编号", "姓名", "工作单位", "状态", "已答题数（共 39 题）", "未处理提示数", "最后活动",
                           "提交时间", "申报书版本"]
     assert header[9:13] == ["1.1a 字数", "1.1a 提示", "1.1b 字数", "1.1b 提示"]
     assert len(header) == 9 + 2 * len(criteria.questions)
     assert set(rows) == {"张三", "李四", "王五"}
     zhang, li, wang = rows["张三"], rows["李四"], rows["王五"]
-    assert [zhang["序号"], li["序号"], wang["序号"]] == [1, 2, 3]
+    assert [zhang["申报编号"], li["申报编号"], wang["申报编号"]] == [1, 2, 3]
     assert (zhang["状态"], zhang["已答题数（共 39 题）"], zhang["申报书版本"]) == ("已提交", 2, "第 2 版（正式版）")
     assert (li["状态"], li["已答题数（共 39 题）"], li["申报书版本"]) == ("填写中", 3, "第 1 版（草稿）")
     assert (wang["状态"], wang["已答题数（共 39 题）"], wang["申报书版本"]) == ("未开始", 0, "无")
@@ -149,7 +149,7 @@ async def test_the_spreadsheet_is_easy_to_read_and_explains_itself(
     notes = [[cell.value for cell in row] for row in book["说明"].iter_rows()]
     assert "2026-11-20 17:05" in notes[0][0]
     explained = {row[0] for row in notes[2:]}
-    assert {"序号", "状态", "未处理提示数", "申报书版本"} <= explained
+    assert {"申报编号", "状态", "未处理提示数", "申报书版本"} <= explained
 
 
 async def test_a_deleted_document_file_is_reported_missing_not_a_crash(
@@ -184,17 +184,17 @@ async def test_exporting_with_no_applicants_gives_an_empty_summary(
     with zipfile.ZipFile(result.zip_path) as archive:
         assert archive.namelist() == ["汇总.xlsx"]
     header, rows = summary_rows(result.xlsx_path)
-    assert header[0] == "序号" and rows == {}
+    assert header[0] == "申报编号" and rows == {}
 
 
 async def test_names_that_are_empty_odd_or_formula_like_are_safe(
     storage: Storage, criteria: Criteria, tmp_path: Path
 ) -> None:
     docs = tmp_path / "docs"
-    nameless = FakeApplicant(Interview(storage, criteria, documents_dir=docs), "7101", "小蔡 的手机")
+    nameless = FakeApplicant(Interview(storage, criteria, data_dir=docs), "7101", "小蔡 的手机")
     await nameless.consent()  # stops before typing a name: the chat name stands in
     await nameless.command("draft")
-    sly = FakeApplicant(Interview(storage, criteria, documents_dir=docs), "7102", "x")
+    sly = FakeApplicant(Interview(storage, criteria, data_dir=docs), "7102", "x")
     await sly.consent()
     await sly.fill_profile({**PROFILE, "name": "=HYPERLINK(\"x\")", "unit": "A/B:C*公司"})
     await sly.command("draft")

@@ -41,6 +41,7 @@ from bot.flows.router import Router
 from bot.reminders import ReminderPolicy
 from bot.storage import Storage
 from bot.telegram import build_application, start_polling, stop_polling
+from tests.conftest import CHAT_RATE, jpeg, pdf, png
 from tests.fake_telegram import FakeTelegram, Sent
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -53,7 +54,7 @@ FIRST_APPLICANT = 70_000
 VICTIM_NAME = "王芳"
 VICTIM_SECRET = "受害者的机密回答VICTIM-SECRET-7731：2023年起本人负责产线的一次交检合格率由95.2%提升至99.1%。"
 BASELINE = "本题原有的回答ATTACKER-BASELINE，2023年起每月复盘一次。"
-JPEG = b"\xff\xd8\xff\xe0" + b"certificate" * 8
+JPEG = jpeg("the victim's certificate")
 LEAK_MIN_CHARS = 12  # typed texts at least this long must never reach another chat or the logs
 LEAK_PROBE = 40  # how much of a typed text is looked for
 
@@ -198,13 +199,13 @@ async def world(tmp_path_factory: pytest.TempPathFactory, criteria) -> AsyncIter
     await server.start()
     storage = await Storage.open(root / "award.db")
     coordinators = Coordinators.parse(str(BOSS))
-    interview = Interview(storage, criteria, documents_dir=data_dir / "documents", coordinators=coordinators)
+    interview = Interview(storage, criteria, data_dir=data_dir, coordinators=coordinators)
     never_quiet = clock(0, 0)  # quiet hours from midnight to midnight: none
     coordinator = Coordinator(storage, criteria, coordinators,
                               ReminderPolicy(ZoneInfo("Asia/Shanghai"), quiet_start=never_quiet, quiet_end=never_quiet),
                               refuse=interview.handle)
-    application = build_application(Router(interview, coordinator), storage, data_dir, server.token,
-                                     f"http://127.0.0.1:{server.port}")
+    application = build_application(Router(interview, coordinator), storage, server.token,
+                                     f"http://127.0.0.1:{server.port}", per_chat_rate=CHAT_RATE)
     try:
         async with application:
             await start_polling(application, poll_timeout=1)
@@ -314,8 +315,17 @@ def _text(payload: dict[str, Any]) -> str:
     return payload.get("prefix", "") + repeated + payload.get("suffix", "")
 
 
+_MADE = {"$JPEG": jpeg, "$PNG": png, "$PDF": pdf}
+
+
 def _bytes(payload: dict[str, Any]) -> bytes:
-    data = payload.get("data", "").encode("latin-1")
+    """The file: `data` in latin-1 escapes, or a whole file made here ($JPEG:marker, $PNG:…, $PDF:…),
+    of which `keep` bytes are kept (negative: all but the last ones), padded to `pad_to`."""
+    raw = payload.get("data", "")
+    kind, _, marker = raw.partition(":")
+    data = _MADE[kind](marker) if kind in _MADE else raw.encode("latin-1")
+    if "keep" in payload:
+        data = data[:int(payload["keep"])]
     pad_to = int(payload.get("pad_to", 0))
     return data + b"A" * max(0, pad_to - len(data))
 

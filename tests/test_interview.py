@@ -9,7 +9,7 @@ from bot.document import TEMPLATE
 from bot.flows.dispatch import Dispatcher
 from bot.flows.interview import Interview
 from bot.storage import Storage
-from tests.conftest import PROFILE, FakeApplicant, answer_for, application_of
+from tests.conftest import PROFILE, FakeApplicant, answer_for, application_of, jpeg, pdf
 
 
 async def test_nothing_is_stored_before_consent_and_declining_stores_nothing(applicant, storage) -> None:
@@ -277,9 +277,7 @@ async def test_a_file_sent_on_a_question_is_kept_as_its_evidence(applicant, stor
 
     await applicant.reach_questions()
     await applicant.command("jump", "7.4a")
-    photo = tmp_path / "cert.jpg"
-    photo.write_bytes(b"\xff\xd8\xff")
-    await applicant._send(FileReceived(applicant.sender, "证书.jpg", "image/jpeg", 3, "ab" * 32, photo,
+    await applicant._send(FileReceived(applicant.sender, "证书.jpg", "image/jpeg", jpeg("cert"),
                                        caption="省级劳模证书"))
     assert "已收到「证书.jpg」，作为 7.4a 的证明材料（本题共 1 份）" in applicant.text
     assert "显示不出来" not in applicant.text and "清单" not in applicant.text
@@ -287,9 +285,9 @@ async def test_a_file_sent_on_a_question_is_kept_as_its_evidence(applicant, stor
     [attachment] = await storage.attachments(app.id)
     assert (attachment.question_id, attachment.caption) == ("7.4a", "省级劳模证书")
     # Formats Word cannot show inside the 申报书 are kept too, and the applicant learns it now.
-    await applicant._send(FileReceived(applicant.sender, "IMG_0001.HEIC", "image/heic", 3, "cd" * 32, photo))
+    await applicant._send(FileReceived(applicant.sender, "IMG_0001.HEIC", "image/heic", b"heic bytes"))
     assert "本题共 2 份" in applicant.text and "只会列出文件名" in applicant.text
-    await applicant._send(FileReceived(applicant.sender, "证书.pdf", "application/pdf", 3, "ef" * 32, photo))
+    await applicant._send(FileReceived(applicant.sender, "证书.pdf", "application/pdf", pdf("cert")))
     assert "本题共 3 份" in applicant.text and "证明材料清单" in applicant.text
 
 
@@ -432,7 +430,7 @@ async def test_a_draft_can_be_previewed_any_time_and_finishing_makes_the_final_v
 ) -> None:
     from docx import Document
 
-    applicant = FakeApplicant(Interview(storage, criteria, documents_dir=tmp_path / "docs"), "6001", "吴八")
+    applicant = FakeApplicant(Interview(storage, criteria, data_dir=tmp_path / "files"), "6001", "吴八")
     await applicant.reach_questions()
     await applicant.say(answer_for("1.1a"))
     await applicant.command("progress")
@@ -465,7 +463,7 @@ async def test_a_draft_can_be_previewed_any_time_and_finishing_makes_the_final_v
 async def test_a_document_that_cannot_be_made_costs_no_answers(storage, criteria, tmp_path) -> None:
     broken = tmp_path / "broken-template.docx"
     broken.write_bytes(b"not a zip file")
-    interview = Interview(storage, criteria, documents_dir=tmp_path / "docs", template=broken)
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files", template=broken)
     applicant = FakeApplicant(interview, "6002")
     await applicant.reach_questions()
     await applicant.say(answer_for("1.1a"))
@@ -481,14 +479,14 @@ async def test_a_document_that_cannot_be_made_costs_no_answers(storage, criteria
     await applicant.tap("仍然提交")
     assert "提交成功" in applicant.text and "/document" in applicant.text
     assert (await application_of(storage, applicant)).status == "submitted"
-    interview.template = TEMPLATE
+    interview.documents.template = TEMPLATE
     [final] = [r for r in await applicant.command("document") if r.document is not None]
     assert final.document_name == "质量奖个人奖申报书_张三.docx"
     assert (await storage.latest_document(app.id)).kind == "final"
 
 
 async def test_previewing_again_without_changes_resends_the_same_draft(storage, criteria, tmp_path) -> None:
-    applicant = FakeApplicant(Interview(storage, criteria, documents_dir=tmp_path / "docs"), "6003")
+    applicant = FakeApplicant(Interview(storage, criteria, data_dir=tmp_path / "files"), "6003")
     await applicant.reach_questions()
     await applicant.say(answer_for("1.1a"))
     [first] = [r for r in await applicant.command("draft") if r.document is not None]

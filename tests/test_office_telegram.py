@@ -31,7 +31,7 @@ from bot.telegram import (
     stop_background,
     stop_polling,
 )
-from tests.conftest import PROFILE, ROOT
+from tests.conftest import CHAT_RATE, PROFILE, ROOT
 from tests.fake_telegram import FakeTelegram
 from tests.test_telegram import Phone
 
@@ -42,12 +42,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 async def office(telegram: FakeTelegram, storage: Storage, criteria, tmp_path: Path) -> AsyncIterator[None]:
     coordinators = Coordinators.parse(str(BOSS))
-    interview = Interview(storage, criteria, documents_dir=tmp_path / "documents", coordinators=coordinators)
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files", coordinators=coordinators)
     coordinator = Coordinator(storage, criteria, coordinators, ReminderPolicy(TZ, quiet_start=datetime.min.time(),
                                                                              quiet_end=datetime.min.time()),
                               refuse=interview.handle)
-    application = build_application(Router(interview, coordinator), storage, tmp_path, telegram.token,
-                                    f"http://127.0.0.1:{telegram.port}")
+    application = build_application(Router(interview, coordinator), storage, telegram.token,
+                                    f"http://127.0.0.1:{telegram.port}", per_chat_rate=CHAT_RATE)
     async with application:
         await start_polling(application, office=[str(BOSS)], poll_timeout=1)
         sender = OutboxSender(storage, TelegramTransport(application.bot), poll_interval=0.1)
@@ -262,8 +262,8 @@ async def test_a_coordinator_taken_off_the_list_loses_the_office_menu_at_the_nex
     office, telegram: FakeTelegram, storage: Storage, criteria, tmp_path: Path
 ) -> None:
     assert BOSS in telegram.chat_commands
-    application = build_application(Interview(storage, criteria), storage, tmp_path / "again", telegram.token,
-                                    f"http://127.0.0.1:{telegram.port}")
+    application = build_application(Interview(storage, criteria), storage, telegram.token,
+                                    f"http://127.0.0.1:{telegram.port}", per_chat_rate=CHAT_RATE)
     async with application:
         await set_menus(application.bot, office=["9001"], former=[str(BOSS)])
     assert BOSS not in telegram.chat_commands and 9001 in telegram.chat_commands

@@ -73,7 +73,7 @@ async def test_an_applicant_who_finishes_gets_the_docx_and_the_pdf(
 ) -> None:
     from bot.flows.interview import Interview
 
-    interview = Interview(storage, criteria, documents_dir=tmp_path / "documents", pdf=converter)
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files", pdf=converter)
     applicant = FakeApplicant(interview, "8001", "周九")
     await applicant.reach_questions()
     await applicant.say("我坚持把质量放在第一位，带头落实首件检验和过程巡检制度。")

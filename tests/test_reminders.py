@@ -244,3 +244,23 @@ async def test_an_applicant_who_submits_while_a_429_holds_the_reminders_up_is_no
     await asyncio.sleep(2.1)
     await sender.send_due()
     assert [m.recipient for m in phone.got] == ["1"]
+
+
+async def test_a_coordinator_taken_off_the_list_gets_no_notice_queued_before(storage: Storage) -> None:
+    from bot.flows.coordinator import Coordinators, submission_notices
+    from bot.storage import Outgoing
+
+    # Queued while both were in the office; then one left it and the bot was restarted.
+    for notice in submission_notices(Coordinators.parse("telegram:1,telegram:2"), 7, 7, "王芳", "某公司",
+                                     "2026-11-20 10:00", "2026-11-20T02:00:00+00:00"):
+        await storage.enqueue(notice)
+    await storage.enqueue(Outgoing("telegram", "2", "report", {"text": "📬 提醒发送完毕"}))
+    phone = Phone()
+    awake = ReminderPolicy(TZ, quiet_start=clock(0, 0), quiet_end=clock(0, 0))
+    sender = OutboxSender(storage, phone, gate=reminder_gate(storage, awake, Coordinators.parse("telegram:1")),
+                          per_chat_interval=0)
+    for _ in range(3):
+        await sender.send_due()
+    assert [m.recipient for m in phone.got] == ["1"]
+    statuses = sorted(row[0] for row in await storage._fetchall("SELECT status FROM outbox"))
+    assert statuses == ["dropped", "dropped", "sent"]

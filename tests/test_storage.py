@@ -157,3 +157,66 @@ async def test_a_database_from_the_first_release_is_upgraded_and_keeps_its_docum
         assert (await storage.latest_document(1)).pdf_path == "/new.pdf"
     finally:
         await storage.close()
+
+
+async def test_a_database_of_the_last_release_keeps_every_row_and_reference_when_ids_become_unique(db_path) -> None:
+    # Version 6 (before ids were made never to be reused): an applicant with an answer, a file, a
+    # document and a reminder; applicant 2 was deleted, so a plain rowid would hand out 2 again.
+    with sqlite3.connect(db_path) as db:
+        for _name, script in MIGRATIONS[:6]:
+            db.executescript(script)
+        db.execute("PRAGMA user_version = 6")
+        stamp = "2026-11-01T00:00:00+00:00"
+        db.execute("INSERT INTO applicants VALUES (1, 'test', '1', '甲', ?, ?, NULL)", (stamp, stamp))
+        db.execute("INSERT INTO applications (id, applicant_id, criteria_id, criteria_version, status, step, mode, "
+                   "created_at, updated_at) VALUES (1, 1, 'x', 1, 'active', 'q:1.1a', '', ?, ?)", (stamp, stamp))
+        db.execute("INSERT INTO answers VALUES (1, '1.1a', '旧的回答', ?)", (stamp,))
+        db.execute("INSERT INTO answer_revisions (application_id, question_id, text, action, created_at) "
+                   "VALUES (1, '1.1a', '旧的回答', 'append', ?)", (stamp,))
+        db.execute("INSERT INTO attachments (application_id, question_id, file_name, mime_type, size, sha256, path, "
+                   "created_at) VALUES (1, '7.4a', 'a.jpg', 'image/jpeg', 3, 'ab', '/f/ab.jpg', ?)", (stamp,))
+        db.execute("INSERT INTO outbox (channel, recipient, applicant_id, kind, payload, not_before, created_at) "
+                   "VALUES ('test', '1', 1, 'reminder', '{\"text\": \"提醒\"}', ?, ?)", (stamp, stamp))
+    storage = await Storage.open(db_path)
+    try:
+        assert await storage.schema_version() == SCHEMA_VERSION
+        assert await storage.answers(1) == {"1.1a": "旧的回答"}
+        assert [r.text for r in await storage.history(1, "1.1a")] == ["旧的回答"]
+        assert [a.file_name for a in await storage.attachments(1)] == ["a.jpg"]
+        assert len(await storage.database_id()) == 32
+        newcomer = await storage.applicant("test", "3")
+        assert newcomer.id == 2
+        await storage.delete_applicant(newcomer.id, {"text": "erased"})
+        assert (await storage.applicant("test", "4")).id == 3  # 2 is never given again
+        # Deleting the old applicant still cascades to everything of theirs.
+        await storage.delete_applicant(1, {"text": "erased"})
+        for table in ("applications", "answers", "answer_revisions", "attachments", "outbox"):
+            assert (await storage._fetchall(f"SELECT COUNT(*) FROM {table}"))[0][0] == 0, table
+        assert await storage._fetchall("PRAGMA foreign_key_check") == []
+    finally:
+        await storage.close()
+
+
+async def test_many_edits_of_a_long_answer_grow_the_database_by_what_changed_not_by_copies(db_path) -> None:
+    storage = await Storage.open(db_path)
+    try:
+        person = await storage.applicant("test", "long")
+        app = await storage.create_application(person.id, "x", 1)
+        parts = [f"第{n}段：" + "本人负责的产线一次交检合格率逐年提升。" * 200 for n in range(12)]  # ~48,000 字
+        for n, part in enumerate(parts):
+            await storage.append_answer(app.id, "7.1a", part, f"m{n}")
+        await storage._write("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = db_path.stat().st_size
+        for n in range(200):  # a typo fixed again and again in one message, as Telegram lets anyone do
+            await storage.edit_message(app.id, f"m{n % 12}", parts[n % 12] + f"（第{n}次修改）")
+        await storage._write("PRAGMA wal_checkpoint(TRUNCATE)")
+        grown = db_path.stat().st_size - before
+        assert grown < 2_000_000, f"{grown:,} bytes for 200 edits (29 MB with a full copy per edit)"
+        # Every version is still there, whole.
+        history = await storage.history(app.id, "7.1a")
+        assert len(history) == 12 + 200
+        assert history[11].text == "\n".join(parts)
+        assert history[12].text == "\n".join([parts[0] + "（第0次修改）", *parts[1:]])
+        assert history[-1].text == await storage.answer(app.id, "7.1a")
+    finally:
+        await storage.close()

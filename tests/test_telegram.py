@@ -13,15 +13,15 @@ import pytest
 from bot.flows.interview import Interview
 from bot.storage import Storage
 from bot.telegram import build_application, split_text, start_polling, stop_polling
-from tests.conftest import PROFILE, answer_for, award_bot
+from tests.conftest import CHAT_RATE, PROFILE, answer_for, award_bot, jpeg, pdf
 from tests.fake_telegram import FakeTelegram, Sent
 
 
 @pytest.fixture
 async def bot(telegram: FakeTelegram, storage: Storage, criteria, tmp_path: Path) -> AsyncIterator[None]:
-    interview = Interview(storage, criteria, documents_dir=tmp_path / "data" / "documents")
-    application = build_application(interview, storage, tmp_path / "data", telegram.token,
-                                    f"http://127.0.0.1:{telegram.port}")
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files")
+    application = build_application(interview, storage, telegram.token,
+                                    f"http://127.0.0.1:{telegram.port}", per_chat_rate=CHAT_RATE)
     async with application:
         await start_polling(application, poll_timeout=1)
         yield
@@ -75,7 +75,7 @@ async def complete_interview(phone: Phone, criteria, *, with_certificate: bool =
     for question in criteria.questions:
         await phone.type(f"{phone.name}：" + answer_for(question.id))
         if question.id == "7.4a" and with_certificate:
-            phone.server.send_photo(phone.user_id, f"cert{phone.user_id}", b"\xff\xd8\xffcertificate",
+            phone.server.send_photo(phone.user_id, f"cert{phone.user_id}", jpeg(f"certificate {phone.user_id}"),
                                     caption="省级劳动模范证书", name=phone.name)
             await phone.server.settle(phone.user_id)
         await phone.tap("下一题")
@@ -162,7 +162,7 @@ async def test_rate_limits_and_a_blocked_user_lose_no_reply(telegram, bot, stora
     found = await storage.find_applicant("telegram", "555")
     assert found.blocked_at is not None
     attempts = [m for m, p in telegram.calls if m == "sendMessage" and p["chat_id"] == "555"]
-    assert len(attempts) == 5  # welcome, thanks, first prompt, then the 429 and the 403: no endless retries
+    assert len(attempts) == 4  # welcome, thanks with the first prompt, then the 429 and the 403: no endless retries
     app = await storage.application(found.id)
     assert (await storage.profile(app.id))["name"] == "张三"  # the answer was kept all the same
     telegram.blocked.discard(555)
@@ -183,7 +183,7 @@ async def test_edits_files_groups_and_voice(telegram, bot, storage) -> None:
     assert await storage.answer(app.id, "7.4a") == "2024年获评江苏省劳动模范，2023年获评连云港市质量标兵。"
 
     for n in range(3):
-        telegram.send_photo(666, f"photo{n}", b"\xff\xd8\xff" + bytes([n]) * 100, caption="劳模证书" if n == 0 else "",
+        telegram.send_photo(666, f"photo{n}", jpeg(f"photo {n}"), caption="劳模证书" if n == 0 else "",
                             media_group_id="album1")
     await telegram.wait_for(666, lambda m: "证明材料" in m.text)
     await telegram.settle(666, quiet=0.5)
@@ -191,8 +191,8 @@ async def test_edits_files_groups_and_voice(telegram, bot, storage) -> None:
     assert len(album_replies) == 1 and "本题共 3 份" in album_replies[0].text
     attachments = await storage.attachments(app.id, "7.4a")
     assert len(attachments) == 3 and attachments[0].caption == "劳模证书"
-    assert all(a.size == 103 for a in attachments)
-    assert all(saved_bytes(a.path) == b"\xff\xd8\xff" + bytes([n]) * 100 for n, a in enumerate(attachments))
+    assert all(a.size == len(jpeg(f"photo {n}")) for n, a in enumerate(attachments))
+    assert all(saved_bytes(a.path) == jpeg(f"photo {n}") for n, a in enumerate(attachments))
 
     telegram.send_document(666, "big", b"x", "录像.pdf", "application/pdf", size=25 * 1024 * 1024)
     await telegram.settle(666)
@@ -204,7 +204,7 @@ async def test_edits_files_groups_and_voice(telegram, bot, storage) -> None:
     await telegram.settle(666)
     assert "格式暂不支持" in phone.text()  # declared a PDF, but is not one
     telegram.fail_next("getFile", None, 400, "Bad Request: file is too big")
-    telegram.send_document(666, "lost", b"%PDF-1.4", "证书2.pdf", "application/pdf")
+    telegram.send_document(666, "lost", pdf("lost"), "证书2.pdf", "application/pdf")
     await telegram.settle(666)
     assert "请再发送一次" in phone.text()
     telegram.send_other(666, voice={"file_id": "v", "file_unique_id": "vu", "duration": 3})
@@ -275,7 +275,7 @@ async def test_a_tap_is_answered_at_once_even_behind_a_slow_download(telegram, b
     await phone.type("/jump 7.4a")
     buttons = phone.last_with_buttons()
     telegram.delays["getFile"] = 2.0
-    telegram.send_photo(901, "slow", b"\xff\xd8\xffslow")
+    telegram.send_photo(901, "slow", jpeg("slow"))
     await asyncio.sleep(0.3)  # the download is under way
     telegram.press(901, buttons, next(b["callback_data"] for row in buttons.buttons for b in row
                                       if "进度" in b["text"]))

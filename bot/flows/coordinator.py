@@ -191,7 +191,8 @@ class Coordinator:
         counts: dict[str, int] = {}
         for attachment in await self.storage.attachments(row.application_id):
             counts[attachment.question_id] = counts.get(attachment.question_id, 0) + 1
-        found = evidence.check_application(self.criteria, answers, counts)
+        # Off the event loop: long answers must not hold up the applicants' replies.
+        found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, counts)
         return sum(1 for warnings in found.values() for w in warnings if w.code != "empty")
 
     async def _row(self, applicant_id: int) -> ApplicantRow | None:
@@ -206,7 +207,8 @@ class Coordinator:
         counts: dict[str, int] = {}
         for attachment in await self.storage.attachments(row.application_id):
             counts[attachment.question_id] = counts.get(attachment.question_id, 0) + 1
-        advice = evidence.summary(evidence.check_application(self.criteria, answers, counts)) or say("co_no_warnings")
+        found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, counts)
+        advice = evidence.summary(found) or say("co_no_warnings")
         latest = await self.storage.latest_document(row.application_id)
         text = say("co_detail", name=row.name or row.display_name or say("reminder_no_name"), unit=row.unit or "—",
             phone=profile.get("phone", "—"), email=profile.get("email", "—"), state=self._state_label(row, now),
@@ -330,5 +332,5 @@ def submission_notices(coordinators: Iterable[tuple[str, str]], applicant_id: in
     text = say("co_submitted_notice", name=name or say("reminder_no_name"), unit=unit or "—", when=when)
     buttons = [[[say("co_btn_detail"), f"co:d:{applicant_id}"]]]
     return [Outgoing(channel, user, "notice", {"text": text, "buttons": buttons},
-                     dedupe_key=f"submitted:{application_id}:{submitted_at}:{channel}:{user}")
+                     dedupe_key=f"submitted:{application_id}:{submitted_at}:{channel}:{user}", subject_id=applicant_id)
             for channel, user in coordinators]

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot import logs
 from bot.flows.events import Event, Reply
+from bot.wording import say
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[list[Reply]]]
 T = TypeVar("T")
+
+
+async def answer_safely(handler: Handler, event: Event) -> list[Reply]:
+    """The flows' replies, or, should anything unexpected go wrong, a short apology: never silence.
+
+    Every write commits before the applicant is told of it, so whatever failed, what they were
+    told is saved still is. The traceback is logged once; it names the event's kind, never its text.
+    """
+    try:
+        return await handler(event)
+    except Exception:
+        logs.unexpected(log, "unexpected error handling a %s from %s", type(event).__name__, event.sender.key)
+        return [Reply(say("unexpected_error"))]
 
 
 class Lanes:
@@ -49,7 +67,7 @@ class Dispatcher:
         self._lanes = Lanes()
 
     async def handle(self, event: Event) -> list[Reply]:
-        return await self._lanes.run(event.sender.key, self._handler(event))
+        return await self._lanes.run(event.sender.key, answer_safely(self._handler, event))
 
     @property
     def active(self) -> int:

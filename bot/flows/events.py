@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.validation import clean_text
@@ -54,16 +54,22 @@ class EditedText:
 
 @dataclass(frozen=True)
 class FileReceived:
-    """A file the channel has already downloaded and checked (size, type, checksum)."""
+    """A file the channel has received and checked (bot.uploads): its bytes, not yet kept anywhere.
+
+    The interview decides whether it is kept (on a question) or not (before consent, on the
+    申报表): a file that will not be kept is never written to disk.
+    """
 
     sender: Sender
     file_name: str
     mime_type: str
-    size: int
-    sha256: str
-    path: Path
+    data: bytes = field(repr=False)
     caption: str = ""
     message_ref: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 Event = Text | Command | ButtonPress | EditedText | FileReceived

@@ -14,16 +14,9 @@ recognised and answered with where the applicant is now, never applied to the wr
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
-import os
-import shutil
-import tempfile
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,16 +24,12 @@ from zoneinfo import ZoneInfo
 
 from bot import evidence
 from bot.criteria import Criteria, ProfileField, Question, parse_target
-from bot.document import (
-    EMBEDDABLE_TYPES,
-    TEMPLATE,
-    DocumentError,
-    EvidenceFile,
-    render_application,
-    safe_file_part,
-)
-from bot.flows import review
+from bot.document import TEMPLATE
+from bot.files import default_data_dir
+from bot.flows import materials, review
 from bot.flows.coordinator import submission_notices
+from bot.flows.data_rights import DataRights
+from bot.flows.documents import Documents, submission_day
 from bot.flows.events import (
     Button,
     ButtonPress,
@@ -53,8 +42,8 @@ from bot.flows.events import (
     Text,
     keyboard,
 )
-from bot.pdf import PdfConverter, PdfError
-from bot.storage import Application, Document, Outgoing, Storage
+from bot.pdf import PdfConverter
+from bot.storage import Application, Storage
 from bot.validation import Invalid, clean_text, count_chars, validate_field
 from bot.wording import say
 
@@ -94,22 +83,19 @@ class Interview:
         criteria: Criteria,
         *,
         timezone: str = "Asia/Shanghai",
-        documents_dir: Path | None = None,
+        data_dir: Path | None = None,
         template: Path = TEMPLATE,
         pdf: PdfConverter | None = None,
         coordinators: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.storage = storage
-        # Where generated 申报书 files go (absolute: the paths are stored); None leaves documents out.
-        self.documents_dir = documents_dir.resolve() if documents_dir else None
-        self.template = template
-        # Told of each submission, through the outbox.
+        # This database's own files folder (received files, documents); absolute: paths are stored.
+        folder = (data_dir or default_data_dir(storage.path)).absolute()
+        self.documents = Documents(storage, criteria, folder / "documents", template=template, pdf=pdf)
+        self.materials = materials.Materials(storage, folder / "attachments")
+        # Told of each submission, and of an erasure, through the outbox.
         self.coordinators = tuple(coordinators)
-        # None: documents are .docx only (LibreOffice missing, or PDFs turned off).
-        self.pdf = pdf
-        # Conversions take seconds and run one at a time: their own thread, so that a queue of them
-        # never takes the shared pool from photo downloads and document rendering.
-        self._pdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+        self.rights = DataRights(storage, folder / "documents", self.coordinators)
         self.criteria = criteria
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
@@ -136,6 +122,7 @@ class Interview:
             "draft": self._cmd_draft,
             "mydata": self._cmd_mydata,
             "delete": self._cmd_delete,
+            "files": self._cmd_files,
         }
 
     # -- entry point -----------------------------------------------------------------
@@ -370,7 +357,7 @@ class Interview:
         if data == "del:yes":
             if app.mode != CONFIRM_DELETE:
                 return await self._stale(turn)
-            return await self._delete(turn)
+            return await self.rights.erase(app, turn.sender, self._now())
         if data == "del:no":
             return [Reply(say("delete_cancelled")), await self._prompt(app)]
         if app.status == "submitted" and action not in ("rev", "prog", "reopen", "draft"):
@@ -390,6 +377,9 @@ class Interview:
         if action == "go":
             target = "p" if arg == "p" else parse_target(self.criteria, arg)
             return await self._go(turn, self._step_for(target)) if target else await self._stale(turn)
+        files_button = materials.parse(data)
+        if files_button is not None:
+            return await self._materials_button(turn, *files_button)
         # The remaining buttons act on one step: only valid while the applicant is still there.
         if action in ("nx", "bk", "rw", "sh", "cx"):
             if f"q:{arg}" != app.step and not (action in ("nx", "bk") and arg == app.step):
@@ -451,15 +441,16 @@ class Interview:
             saved = say("saved_appended", id=question.id, chars=chars)
         else:
             saved = say("saved_first", id=question.id, chars=chars)
+        attached = len(await self.storage.attachments(app.id, question.id))
         lines = [saved]
         lines += await self._budget_notes(app, question, answer)
-        lines += await self._evidence_notes(app, question, answer)
-        return [Reply("\n".join(lines), buttons=self._question_buttons(question, True))]
+        lines += await self._evidence_notes(question, answer, attached)
+        return [Reply("\n".join(lines), buttons=self._question_buttons(question, True, attached))]
 
-    async def _evidence_notes(self, app: Application, question: Question, answer: str) -> list[str]:
+    async def _evidence_notes(self, question: Question, answer: str, attached: int) -> list[str]:
         """Right after saving: what an assessor would miss, kindly, with an example; never blocking."""
-        attached = len(await self.storage.attachments(app.id, question.id))
-        found = [w for w in evidence.check(question, answer, attached) if w.code != "empty"]
+        # Off the event loop: a long answer must not hold up everyone else's replies.
+        found = [w for w in await asyncio.to_thread(evidence.check, question, answer, attached) if w.code != "empty"]
         if found:
             return ["", say("evidence_intro")] + [f"· {w.message}\n  {w.example}" for w in found]
         hint = evidence.process_hint(question, answer)
@@ -467,7 +458,8 @@ class Interview:
 
     async def _evidence_summary(self, app: Application, answers: dict[str, str]) -> str | None:
         counts = Counter(a.question_id for a in await self.storage.attachments(app.id))
-        return evidence.summary(evidence.check_application(self.criteria, answers, counts))
+        found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, counts)
+        return evidence.summary(found)
 
     async def _budget_notes(self, app: Application, question: Question, answer: str) -> list[str]:
         notes = []
@@ -507,21 +499,10 @@ class Interview:
     async def _file(self, turn: Turn, event: FileReceived) -> list[Reply]:
         question = self._question(turn.app.step)
         if question is None:
+            # Not kept, so never written anywhere: the bytes go with the event.
             return [Reply(say("file_not_on_question")), self._menu()]
-        await self.storage.add_attachment(
-            turn.app.id, question.id, file_name=event.file_name, mime_type=event.mime_type, size=event.size,
-            sha256=event.sha256, path=str(event.path), caption=clean_text(event.caption),
-            message_ref=event.message_ref,
-        )
-        count = len(await self.storage.attachments(turn.app.id, question.id))
-        answered = bool(await self.storage.answer(turn.app.id, question.id))
-        text = say("file_saved", name=event.file_name, id=question.id, count=count)
-        # Word shows only some image formats; say so now, not when the office prints the 申报书.
-        if event.mime_type == "application/pdf":
-            text += "\n" + say("file_listed_pdf")
-        elif event.mime_type not in EMBEDDABLE_TYPES:
-            text += "\n" + say("file_listed_only")
-        return [Reply(text, buttons=self._question_buttons(question, answered))]
+        text = await self.materials.receive(turn.app, question, event)
+        return [Reply(text, buttons=await self._buttons_for(turn.app, question))]
 
     # -- profile -------------------------------------------------------------------------
 
@@ -609,19 +590,29 @@ class Interview:
             text += "\n\n" + say("question_has_answer", chars=count_chars(answer), preview=preview)
         else:
             text += "\n\n" + say("question_invite")
-        return Reply(text, self._question_buttons(question, bool(answer)))
+        files = len(await self.storage.attachments(app.id, question.id))
+        return Reply(text, self._question_buttons(question, bool(answer), files))
 
-    def _question_buttons(self, question: Question, answered: bool) -> tuple[tuple[Button, ...], ...]:
+    def _question_buttons(self, question: Question, answered: bool, files: int = 0) -> tuple[tuple[Button, ...], ...]:
         qid = question.id
         first = [Button(say("btn_next") if answered else say("btn_skip"), f"nx:{qid}")]
         if answered:
             first.append(Button(say("btn_rewrite"), f"rw:{qid}"))
             first.append(Button(say("btn_show"), f"sh:{qid}"))
+        second = [Button(say("btn_back"), f"bk:{qid}"), Button(say("btn_menu"), "menu")]
+        if files:
+            second.append(Button(say("btn_files", count=files), f"{materials.LIST}:{qid}"))
         return keyboard(
             first,
-            [Button(say("btn_back"), f"bk:{qid}"), Button(say("btn_menu"), "menu")],
+            second,
             [Button(say("btn_progress"), "prog"), Button(say("btn_finish"), "fin")],
         )
+
+    async def _buttons_for(self, app: Application, question: Question) -> tuple[tuple[Button, ...], ...]:
+        """The question's buttons as things stand: answered or not, with its files if it has any."""
+        answered = bool(await self.storage.answer(app.id, question.id))
+        files = len(await self.storage.attachments(app.id, question.id))
+        return self._question_buttons(question, answered, files)
 
     async def _end_reply(self, app: Application) -> Reply:
         profile = await self.storage.profile(app.id)
@@ -706,97 +697,21 @@ class Interview:
                 await self.storage.enqueue(notice)
         # The submission stands even if the document fails (a deadline matters more than a file);
         # /document makes the final version later.
-        return replies + await self._make_document(app, "final")
-
-    async def _make_document(self, app: Application, kind: str) -> list[Reply]:
-        """Render a new numbered version (a draft, or the final on submission); every version is kept."""
-        if self.documents_dir is None:
-            return [Reply(say("document_unavailable"))] if kind == "draft" else []
-        profile = await self.storage.profile(app.id)
-        answers = await self.storage.answers(app.id)
-        stored = await self.storage.attachments(app.id)
-        files = [EvidenceFile(a.question_id, Path(a.path), a.caption, a.file_name) for a in stored]
-        stamp = datetime.fromisoformat(app.submitted_at) if kind == "final" and app.submitted_at else None
-        day = (stamp.astimezone(self.tz) if stamp else self._now()).date()
-        source = hashlib.sha256(json.dumps(
-            [kind, str(day), profile, answers, [(a.question_id, a.sha256, a.caption) for a in stored],
-             str(self.template)], ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-        latest = await self.storage.latest_document(app.id)
-        if latest is not None and latest.source_sha256 == source and await asyncio.to_thread(Path(latest.path).exists):
-            # Nothing changed since the last one: send it again rather than pile up identical versions.
-            return await self._latest_replies(app, latest)
-        stem = self.documents_dir / str(app.id) / f"{kind}-{time.time_ns()}"
-        docx = stem.with_suffix(".docx")
-        try:
-            # Rendering and PDF conversion are slow work: off the event loop, so others are not held up.
-            rendered = await asyncio.to_thread(
-                render_application, self.criteria, profile, answers, docx,
-                attachments=files, day=day, draft=kind == "draft", template=self.template,
-            )
-        except DocumentError as error:
-            log.error("document for application %s failed: %s", app.id, error)
-            return [Reply(say("document_failed_submitted") if kind == "final" else say("document_failed"))]
-        pdf: Path | None = None
-        if self.pdf is not None:
-            try:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._pdf_thread, self.pdf.convert, docx, stem.with_suffix(".pdf"))
-                pdf = stem.with_suffix(".pdf")
-            except PdfError as error:
-                log.warning("PDF for application %s failed, sending the .docx alone: %s", app.id, error)
-        version = await self.storage.add_document(app.id, kind, str(docx), rendered.sha256,
-                                                  str(pdf) if pdf else None, source)
-        log.info("document v%s (%s) made for application %s", version, kind, app.id)
-        return self._document_replies(profile, version, kind, docx, pdf)
-
-    def _document_replies(self, profile: dict[str, str], version: int, kind: str, docx: Path,
-                          pdf: Path | None) -> list[Reply]:
-        name = safe_file_part(profile.get("name") or "") or say("document_no_name")
-        if kind == "draft":
-            stem, caption = say("document_file_name_draft", name=name), say("document_draft_caption", version=version)
-        else:
-            stem, caption = say("document_file_name", name=name), say("document_caption", version=version)
-        replies = [Reply(caption, document=docx, document_name=f"{stem}.docx")]
-        if pdf is not None:
-            replies.append(Reply(say("document_pdf_caption"), document=pdf, document_name=f"{stem}.pdf"))
-        return replies
-
-    async def _latest_replies(self, app: Application, latest: Document) -> list[Reply]:
-        pdf = Path(latest.pdf_path) if latest.pdf_path else None
-        if pdf is not None and not await asyncio.to_thread(pdf.exists):
-            pdf = None
-        profile = await self.storage.profile(app.id)
-        return self._document_replies(profile, latest.version, latest.kind, Path(latest.path), pdf)
+        return replies + await self.documents.make(app, "final", submission_day(app, self._now()))
 
     async def _cmd_document(self, turn: Turn, _args: str) -> list[Reply]:
-        app = turn.app
-        latest = await self.storage.latest_document(app.id)
-        exists = latest is not None and await asyncio.to_thread(Path(latest.path).exists)
-        if app.status == "submitted" and not (
-            exists and latest is not None and latest.kind == "final" and latest.created_at >= (app.submitted_at or "")
-        ):
-            # Submitted, but the final version is missing (it failed, or its file is gone): make it now.
-            return await self._make_document(app, "final")
-        if latest is None or not exists:
-            return [Reply(say("document_none"))]
-        return await self._latest_replies(app, latest)
+        return await self.documents.latest(turn.app, submission_day(turn.app, self._now()))
 
     async def _cmd_draft(self, turn: Turn, _args: str) -> list[Reply]:
         if turn.app.status == "submitted":
             # The submitted version is the one to look at; a draft would only confuse.
             return await self._cmd_document(turn, "")
-        return await self._make_document(turn.app, "draft")
+        return await self.documents.make(turn.app, "draft", self._now().date())
 
     # -- the applicant's data --------------------------------------------------------------
 
     async def _cmd_mydata(self, turn: Turn, _args: str) -> list[Reply]:
-        data = await self.storage.personal_data(turn.app.applicant_id)
-        data["exported_at"] = self._now().isoformat(timespec="seconds")
-        path = self._private_folder(turn.app) / "mydata.json"
-        text = json.dumps(data, ensure_ascii=False, indent=2)
-        await asyncio.to_thread(_write_private, path, text)
-        log.info("personal data sent to applicant %s", turn.sender.key)
-        return [Reply(say("mydata_caption"), document=path, document_name=say("mydata_file_name") + ".json")]
+        return await self.rights.mydata(turn.app, turn.sender, self._now())
 
     async def _cmd_delete(self, turn: Turn, _args: str) -> list[Reply]:
         await self.storage.update_application(turn.app.id, mode=CONFIRM_DELETE)
@@ -805,22 +720,30 @@ class Interview:
                       keyboard([Button(say("btn_delete_yes"), "del:yes")], [Button(say("btn_delete_no"), "del:no")]),
                       choice_only=True)]
 
-    async def _delete(self, turn: Turn) -> list[Reply]:
-        profile = await self.storage.profile(turn.app.id)
-        files = await self.storage.delete_applicant(turn.app.applicant_id)
-        # Every generated file of the application lives in its own folder; received files are shared
-        # by content, and storage said which ones nobody else uses.
-        await asyncio.to_thread(_remove_files, files, self._private_folder(turn.app))
-        log.info("applicant %s erased their data (%d files)", turn.sender.key, len(files))
-        when = self._now().strftime("%Y-%m-%d %H:%M")
-        for channel, user in self.coordinators:
-            text = say("co_deleted_notice", name=profile.get("name") or say("reminder_no_name"),
-                       unit=profile.get("unit") or "—", when=when)
-            await self.storage.enqueue(Outgoing(channel, user, "notice", {"text": text}))
-        return [Reply(say("deleted"))]
+    # -- evidence files ----------------------------------------------------------------------
 
-    def _private_folder(self, app: Application) -> Path:
-        return (self.documents_dir or Path(tempfile.gettempdir()) / "award-bot") / str(app.id)
+    async def _cmd_files(self, turn: Turn, _args: str) -> list[Reply]:
+        question = self._question(turn.app.step)
+        if question is None or turn.app.status == "submitted":
+            return [await self.materials.overview(turn.app)]
+        return [await self.materials.listing(turn.app, question)]
+
+    async def _materials_button(self, turn: Turn, action: str, question_id: str,
+                                attachment_id: int | None) -> list[Reply]:
+        """A tap on a files list: valid only while the applicant is still on that question."""
+        question = self._question(turn.app.step)
+        if question is None or question.id != question_id:
+            return await self._stale(turn)
+        if action == materials.LIST:
+            return [await self.materials.listing(turn.app, question)]
+        assert attachment_id is not None
+        if action == materials.ASK:
+            asked = await self.materials.ask(turn.app, question, attachment_id)
+            return [asked] if asked else await self._stale(turn)
+        removed = await self.materials.remove(turn.app, question, attachment_id)
+        if removed is None:
+            return await self._stale(turn)
+        return [Reply(removed, buttons=await self._buttons_for(turn.app, question))]
 
     def _submitted_reply(self, app: Application) -> Reply:
         return Reply(say("already_submitted", when=self._local(app.submitted_at)),
@@ -834,18 +757,3 @@ class Interview:
             return ""
         return datetime.fromisoformat(stamp).astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-
-
-def _remove_files(paths: list[str], folder: Path) -> None:
-    for name in paths:
-        try:
-            Path(name).unlink(missing_ok=True)
-        except OSError as error:
-            log.warning("could not remove a file of an erased applicant: %s", error)
-    shutil.rmtree(folder, ignore_errors=True)

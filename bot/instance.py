@@ -1,0 +1,58 @@
+"""One running bot per database.
+
+Two `award-bot run` on one database would both poll Telegram (which answers 409 Conflict every
+second or two) and both send reminders, twice as fast as Telegram allows. The first takes an
+exclusive lock on a file beside the database; a second start finds it taken and stops, saying
+which process holds it. The lock goes with the process, even when it is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+
+class AlreadyRunning(Exception):
+    """Another award-bot serves this database; the message says so in Chinese."""
+
+
+class InstanceLock:
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        file = open(self.path, "a+")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = file.read().strip() or "?"
+            file.close()
+            raise AlreadyRunning(
+                f"另一个 award-bot（进程 {holder}）正在使用数据库 {self.path.with_suffix('')}，"
+                "同一个数据库只能运行一个。请先停止它，或为这个实例另设 AWARD_DB。"
+            ) from None
+        file.seek(0)
+        file.truncate()
+        file.write(f"{os.getpid()}\n")
+        file.flush()
+        self._file = file
+
+    def release(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> InstanceLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
