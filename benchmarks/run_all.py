@@ -22,6 +22,7 @@ BENCHMARKS = {
     "render": ["render.py"],
     "broadcast": ["broadcast.py"],
     "memory": ["memory.py"],
+    "evidence_worst_case": ["evidence_worst_case.py"],
 }
 
 

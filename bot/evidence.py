@@ -18,28 +18,50 @@ from bot.wording import say
 # Shorter than this (non-space characters) is too short to show method or result.
 MIN_CHARS = {"process": 80, "result": 60}
 
+# Every pattern here runs on answers of any length and content, and a regex search holds the
+# interpreter (the GIL) until it ends, even off the event loop: each must take time linear in the
+# text. No pattern may start a scan to the end of a long run at every position of that run, and
+# no two adjacent quantifiers may share what they match.
 _DIGIT = r"[0-9０-９]"
-_NUMBER = rf"(?:{_DIGIT}+(?:[.．,，]{_DIGIT}+)*)"
-_CN = r"[零〇一二两三四五六七八九十百千万亿]+"
+# A number read whole. Possessive: what may follow a number (a unit, 余, a space, 年) is never a
+# digit or a separator, so giving digits back can never help a match; it only costs time.
+_NUMBER = rf"(?:{_DIGIT}++(?:[.．,，]{_DIGIT}++)*+)"
+_CN_DIGIT = r"[零〇一二两三四五六七八九十百千万亿]"
+# Not possessive where a unit may follow: 五万 is 五 + the unit 万.
+_CN = rf"{_CN_DIGIT}+"
+# Where a pattern may start anywhere, a number may only start at the start of a number (not
+# after a digit, nor after "1."): otherwise every position of a 10,000-digit run, or of
+# "1.1.1.1…", starts a scan to its end. A match inside a run is a match from the run's start.
+_AT_NUMBER = r"(?<![0-9０-９])(?<![0-9０-９][.．,，])"
+_AT_CN = rf"(?<!{_CN_DIGIT})"
 _UNITS = (
     r"(?:%|％|‰|个百分点|百分点|万元|亿元|千元|元|万|项|次|人次|人|名|件|个|台|套|篇|本|部|张|份|条|批|场|期|家|"
     r"吨|千克|公斤|米|公里|平方米|小时|分钟|天|个月|周|倍|分|位|级|项次|起|例|单|笔|户|座|只|箱|批次|课时|学时|h|kg|t|m)"
 )
+# Only ever searched (is there a figure at all?), so a run is tried from its start only.
+# 1,200余人 and 十余次: 余/多 may stand between the number and its unit.
 _FIGURE = re.compile(
-    rf"{_NUMBER}\s*{_UNITS}|{_CN}{_UNITS}|百分之{_CN}|百分之{_NUMBER}|第[一二三四五六七八九十{_DIGIT[1:-1]}]+名?"
-    rf"|{_NUMBER}(?:余|多)\s*{_UNITS}|{_CN}(?:余|多)\s*{_UNITS}"
+    rf"{_AT_NUMBER}{_NUMBER}(?:余|多)?\s*+{_UNITS}|{_AT_CN}{_CN}(?:[余多]\s*+)?{_UNITS}"
+    rf"|百分之{_CN}|百分之{_NUMBER}|第[一二三四五六七八九十{_DIGIT[1:-1]}]+名?"
 )
 _YEAR = re.compile(r"(?<![0-9０-９])((?:19|20)[0-9]{2})\s*年?")
 _CN_YEAR = re.compile(r"([一二][〇零九][〇零一二三四五六七八九]{2})年")
-_RANGE = re.compile(r"((?:19|20)[0-9]{2})\s*(?:年)?\s*[—\-–~～至到]+\s*((?:19|20)[0-9]{2})")
-_SPAN = re.compile(rf"(?:近|连续|最近|这|过去)\s*({_CN}|{_DIGIT}+)\s*年|({_CN}|{_DIGIT}+)年来|逐年|年年")
+# Possessive spaces: "2020" and 50,000 spaces would otherwise be split between two \s* every way.
+_RANGE = re.compile(r"((?:19|20)[0-9]{2})\s*+(?:年\s*+)?[—\-–~～至到]++\s*+((?:19|20)[0-9]{2})")
+# Possessive numbers: 年 is no numeral. In 三年来 the number starts at the start of its run:
+# finditer never reaches a later position of a run first (a match ends in 年 or 来).
+_SPAN = re.compile(
+    rf"(?:近|连续|最近|这|过去)\s*+({_CN_DIGIT}++|{_DIGIT}++)\s*+年"
+    rf"|({_AT_CN}{_CN_DIGIT}++|(?<![0-9０-９]){_DIGIT}++)年来|逐年|年年"
+)
 _RELATIVE = ("前年", "去年", "上年", "今年", "当年", "本年度", "上一年")
+# [由从][^，。；]{0,30}: at most 31 tries from each 由, so bounded too.
 _PAST = re.compile(
     r"同比|环比|较(?:上|去|前)年|比(?:上|去|前)年|较(?:往年|以往|上一年|上年度)|"
-    r"(?:较|比|相比|对比)\s*(?:19|20)[0-9]{2}|(?:与|跟|和|同)(?:自己)?\s*(?:的)?(?:往年|以往|上年|去年|前年|(?:19|20)[0-9]{2}年?)[^，。；]{0,6}(?:相比|比较|对比|比)|"
+    r"(?:较|比|相比|对比)\s*+(?:19|20)[0-9]{2}|(?:与|跟|和|同)(?:自己)?\s*+(?:的)?(?:往年|以往|上年|去年|前年|(?:19|20)[0-9]{2}年?)[^，。；]{0,6}(?:相比|比较|对比|比)|"
     r"相比(?:往年|以往|上年|去年|前年)|"
     r"[由从][^，。；]{0,30}(?:提升|提高|增长|增加|上升|下降|降低|减少|缩短|压缩|降)(?:了)?(?:至|到)|"
-    rf"(?:提升|提高|增长|增加|上升|下降|降低|减少|缩短)了?\s*(?:{_NUMBER}\s*(?:%|％|个百分点|倍)|{_CN}(?:个百分点|倍)|百分之{_CN})"
+    rf"(?:提升|提高|增长|增加|上升|下降|降低|减少|缩短)了?\s*+(?:{_NUMBER}\s*+(?:%|％|个百分点|倍)|{_CN}(?:个百分点|倍)|百分之{_CN})"
 )
 _BENCHMARK = re.compile(
     r"标杆|行业平均|行业水平|行业先进|先进水平|行业领先|国内领先|国际先进|国内先进|省内领先|全省领先|全国领先|排名|排第|"
@@ -51,9 +73,12 @@ _CLAIM = re.compile(
     r"职称|资格证|认证"
 )
 _NEGATION = re.compile(r"(?:暂无|暂时没有|没有|无|未|尚未|还没|缺少|缺乏|不掌握|不清楚)[^，。；！？\n]{0,8}$")
-# '同类企业的情况也不清楚': a negation later in the same clause.
-_NEGATED_AFTER = re.compile(r"^[^，。；！？\n]{0,12}(?:不清楚|不了解|不知道|没有数据|无从|暂无|没法比|无法比)")
-_EXAMPLE = re.compile(rf"{_DIGIT}|{_CN}(?:次|项|个|名|人|年|月)|《[^》]+》|“[^”]+”|「[^」]+」|\d{{4}}年")
+# '同类企业的情况也不清楚': a negation later in the same clause. Matched at the end of a match
+# (no ^: ^ does not match at pos), never on a slice: a slice to the end per match is quadratic.
+_NEGATED_AFTER = re.compile(r"[^，。；！？\n]{0,12}(?:不清楚|不了解|不知道|没有数据|无从|暂无|没法比|无法比)")
+# A concrete example in a process answer: a figure, 三次, a named document (_quoted: 《…》 …).
+_EXAMPLE = re.compile(rf"{_DIGIT}|{_AT_CN}{_CN_DIGIT}++(?:次|项|个|名|人|年|月)|\d{{4}}年")
+_QUOTES = (("《", "》"), ("“", "”"), ("「", "」"))
 
 
 @dataclass(frozen=True)
@@ -66,7 +91,7 @@ class EvidenceWarning:
 def _found(pattern: re.Pattern[str], text: str) -> bool:
     """A match that is not negated just before it (暂无对比数据 is not a comparison)."""
     return any(
-        not _NEGATION.search(text[max(0, m.start() - 12):m.start()]) and not _NEGATED_AFTER.match(text[m.end():])
+        not _NEGATION.search(text, max(0, m.start() - 12), m.start()) and not _NEGATED_AFTER.match(text, m.end())
         for m in pattern.finditer(text)
     )
 
@@ -101,7 +126,10 @@ def _to_int(value: str) -> int:
     table = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
     value = value.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     if value.isdigit():
-        return int(value)
+        # 近99999年 is no period count, and int() refuses over 4,300 digits (a crash). Only under 3
+        # or not matters (missing_trend), so an absurd number counts as 9999.
+        value = value.lstrip("0") or "0"
+        return int(value) if len(value) <= 4 else 9999
     return table.get(value, 3 if "十" in value else 0)
 
 
@@ -129,9 +157,24 @@ def check(question: Question, text: str, attachments: int = 0) -> list[EvidenceW
 
 def process_hint(question: Question, text: str) -> str | None:
     """For a process answer with no concrete example: a gentle suggestion, never a warning."""
-    if question.kind != "process" or not text.strip() or _EXAMPLE.search(text):
+    if question.kind != "process" or not text.strip() or _EXAMPLE.search(text) or _quoted(text):
         return None
     return say("evidence_hint_example")
+
+
+def _quoted(text: str) -> bool:
+    """Something in 《…》, “…” or 「…」, as the pattern 《[^》]+》 finds it.
+
+    That pattern scans from every 《 to the end when no 》 follows (quadratic). The first 《 not
+    directly closed has the most text after it: if no 》 comes later, none comes after any other.
+    """
+    for opening, closing in _QUOTES:
+        start = text.find(opening)
+        while start != -1 and text.startswith(closing, start + 1):
+            start = text.find(opening, start + 1)
+        if start != -1 and text.find(closing, start + 2) != -1:
+            return True
+    return False
 
 
 def _warning(code: str, **params: object) -> EvidenceWarning:

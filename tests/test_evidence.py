@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 
 import pytest
 import yaml
 
 from bot.criteria import WARNING_CODES
-from bot.evidence import check, has_figures, periods, process_hint
+from bot.evidence import check, check_application, has_figures, periods, process_hint
 from tests.conftest import ROOT, application_of, award_bot
 
 CASES = yaml.safe_load((ROOT / "tests" / "data" / "evidence_cases.yaml").read_text(encoding="utf-8"))
@@ -90,3 +92,89 @@ def test_award_bot_check_prints_json_and_names_valid_ids_for_an_unknown_one() ->
     assert set(json.loads(weak.stdout)[0]) == {"code", "message"}
     bad = award_bot("check", "7.9z")
     assert bad.returncode != 0 and "7.4b" in bad.stderr and "1.1a" in bad.stderr
+
+
+# -- one applicant's answer cannot freeze the bot for everyone (review #11) ---------------------
+# The checks run on the event loop. Many texts below took seconds to minutes (50,000 digits:
+# 2½ minutes), as a pattern started a scan to the end of a run at every position of it; every
+# check is now linear, 5–25 ms at 50,000 characters. The bound is 10× the 50 ms target, for CI.
+
+LONG = 50_000
+# What the patterns care about: digits, separators, numerals, units, years, the words they look for.
+PATTERN_CHARACTERS = ("0123456789０１２３４５６７８９零〇一二两三四五六七八九十百千万亿.．,，%％年来近第由从至到"
+                      "提升降低同比较与相标杆名次项人余多《》“”「」—-~ \n，。暂无不清楚")
+
+
+def repeated(unit: str, length: int = LONG) -> str:
+    return (unit * (length // len(unit) + 1))[:length]
+
+
+def padded(head: str, fill: str = " ", length: int = LONG) -> str:
+    """head, then fill up to length, ending in a letter (an answer is stripped first)."""
+    return head + fill * (length - len(head) - 1) + "x"
+
+
+def mixed(seed: int, length: int = LONG) -> str:
+    chance = random.Random(seed)
+    return "".join(chance.choice(PATTERN_CHARACTERS) for _ in range(length))
+
+
+ADVERSARIAL = {  # named in pinyin: pytest escapes Chinese in test ids
+    "digits": "1" * LONG, "full-width digits": "１" * LONG, "yi": "一" * LONG, "shi": "十" * LONG,
+    "yi shi wan": repeated("一十万"), "shi yi bai": repeated("十一百"), "1.1.1": repeated("1."),
+    "1,1,1": repeated("1,"), "1 full-width point 1": repeated("1．"), "yi 1 yi 1": repeated("一1"),
+    "2020 2020": repeated("2020 "), "2020 spaces": padded("2020"), "2020 nian spaces": padded("2020年"),
+    "2020- spaces": padded("2020-"), "2020 dashes": padded("2020", "-"), "jin spaces": padded("近"),
+    "tisheng le spaces": padded("提升了"), "yu spaces": padded("与"), "shi yu spaces": padded("十余"),
+    "biaogan": repeated("标杆"), "biaogan bu zhidao": repeated("标杆不知道"),
+    "tongbi bu liaojie": repeated("同比不了解"), "rongyu bu zhidao": repeated("荣誉不知道"),
+    "you": "由" * LONG, "you tisheng": repeated("由提升"),
+    "di": "第" * LONG, "jin": "近" * LONG, "nian nian": "年" * LONG, "book title opened": "《" * LONG,
+    "quote opened": "“" * LONG, "baifenzhi": repeated("百分之"), "2020 niandu": repeated("2020年度"),
+    "mix 1": mixed(1), "mix 2": mixed(2), "mix 3": mixed(3),
+}
+# Between them every check: figures and trend, past and benchmark, figures and attachment, a claim, a process answer.
+QUESTIONS = ["7.1a", "7.1c", "7.2a", "7.4a", "2.1a"]
+
+
+@pytest.mark.parametrize("question_id", QUESTIONS)
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_an_answer_of_50000_characters_of_any_kind_is_checked_in_well_under_a_second(criteria, name,
+                                                                                  question_id) -> None:
+    question, text = criteria.question(question_id), ADVERSARIAL[name]
+    assert len(text) == LONG
+    started = time.perf_counter()
+    check(question, text)
+    process_hint(question, text)
+    assert time.perf_counter() - started < 0.5, f"{name} on {question_id}"
+
+
+def test_a_whole_application_of_50000_character_answers_is_checked_in_a_few_seconds(criteria) -> None:
+    texts = list(ADVERSARIAL.values())
+    results_first = sorted(criteria.questions, key=lambda q: q.kind != "result")  # they have the checks
+    answers = {q.id: texts[n % len(texts)] for n, q in enumerate(results_first)}
+    assert len(answers) == 39
+    started = time.perf_counter()
+    warnings = check_application(criteria, answers, {})
+    assert time.perf_counter() - started < 5
+    assert set(warnings) == set(answers)
+
+
+def test_a_10000_digit_number_neither_crashes_nor_freezes_the_checks(criteria) -> None:
+    # int() refuses over 4,300 digits: 近…年 and …年来 with such a run used to crash check().
+    for text in ("近" + "9" * 10_000 + "年", "9" * 10_000 + "年来", "１" * 10_000, "2020—" + "9" * 10_000):
+        assert periods(text) >= 0
+        check(criteria.question("7.1a"), text)
+    assert periods("近" + "9" * 10_000 + "年") >= 3 and periods("近９９年") == 99
+    assert [w.code for w in check(criteria.question("7.1a"), "近" + "9" * 10_000 + "年")] == ["missing_figures"]
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("《", "》"), ("“", "”"), ("「", "」")])
+def test_a_named_document_is_an_example_but_an_empty_or_unclosed_quote_is_not(criteria, opening, closing) -> None:
+    question = criteria.question("2.1a")
+    vague = "我积极参与公司战略目标的制定，认真听取各方意见。"
+    assert process_hint(question, vague + opening + "包装线改造方案" + closing) is None
+    assert process_hint(question, vague + opening * 1000 + "方案" + closing) is None
+    assert "小建议" in process_hint(question, vague + opening + closing + "方案")
+    assert "小建议" in process_hint(question, vague + closing + "方案" + opening)
+    assert "小建议" in process_hint(question, vague + opening * 1000)
