@@ -31,7 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.criteria import Criteria
 from bot.document import safe_file_part
 from bot.evidence import check_application
-from bot.files import private_folder, temporary_beside
+from bot.files import private_folder, remove_files, temporary_beside
 from bot.storage import ApplicantRow, Document, Storage
 from bot.validation import count_chars
 from bot.wording import say
@@ -66,50 +66,64 @@ class _Entry:
 async def export_all(
     storage: Storage, criteria: Criteria, out_dir: Path, *, tz: ZoneInfo, now: datetime | None = None
 ) -> ExportResult:
-    """Write the ZIP of latest 申报书 and the 汇总 spreadsheet into out_dir (created if missing)."""
+    """Write the ZIP of latest 申报书 and the 汇总 spreadsheet into out_dir (created if missing).
+
+    The export is recorded, with whose data it holds, before its files are written: an applicant
+    who erases their data meanwhile takes the record with them, and the export, which holds them,
+    is then removed and made again without them.
+    """
     moment = _local(now or datetime.now(UTC), tz)
-    # In the order applicants started: a person keeps their number from one export to the next.
-    rows = sorted(await storage.applicant_rows(), key=lambda row: row.application_id)
-    entries = []
-    for row in rows:
-        answers = await storage.answers(row.application_id)
-        counts = Counter(a.question_id for a in await storage.attachments(row.application_id))
-        document = await storage.latest_document(row.application_id)
-        entries.append(_Entry(row, answers, dict(counts), document))
-    result = await asyncio.to_thread(_write, entries, criteria, Path(out_dir), tz, moment)
-    # Remembered with whose data it holds: an applicant's /delete removes it too.
-    await storage.record_export(result.zip_path, result.xlsx_path, [row.application_id for row in rows])
-    log.info("export %s: %d applicants, %d files, %d without a document",
-             result.zip_path.name, result.applicants, result.documents, len(result.missing))
-    return result
+    stamp = moment.strftime("%Y%m%d-%H%M")
+    out_dir = await asyncio.to_thread(out_dir.absolute)
+    zip_path = out_dir / (say("export_zip_name", stamp=stamp) + ".zip")
+    xlsx_path = out_dir / (say("export_xlsx_name", stamp=stamp) + ".xlsx")
+    for _attempt in range(3):
+        # In the order applicants started: a person keeps their number from one export to the next.
+        rows = sorted(await storage.applicant_rows(), key=lambda row: row.application_id)
+        entries = []
+        for row in rows:
+            answers = await storage.answers(row.application_id)
+            counts = Counter(a.question_id for a in await storage.attachments(row.application_id))
+            document = await storage.latest_document(row.application_id)
+            entries.append(_Entry(row, answers, dict(counts), document))
+        export_id = await storage.record_export(zip_path, xlsx_path, [row.application_id for row in rows])
+        try:
+            result = await asyncio.to_thread(_write, entries, criteria, zip_path, xlsx_path, tz, moment)
+        except BaseException:
+            await storage.forget_export(export_id)
+            raise
+        if await storage.export_recorded(export_id):
+            log.info("export %s: %d applicants, %d files, %d without a document",
+                     result.zip_path.name, result.applicants, result.documents, len(result.missing))
+            return result
+        log.info("an applicant erased their data while the export was written; making it again")
+        await asyncio.to_thread(remove_files, [zip_path, xlsx_path])
+    raise OSError("applicants kept erasing their data while the export was written")
 
 
 # -- on the worker thread ------------------------------------------------------------------
 
 
-def _write(entries: list[_Entry], criteria: Criteria, out_dir: Path, tz: ZoneInfo, now: datetime) -> ExportResult:
-    private_folder(out_dir)
-    stamp = now.strftime("%Y%m%d-%H%M")
-    zip_path = out_dir / (say("export_zip_name", stamp=stamp) + ".zip")
-    xlsx_path = out_dir / (say("export_xlsx_name", stamp=stamp) + ".xlsx")
-    part = temporary_beside(zip_path)
+def _write(entries: list[_Entry], criteria: Criteria, zip_path: Path, xlsx_path: Path, tz: ZoneInfo,
+           now: datetime) -> ExportResult:
+    """Both files or neither: a failure (a full disk) leaves no ZIP without its spreadsheet, no .part."""
+    private_folder(zip_path.parent)
+    zip_part, xlsx_part = temporary_beside(zip_path), temporary_beside(xlsx_path)
     try:
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(zip_part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             documents, missing, versions = _add_documents(archive, entries)
             # Built after the copies, so that it says what the ZIP really holds.
             workbook = _workbook(entries, versions, criteria, tz, now)
             archive.writestr(say("export_xlsx_in_zip") + ".xlsx", workbook)
-        os.replace(part, zip_path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    part = temporary_beside(xlsx_path)
-    try:
-        part.write_bytes(workbook)
-        os.replace(part, xlsx_path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+        xlsx_part.write_bytes(workbook)
+        os.replace(zip_part, zip_path)
+        try:
+            os.replace(xlsx_part, xlsx_path)
+        except BaseException:
+            zip_path.unlink(missing_ok=True)
+            raise
+    finally:
+        remove_files([zip_part, xlsx_part])
     return ExportResult(zip_path, xlsx_path, len(entries), documents, missing)
 
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -105,8 +106,22 @@ def remove_files(paths: Iterable[str | Path]) -> int:
     return removed
 
 
-def remove_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+def remove_folder(folder: Path) -> int:
+    """Remove a folder and all in it; returns how many files could not be removed (0: all gone)."""
+    if not folder.exists():
+        return 0
+    failures: list[str] = []
+
+    def failed(_function: object, path: str, _error: object) -> None:
+        failures.append(path)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=failed)
+    else:
+        shutil.rmtree(folder, onerror=failed)
+    if failures:
+        log.warning("%d item(s) of a folder could not be removed", len(failures))
+    return sum(1 for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
 
 
 def claim_folder(folder: Path, database_id: str) -> None:
@@ -122,7 +137,7 @@ def claim_folder(folder: Path, database_id: str) -> None:
             owner = marker.read_text(encoding="utf-8").strip()
             if owner and owner != database_id:
                 raise FilesError(f"文件夹 {folder} 已被另一个数据库使用。每个数据库要有自己的文件夹："
-                                 "请换一个 AWARD_DATA_DIR，或不设置它（默认放在数据库旁边）。")
+                                 "请用 AWARD_DATA_DIR 为这个数据库指定另一个文件夹。")
         probe = write_private(folder / ".write-test", b"ok")
         probe.unlink()
         if not marker.exists():

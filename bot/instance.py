@@ -16,17 +16,25 @@ from typing import IO
 
 
 class AlreadyRunning(Exception):
-    """Another award-bot serves this database; the message says so in Chinese."""
+    """Another award-bot serves this database, or none can take the lock; the message says so in Chinese."""
 
 
 class InstanceLock:
     def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".lock")
+        # The real file, whatever link or relative path names it: two names of one database are one lock.
+        real = database.resolve()
+        self.path = real.with_name(real.name + ".lock")
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            file = open(self.path, "a+")
+        except OSError as error:
+            raise AlreadyRunning(
+                f"无法在 {self.path.parent} 建立锁文件（{error.strerror or type(error).__name__}）："
+                "数据库所在的文件夹是否只读、已满或不存在？请检查，或用 AWARD_DB 指定一个可写的位置。"
+            ) from error
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -23,281 +24,9 @@ import aiosqlite
 
 from bot import revisions
 from bot.files import private_folder
+from bot.migrations import FOREIGN_KEYS_OFF, MIGRATIONS, SCHEMA_VERSION, statements
 
-# Forward migrations, in order. The database's PRAGMA user_version is the number applied.
-MIGRATIONS: list[tuple[str, str]] = [
-    (
-        "initial schema",
-        """
-        CREATE TABLE applicants (
-            id INTEGER PRIMARY KEY,
-            channel TEXT NOT NULL,
-            external_id TEXT NOT NULL,
-            display_name TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL,
-            last_active_at TEXT NOT NULL,
-            blocked_at TEXT,
-            UNIQUE (channel, external_id)
-        );
-        CREATE TABLE applications (
-            id INTEGER PRIMARY KEY,
-            applicant_id INTEGER NOT NULL UNIQUE REFERENCES applicants(id) ON DELETE CASCADE,
-            criteria_id TEXT NOT NULL,
-            criteria_version INTEGER NOT NULL,
-            status TEXT NOT NULL DEFAULT 'consent'
-                CHECK (status IN ('consent', 'active', 'submitted')),
-            step TEXT NOT NULL DEFAULT 'consent',
-            mode TEXT NOT NULL DEFAULT '',
-            consent_at TEXT,
-            submitted_at TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        CREATE TABLE profile_values (
-            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
-            field TEXT NOT NULL,
-            value TEXT NOT NULL,
-            message_ref TEXT,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (application_id, field)
-        );
-        CREATE TABLE answers (
-            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
-            question_id TEXT NOT NULL,
-            text TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (application_id, question_id)
-        );
-        -- The messages an answer is made of, so that editing one message edits its part.
-        -- A rewrite supersedes the earlier messages rather than deleting them.
-        CREATE TABLE answer_segments (
-            id INTEGER PRIMARY KEY,
-            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
-            question_id TEXT NOT NULL,
-            position INTEGER NOT NULL,
-            message_ref TEXT,
-            text TEXT NOT NULL,
-            superseded INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX answer_segments_by_question ON answer_segments (application_id, question_id, position);
-        CREATE INDEX answer_segments_by_message ON answer_segments (application_id, message_ref);
-        -- Every state an answer has been in, oldest first; nothing an applicant wrote is ever lost.
-        CREATE TABLE answer_revisions (
-            id INTEGER PRIMARY KEY,
-            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
-            question_id TEXT NOT NULL,
-            text TEXT NOT NULL,
-            action TEXT NOT NULL CHECK (action IN ('append', 'replace', 'edit')),
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX answer_revisions_by_question ON answer_revisions (application_id, question_id, id);
-        CREATE TABLE attachments (
-            id INTEGER PRIMARY KEY,
-            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
-            question_id TEXT NOT NULL,
-            file_name TEXT NOT NULL,
-            mime_type TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            sha256 TEXT NOT NULL,
-            path TEXT NOT NULL,
-            caption TEXT NOT NULL DEFAULT '',
-            message_ref TEXT,
-            created_at TEXT NOT NULL
-        );
-        CREATE TABLE documents (
-            id INTEGER PRIMARY KEY,
-            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
-            version INTEGER NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('draft', 'final')),
-            path TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            UNIQUE (application_id, version)
-        );
-        CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY,
-            applicant_id INTEGER NOT NULL REFERENCES applicants(id) ON DELETE CASCADE,
-            kind TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            dedupe_key TEXT UNIQUE,
-            status TEXT NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked')),
-            attempts INTEGER NOT NULL DEFAULT 0,
-            not_before TEXT NOT NULL,
-            last_error TEXT,
-            created_at TEXT NOT NULL,
-            sent_at TEXT
-        );
-        CREATE INDEX outbox_due ON outbox (status, not_before);
-        CREATE TABLE settings (
-            key TEXT PRIMARY KEY,
-            value TEXT NOT NULL
-        );
-        """,
-    ),
-    (
-        "a PDF beside each generated document, and what it was made from",
-        """
-        ALTER TABLE documents ADD COLUMN pdf_path TEXT;
-        ALTER TABLE documents ADD COLUMN source_sha256 TEXT;
-        """,
-    ),
-    (
-        "outbox addressed to anyone (coordinators too), grouped into broadcasts",
-        # The first outbox was never written to by a released version: it is replaced, not migrated.
-        """
-        DROP TABLE outbox;
-        CREATE TABLE broadcasts (
-            id INTEGER PRIMARY KEY,
-            coordinator_channel TEXT,
-            coordinator_id TEXT,
-            audience TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            reported_at TEXT
-        );
-        CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY,
-            channel TEXT NOT NULL,
-            recipient TEXT NOT NULL,
-            applicant_id INTEGER REFERENCES applicants(id) ON DELETE CASCADE,
-            broadcast_id INTEGER REFERENCES broadcasts(id) ON DELETE CASCADE,
-            kind TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            dedupe_key TEXT UNIQUE,
-            status TEXT NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked')),
-            attempts INTEGER NOT NULL DEFAULT 0,
-            not_before TEXT NOT NULL,
-            last_error TEXT,
-            created_at TEXT NOT NULL,
-            sent_at TEXT
-        );
-        CREATE INDEX outbox_due ON outbox (status, not_before);
-        CREATE INDEX outbox_recipient ON outbox (applicant_id, kind, created_at);
-        CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status);
-        """,
-    ),
-    (
-        "updates already handled, so a restart never handles one twice",
-        """
-        CREATE TABLE seen_updates (
-            channel TEXT NOT NULL,
-            update_id INTEGER NOT NULL,
-            seen_at TEXT NOT NULL,
-            PRIMARY KEY (channel, update_id)
-        );
-        """,
-    ),
-    (
-        "a reminder can be dropped unsent (its applicant submitted while it waited)",
-        # SQLite cannot change a CHECK constraint in place: copy into a new table.
-        """
-        CREATE TABLE outbox_new (
-            id INTEGER PRIMARY KEY,
-            channel TEXT NOT NULL,
-            recipient TEXT NOT NULL,
-            applicant_id INTEGER REFERENCES applicants(id) ON DELETE CASCADE,
-            broadcast_id INTEGER REFERENCES broadcasts(id) ON DELETE CASCADE,
-            kind TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            dedupe_key TEXT UNIQUE,
-            status TEXT NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked', 'dropped')),
-            attempts INTEGER NOT NULL DEFAULT 0,
-            not_before TEXT NOT NULL,
-            last_error TEXT,
-            created_at TEXT NOT NULL,
-            sent_at TEXT
-        );
-        INSERT INTO outbox_new SELECT id, channel, recipient, applicant_id, broadcast_id, kind, payload, dedupe_key,
-            status, attempts, not_before, last_error, created_at, sent_at FROM outbox;
-        DROP TABLE outbox;
-        ALTER TABLE outbox_new RENAME TO outbox;
-        CREATE INDEX outbox_due ON outbox (status, not_before);
-        CREATE INDEX outbox_recipient ON outbox (applicant_id, kind, created_at);
-        CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status);
-        """,
-    ),
-    (
-        "attachments found by application without reading them all (read on every answer)",
-        """
-        CREATE INDEX attachments_by_application ON attachments (application_id, question_id);
-        """,
-    ),
-    (
-        "ids never reused after a deletion; files removed by their owner; exports and notices traced to people; "
-        "revisions kept as differences; an id for the database, so its files folder is its own",
-        # AUTOINCREMENT needs the tables rebuilt (SQLite cannot add it in place): an old 查看详情 button
-        # must never open the next applicant who got a deleted applicant's id. Run with foreign keys
-        # off (see FOREIGN_KEYS_OFF), so that dropping the old tables cascades to nothing.
-        """
-        CREATE TABLE applicants_new (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            channel TEXT NOT NULL,
-            external_id TEXT NOT NULL,
-            display_name TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL,
-            last_active_at TEXT NOT NULL,
-            blocked_at TEXT,
-            UNIQUE (channel, external_id)
-        );
-        INSERT INTO applicants_new (id, channel, external_id, display_name, created_at, last_active_at, blocked_at)
-            SELECT id, channel, external_id, display_name, created_at, last_active_at, blocked_at FROM applicants;
-        DROP TABLE applicants;
-        ALTER TABLE applicants_new RENAME TO applicants;
-        CREATE TABLE applications_new (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            applicant_id INTEGER NOT NULL UNIQUE REFERENCES applicants(id) ON DELETE CASCADE,
-            criteria_id TEXT NOT NULL,
-            criteria_version INTEGER NOT NULL,
-            status TEXT NOT NULL DEFAULT 'consent'
-                CHECK (status IN ('consent', 'active', 'submitted')),
-            step TEXT NOT NULL DEFAULT 'consent',
-            mode TEXT NOT NULL DEFAULT '',
-            consent_at TEXT,
-            submitted_at TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        INSERT INTO applications_new (id, applicant_id, criteria_id, criteria_version, status, step, mode,
-                                      consent_at, submitted_at, created_at, updated_at)
-            SELECT id, applicant_id, criteria_id, criteria_version, status, step, mode, consent_at, submitted_at,
-                   created_at, updated_at FROM applications;
-        DROP TABLE applications;
-        ALTER TABLE applications_new RENAME TO applications;
-        ALTER TABLE attachments ADD COLUMN removed_at TEXT;
-        -- Whom a message is about (a submission notice names the applicant): erased with them.
-        ALTER TABLE outbox ADD COLUMN subject_id INTEGER;
-        CREATE INDEX outbox_subject ON outbox (subject_id);
-        -- A revision older than the newest is kept as what differs from the next one: the next one's
-        -- first keep_prefix and last keep_suffix characters around `text`. NULL: `text` is whole.
-        ALTER TABLE answer_revisions ADD COLUMN keep_prefix INTEGER;
-        ALTER TABLE answer_revisions ADD COLUMN keep_suffix INTEGER;
-        -- Exports hold applicants' documents and rows: an applicant's /delete removes the ones with theirs.
-        CREATE TABLE exports (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            zip_path TEXT NOT NULL,
-            xlsx_path TEXT,
-            created_at TEXT NOT NULL
-        );
-        CREATE TABLE export_members (
-            export_id INTEGER NOT NULL REFERENCES exports(id) ON DELETE CASCADE,
-            application_id INTEGER NOT NULL,
-            PRIMARY KEY (export_id, application_id)
-        );
-        CREATE INDEX export_members_by_application ON export_members (application_id);
-        INSERT INTO settings (key, value) VALUES ('database_id', lower(hex(randomblob(16))))
-            ON CONFLICT (key) DO NOTHING;
-        """,
-    ),
-]
-
-# Migrations that rebuild a table others refer to: run with foreign keys off (outside the
-# transaction, as SQLite requires), then checked with PRAGMA foreign_key_check.
-FOREIGN_KEYS_OFF = {7}
-
-SCHEMA_VERSION = len(MIGRATIONS)
-
+log = logging.getLogger(__name__)
 
 class StorageError(Exception):
     pass
@@ -469,7 +198,7 @@ class Storage:
                 await self._conn.execute("PRAGMA foreign_keys = OFF")
             try:
                 async with self._tx() as db:
-                    for statement in _statements(script):
+                    for statement in statements(script):
                         await db.execute(statement)
                     if rebuild and await db.execute_fetchall("PRAGMA foreign_key_check"):
                         raise StorageError(f"升级到数据库版本 {number} 后外键不一致，已撤销升级")
@@ -986,10 +715,11 @@ class Storage:
                 f"""SELECT path FROM documents WHERE application_id IN ({marks})
                     UNION SELECT pdf_path FROM documents WHERE application_id IN ({marks}) AND pdf_path IS NOT NULL""",
                 (*apps, *apps))]
-            # Received files are stored once per content: keep one another applicant still has.
+            # Received files: each application has its own copies now, but files kept before that
+            # were shared by content: keep one another application still refers to.
             files += [row[0] for row in await db.execute_fetchall(
                 f"""SELECT DISTINCT t.path FROM attachments t WHERE t.application_id IN ({marks}) AND NOT EXISTS (
-                        SELECT 1 FROM attachments o WHERE o.sha256 = t.sha256 AND o.removed_at IS NULL
+                        SELECT 1 FROM attachments o WHERE o.path = t.path AND o.removed_at IS NULL
                         AND o.application_id NOT IN ({marks}))""",
                 (*apps, *apps))]
             exports = await db.execute_fetchall(
@@ -1007,15 +737,30 @@ class Storage:
             # Cascades to the application, profile, answers with their history, attachments,
             # documents and queued messages.
             await db.execute("DELETE FROM applicants WHERE id = ?", (applicant_id,))
+        # secure_delete zeroes what the database file frees, but in WAL mode the erased rows also sit
+        # in the -wal file until SQLite writes them back: write them back now and empty the log.
+        busy = await self._fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        if busy and busy[0][0]:
+            log.warning("after an erasure the write-ahead log could not be emptied (a reader was busy); "
+                        "it is at the next checkpoint")
         return Erased(files, len(exports))
 
-    async def record_export(self, zip_path: Path, xlsx_path: Path | None, application_ids: Sequence[int]) -> None:
-        """Remember an export and whose data it holds, so that an applicant's /delete removes it too."""
+    async def record_export(self, zip_path: Path, xlsx_path: Path | None, application_ids: Sequence[int]) -> int:
+        """Remember an export and whose data it holds, before it is written, so that an applicant's
+        /delete removes it too (even one being written at that moment: see export_recorded)."""
         async with self._tx() as db:
             cursor = await db.execute("INSERT INTO exports (zip_path, xlsx_path, created_at) VALUES (?, ?, ?)",
                                       (str(zip_path), str(xlsx_path) if xlsx_path else None, now_utc()))
             await db.executemany("INSERT INTO export_members (export_id, application_id) VALUES (?, ?)",
                                  [(cursor.lastrowid, app_id) for app_id in application_ids])
+            return int(cursor.lastrowid or 0)
+
+    async def export_recorded(self, export_id: int) -> bool:
+        """False once an erasure removed the export (it held the erased applicant)."""
+        return await self._fetchone("SELECT 1 FROM exports WHERE id = ?", (export_id,)) is not None
+
+    async def forget_export(self, export_id: int) -> None:
+        await self._write("DELETE FROM exports WHERE id = ?", (export_id,))
 
     async def database_id(self) -> str:
         """A random id made with the database: its files folder carries it (bot.files.claim_folder)."""
@@ -1066,7 +811,11 @@ def backup_database(source: Path, target: Path) -> dict[str, int]:
     partial = target.with_name(target.name + ".part")
     partial.unlink(missing_ok=True)
     try:
-        live = sqlite3.connect(source, timeout=30)
+        try:
+            live = sqlite3.connect(source, timeout=30)
+            live.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(_open_failure(source, exc)) from exc
         try:
             copy = sqlite3.connect(partial)
             try:
@@ -1171,12 +920,6 @@ def _whole_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for row, text in zip(group, texts, strict=True):
             row["text"] = text
     return [{key: value for key, value in row.items() if not key.startswith("keep_")} for row in rows]
-
-
-def _statements(script: str) -> list[str]:
-    # Comments are dropped first: sqlite3's executescript() would commit on its own.
-    code = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
-    return [statement.strip() for statement in code.split(";") if statement.strip()]
 
 
 def _attachment(r: aiosqlite.Row) -> Attachment:

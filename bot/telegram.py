@@ -47,7 +47,7 @@ from bot.sender import (
     Refused,
 )
 from bot.storage import OutboxMessage, Storage
-from bot.telegram_limits import CAPTION_LIMIT, PacedLimiter, pack, split_text, units
+from bot.telegram_limits import CAPTION_LIMIT, DOCUMENT_LIMIT, PacedLimiter, pack, split_text, units
 from bot.uploads import ALLOWED_TYPES, MAX_FILE_BYTES, Refusal, check_upload
 from bot.wording import say
 
@@ -315,18 +315,33 @@ class TelegramChannel:
         # A document carries its text as the caption when it fits: one message instead of two.
         caption = reply.document is not None and units(reply.text) <= CAPTION_LIMIT
         chunks = split_text(reply.text) if reply.text and not caption else []
+        await self._texts(bot, chat_id, chunks, None if reply.document is not None else markup)
+        if reply.document is None:
+            return
+        data = await asyncio.to_thread(reply.document.read_bytes)
+        name = reply.document_name or reply.document.name
+        if len(data) > DOCUMENT_LIMIT:
+            # Telegram takes no bigger file from a bot: say so, with the text the file was to carry.
+            note = say("document_too_big_to_send", name=name, mb=round(len(data) / 1024 / 1024))
+            await self._texts(bot, chat_id, [*([reply.text] if caption and reply.text else []), note], markup)
+            return
+        text = html.escape(reply.text, quote=False) if caption and reply.text else None
+        sent = await self._call(lambda: bot.send_document(chat_id, data, filename=name, caption=text,
+                                                          parse_mode=ParseMode.HTML if text else None,
+                                                          reply_markup=markup))
+        if sent is None:
+            # The text rode on the file ("submitted", "your draft"): it must not be lost with it.
+            await self._texts(bot, chat_id, [*([reply.text] if caption and reply.text else []),
+                                             say("document_not_sent")], markup)
+
+    async def _texts(self, bot: Bot, chat_id: int, texts: list[str], markup: InlineKeyboardMarkup | None) -> None:
+        """Each text as a message (split to Telegram's limit), the buttons on the last one."""
+        chunks = [chunk for text in texts for chunk in split_text(text)]
         for n, chunk in enumerate(chunks):
-            last = n == len(chunks) - 1 and reply.document is None
+            last = n == len(chunks) - 1
             await self._call(lambda chunk=chunk, last=last: bot.send_message(
                 chat_id, html.escape(chunk, quote=False), parse_mode=ParseMode.HTML,
                 reply_markup=markup if last else None))
-        if reply.document is not None:
-            data = await asyncio.to_thread(reply.document.read_bytes)
-            name = reply.document_name or reply.document.name
-            text = html.escape(reply.text, quote=False) if caption and reply.text else None
-            await self._call(lambda: bot.send_document(chat_id, data, filename=name, caption=text,
-                                                       parse_mode=ParseMode.HTML if text else None,
-                                                       reply_markup=markup))
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T | None:
         """One Bot API call, kept within Telegram's rules: wait out 429s, retry what was not sent."""
@@ -362,6 +377,8 @@ def _refusal(refused: Refusal, name: str, size: int) -> str:
         return say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1))
     if refused.key == "file_broken":
         return say("file_broken", name=name)
+    if refused.key == "file_too_many_pixels":
+        return say("file_too_many_pixels", name=name)
     return say("file_type_refused", name=name)
 
 
@@ -527,19 +544,23 @@ async def start_polling(application: Application, *, office: Iterable[str] = (),
     )
 
 
-class _FinalConflict(logging.Filter):
-    """After a 409, PTB's last getUpdates on stopping gets a 409 too, and logs it as an error with a
-    traceback; the bot has already said plainly why it stops."""
+class _QuietCleanup(logging.Filter):
+    """On stopping, PTB calls getUpdates once more and logs any failure of it as an error with a
+    traceback (a 409 after the bot said why it stops, a timeout against a slow server). Nothing is
+    lost by it (Telegram hands those updates out again, and they were seen): one line says so."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], Conflict))
+        if record.exc_info and str(record.msg).startswith("Error while calling `get_updates` one more time"):
+            error = record.exc_info[1]
+            log.warning("the last getUpdates on stopping failed (%s); nothing is lost", type(error).__name__)
+            return False
+        return True
 
 
-async def stop_polling(application: Application, *, conflicted: bool = False) -> None:
+async def stop_polling(application: Application) -> None:
     assert application.updater is not None
-    quiet = _FinalConflict()
-    if conflicted:
-        logging.getLogger("telegram.ext.Updater").addFilter(quiet)
+    quiet = _QuietCleanup()
+    logging.getLogger("telegram.ext.Updater").addFilter(quiet)
     try:
         await application.updater.stop()
     finally:

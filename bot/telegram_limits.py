@@ -20,6 +20,7 @@ from bot.flows.events import Reply
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
+DOCUMENT_LIMIT = 50 * 1024 * 1024  # the largest file a bot may send
 RATE_HEADROOM = 0.95  # of the allowed rate: evenly spaced messages still arrive a little bunched
 CHAT_BURST = 2  # messages one chat may get at once before the per-chat pace applies
 _PARAGRAPH = "\n\n"

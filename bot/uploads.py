@@ -23,7 +23,9 @@ ALLOWED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic"
 SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic",
             "application/pdf": ".pdf"}
 
-_PILLOW_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+# Phones save many photos as JPEGs with extra pictures inside (previews, depth maps): Pillow calls
+# those MPO; they are JPEGs to Word, python-docx and everyone else.
+_PILLOW_FORMATS = {"image/jpeg": ("JPEG", "MPO"), "image/png": ("PNG",), "image/webp": ("WEBP",)}
 # Brands of HEIF images (ISO/IEC 23008-12); 'mif1'/'msf1' alone are generic and also AVIF's.
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
 # Decoded in full, a PNG or WEBP takes 4 bytes a pixel: above this (a 600 dpi A4 scan is 35 million)
@@ -53,7 +55,7 @@ def check_upload(data: bytes, mime: str) -> Refusal | None:
         return _check_pdf(data)
     if mime == "image/heic":
         return _check_heif(data)
-    return _check_image(data, _PILLOW_FORMAT[mime])
+    return _check_image(data, _PILLOW_FORMATS[mime])
 
 
 def decodes_fully(data: bytes) -> bool:
@@ -64,34 +66,36 @@ def decodes_fully(data: bytes) -> bool:
             expected = Image.open(io.BytesIO(data)).format or ""
     except Exception:
         return False
-    return _check_image(data, expected) is None
+    return _check_image(data, (expected,)) is None
 
 
-def _check_image(data: bytes, expected_format: str) -> Refusal | None:
+def _check_image(data: bytes, expected_formats: tuple[str, ...]) -> Refusal | None:
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb check warns above 89 million pixels and refuses above twice that.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            if image.format != expected_format:
+            if image.format not in expected_formats:
                 return Refusal("file_type_refused")
-            if image.format != "JPEG" and image.width * image.height > MAX_DECODED_PIXELS:
-                return Refusal("file_broken")
+            if image.format not in ("JPEG", "MPO") and image.width * image.height > MAX_DECODED_PIXELS:
+                return Refusal("file_too_many_pixels")
             if image.format == "PNG":
                 # Pillow draws a PNG whose end is cut off; Word may not. Its chunks' checksums and its
                 # closing IEND chunk must be there.
-                if _PNG_END not in data[-1024:]:
+                if _PNG_END not in data:
                     return Refusal("file_broken")
                 image.verify()
                 image = Image.open(io.BytesIO(data))
-            if image.format == "JPEG":
+            if image.format in ("JPEG", "MPO"):
                 # Decoding at an eighth of the size still reads every byte of the picture, so a cut-off
                 # file is found, at a fraction of the time of a full-size decode.
                 image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
     except UnidentifiedImageError:
         # Starts like the declared type, yet cannot be read: a damaged file, not a wrong type.
-        return Refusal("file_broken" if _looks_like(data, expected_format) else "file_type_refused")
+        return Refusal("file_broken" if _looks_like(data, expected_formats[0]) else "file_type_refused")
+    except Image.DecompressionBombError:
+        return Refusal("file_too_many_pixels")
     except Exception:  # Pillow raises many kinds for a broken file (OSError, SyntaxError, ValueError…)
         return Refusal("file_broken")
     return None
@@ -118,7 +122,8 @@ def _check_pdf(data: bytes) -> Refusal | None:
 
 
 def _check_heif(data: bytes) -> Refusal | None:
-    """A HEIF image: boxes that exactly fill the file, the first an 'ftyp' naming a HEIF brand, and a 'meta'."""
+    """A HEIF image: boxes that exactly fill the file, the first an 'ftyp' naming a HEIF brand, a 'meta'
+    and an 'mdat'. Pillow cannot decode HEIC without a plug-in, so its structure is what is checked."""
     if data[4:8] != b"ftyp":
         return Refusal("file_type_refused")
     size = struct.unpack(">I", data[:4])[0]
@@ -140,4 +145,5 @@ def _check_heif(data: bytes) -> Refusal | None:
             return Refusal("file_broken")
         boxes.add(kind)
         offset += size
-    return None if b"meta" in boxes else Refusal("file_broken")
+    # The picture is described in 'meta' and stored in 'mdat': without either there is no photo.
+    return None if {b"meta", b"mdat"} <= boxes else Refusal("file_broken")

@@ -118,3 +118,16 @@ def read_only_disk(tmp_path: Path) -> Iterator[Path]:
 async def test_a_database_on_a_read_only_disk_is_said_to_be_read_only(read_only_disk: Path) -> None:
     with pytest.raises(StorageError, match="只读"):
         await Storage.open(read_only_disk / "award.db")
+
+
+def test_one_lock_for_a_database_whatever_name_it_is_reached_by(tmp_path: Path) -> None:
+    from bot.instance import AlreadyRunning, InstanceLock
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with InstanceLock(tmp_path / "real" / "award.db"):
+        for other_name in (tmp_path / "link" / "award.db", tmp_path / "real" / ".." / "real" / "award.db"):
+            with pytest.raises(AlreadyRunning, match="同一个数据库只能运行一个"):
+                InstanceLock(other_name).acquire()
+    with InstanceLock(tmp_path / "link" / "award.db"):
+        pass  # released: the next start takes it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from bot.flows.coordinator import Coordinators
 from bot.flows.events import FileReceived
 from bot.flows.interview import Interview
 from bot.storage import Storage, StorageError, backup_database
-from tests.conftest import FakeApplicant, answer_for, application_of, award_bot, jpeg
+from tests.conftest import PROFILE, FakeApplicant, answer_for, application_of, award_bot, jpeg
 
 
 def interview_for(storage: Storage, criteria, tmp_path: Path) -> Interview:
@@ -49,7 +50,7 @@ async def test_delete_asks_first_then_erases_everything_and_tells_the_office(
     for person in (me, other):
         await person.reach_questions()
         await person.command("jump", "7.4a")
-    # Both sent the same certificate: the shared file must survive the first one's erasure.
+    # Both sent the same certificate: each has a copy of their own, and the other's survives the erasure.
     shared, mine_only = jpeg("the same certificate"), jpeg("my own certificate")
     for person, files in ((me, (shared, mine_only)), (other, (shared,))):
         for n, data in enumerate(files):
@@ -57,6 +58,8 @@ async def test_delete_asks_first_then_erases_everything_and_tells_the_office(
     stored = {a.file_name: Path(a.path) for a in await storage.attachments((await application_of(storage, me)).id)}
     shared_file, mine_only_file = stored["证书0.jpg"], stored["证书1.jpg"]
     assert shared_file.read_bytes() == shared and mine_only_file.read_bytes() == mine_only
+    [theirs] = await storage.attachments((await application_of(storage, other)).id)
+    assert Path(theirs.path) != shared_file and Path(theirs.path).read_bytes() == shared  # noqa: ASYNC240
     await me.say(answer_for("7.4a"))
     await me.command("draft")
     app = await application_of(storage, me)
@@ -80,7 +83,7 @@ async def test_delete_asks_first_then_erases_everything_and_tells_the_office(
                       "profile_values"):
             assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE application_id = ?", (app.id,)).fetchone()[0] == 0
     assert not (tmp_path / "files" / "documents" / str(app.id)).exists()
-    assert not mine_only_file.exists() and shared_file.exists()
+    assert not mine_only_file.exists() and not shared_file.exists() and Path(theirs.path).exists()  # noqa: ASYNC240
     assert (await storage.attachments((await application_of(storage, other)).id))
     [notice] = await storage.due_messages()
     assert notice.recipient == "boss" and "删除了自己的全部申报数据" in notice.payload["text"]
@@ -144,8 +147,10 @@ async def test_delete_leaves_nothing_behind_in_exports_notices_or_freed_pages(
 
     interview = interview_for(storage, criteria, tmp_path)
     me, other = FakeApplicant(interview, "e1", "我"), FakeApplicant(interview, "e2", "别人")
+    await me.consent()
+    await me.fill_profile({**PROFILE, "unit": "机密单位甲有限公司"})
+    await other.reach_questions()
     for person in (me, other):
-        await person.reach_questions()
         await person.say(answer_for("1.1a") + person.sender.user_id)
     await me.command("finish")
     await me.tap("仍然提交")  # the office is told, by name
@@ -165,14 +170,17 @@ async def test_delete_leaves_nothing_behind_in_exports_notices_or_freed_pages(
     # The office's notices keep no name or unit: the submission notice is dropped unsent, and the
     # erasure notice names only the application's number.
     rows = await storage._fetchall("SELECT kind, status, payload FROM outbox")
-    assert all("张三" not in row["payload"] and "连云港某某" not in row["payload"] for row in rows)
+    assert all("张三" not in row["payload"] and "机密单位甲" not in row["payload"] for row in rows)
     statuses = sorted((row["status"], json.loads(row["payload"])["text"][:8]) for row in rows)
     assert statuses[0][0] == "dropped" and f"申报编号 {my_app}" in rows[-1]["payload"]
     assert "2 份导出文件也已删除" in rows[-1]["payload"]
-    # SQLite overwrites what it frees: the answer is not left in the database file's free pages.
+    # SQLite overwrites what it frees, and the write-ahead log is emptied: the answer, name and unit
+    # are nowhere in the database's files, while the bot still runs.
     assert (await storage._fetchall("PRAGMA secure_delete"))[0][0] == 1
-    await storage._write("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert (answer_for("1.1a") + "e1").encode() not in db_path.read_bytes()  # noqa: ASYNC240
+    for path in (db_path, db_path.with_name(db_path.name + "-wal")):
+        content = path.read_bytes() if path.exists() else b""
+        for secret in (answer_for("1.1a") + "e1", "机密单位甲有限公司"):
+            assert secret.encode() not in content, (path.name, secret)
 
 
 async def test_an_erased_applicants_number_is_never_given_to_anyone_else(
@@ -202,3 +210,47 @@ async def test_an_erased_applicants_number_is_never_given_to_anyone_else(
     # The office's old 查看详情 button for the erased applicant shows no one else.
     await boss.press(f"co:d:{gone_applicant}")
     assert "丙" not in boss.text and "张三" not in boss.text
+
+
+class EraseWhileExporting(Storage):
+    """The moment an export has been recorded, before its files are written, an applicant erases."""
+
+    victim: int | None = None
+
+    async def record_export(self, *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
+        export_id = await super().record_export(*args, **kwargs)
+        if self.victim is not None:
+            victim, self.victim = self.victim, None
+            await self.delete_applicant(victim, {"text": "erased"})
+        return export_id
+
+
+async def test_an_export_being_written_when_an_applicant_erases_is_made_again_without_them(
+    criteria, tmp_path: Path
+) -> None:
+    import zipfile
+    from zoneinfo import ZoneInfo
+
+    from bot.export import export_all
+
+    storage = await EraseWhileExporting.open(tmp_path / "award.db")
+    try:
+        interview = interview_for(storage, criteria, tmp_path)
+        stays, goes = FakeApplicant(interview, "x1", "留下"), FakeApplicant(interview, "x2", "离开")
+        for person in (stays, goes):
+            await person.reach_questions()
+            await person.command("draft")
+        storage.victim = (await storage.find_applicant("test", "x2")).id
+        gone = (await application_of(storage, goes)).id
+        # Made from another folder, with a relative path, as `award-bot export -o exports/` does.
+        relative = Path(os.path.relpath(tmp_path / "office"))  # noqa: ASYNC240
+        result = await export_all(storage, criteria, relative, tz=ZoneInfo("Asia/Shanghai"))
+        assert result.applicants == 1 and result.zip_path.is_absolute()
+        with zipfile.ZipFile(result.zip_path) as archive:
+            assert not any(name.startswith(f"{gone:02d}_") for name in archive.namelist())
+        # The export now on record holds the applicant who stayed; erasing them removes it.
+        await stays.command("delete")
+        await stays.tap("确认永久删除")
+        assert not result.zip_path.exists() and not result.xlsx_path.exists()
+    finally:
+        await storage.close()

@@ -69,7 +69,7 @@ async def test_files_can_be_removed_only_from_the_question_one_is_on_and_only_on
     for person in (me, other):
         await person.reach_questions()
         await person.command("jump", "7.4a")
-    # Both sent the same certificate: stored once, and one removing it keeps it for the other.
+    # Both sent the same certificate: each has a copy of their own, so one removing it keeps the other's.
     for person in (me, other):
         await person._send(FileReceived(person.sender, "同一份.pdf", "application/pdf", pdf("same")))
     their = (await storage.attachments((await application_of(storage, other)).id))[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 
 import pytest
@@ -177,6 +178,15 @@ async def test_a_database_of_the_last_release_keeps_every_row_and_reference_when
                    "created_at) VALUES (1, '7.4a', 'a.jpg', 'image/jpeg', 3, 'ab', '/f/ab.jpg', ?)", (stamp,))
         db.execute("INSERT INTO outbox (channel, recipient, applicant_id, kind, payload, not_before, created_at) "
                    "VALUES ('test', '1', 1, 'reminder', '{\"text\": \"提醒\"}', ?, ?)", (stamp, stamp))
+        # The office holds a 查看详情 button for applicant 5, who erased their data before the upgrade,
+        # and an erasure notice of that version still names someone.
+        notice = json.dumps({"text": "📥 新提交：王芳（某公司）", "buttons": [[["查看详情", "co:d:5"]]]},
+                            ensure_ascii=False)
+        db.execute("INSERT INTO outbox (channel, recipient, kind, payload, not_before, created_at) "
+                   "VALUES ('test', 'boss', 'notice', ?, ?, ?)", (notice, stamp, stamp))
+        erased = json.dumps({"text": "🗑 申报人 李四（某公司）删除了自己的全部申报数据。"}, ensure_ascii=False)
+        db.execute("INSERT INTO outbox (channel, recipient, kind, payload, status, not_before, created_at) "
+                   "VALUES ('test', 'boss', 'notice', ?, 'sent', ?, ?)", (erased, stamp, stamp))
     storage = await Storage.open(db_path)
     try:
         assert await storage.schema_version() == SCHEMA_VERSION
@@ -184,14 +194,19 @@ async def test_a_database_of_the_last_release_keeps_every_row_and_reference_when
         assert [r.text for r in await storage.history(1, "1.1a")] == ["旧的回答"]
         assert [a.file_name for a in await storage.attachments(1)] == ["a.jpg"]
         assert len(await storage.database_id()) == 32
+        assert "李四" not in str(await storage._fetchall("SELECT payload FROM outbox"))
         newcomer = await storage.applicant("test", "3")
-        assert newcomer.id == 2
+        assert newcomer.id == 6  # after every id the office may still hold a button for
         await storage.delete_applicant(newcomer.id, {"text": "erased"})
-        assert (await storage.applicant("test", "4")).id == 3  # 2 is never given again
+        assert (await storage.applicant("test", "4")).id == 7  # 6 is never given again
         # Deleting the old applicant still cascades to everything of theirs.
         await storage.delete_applicant(1, {"text": "erased"})
-        for table in ("applications", "answers", "answer_revisions", "attachments", "outbox"):
+        for table in ("applications", "answers", "answer_revisions", "attachments"):
             assert (await storage._fetchall(f"SELECT COUNT(*) FROM {table}"))[0][0] == 0, table
+        assert (await storage._fetchall("SELECT COUNT(*) FROM outbox WHERE applicant_id = 1"))[0][0] == 0
+        # The old notice about applicant 5 is now known to be about them: their erasure would scrub it.
+        assert [tuple(r) for r in await storage._fetchall("SELECT subject_id FROM outbox WHERE kind = 'notice'")] \
+            == [(5,), (None,)]
         assert await storage._fetchall("PRAGMA foreign_key_check") == []
     finally:
         await storage.close()

@@ -297,3 +297,48 @@ async def test_logs_hold_neither_answers_nor_the_token(telegram, bot, caplog) ->
     assert "已保存" in phone.text()
     assert "机密回答内容XYZ" not in caplog.text
     assert telegram.token not in caplog.text
+
+
+async def test_a_submission_whose_document_cannot_be_sent_is_still_confirmed(telegram, bot, storage) -> None:
+    phone = Phone(telegram, 906, "冯十五")
+    await phone.type("/start")
+    await phone.tap("同意并开始")
+    await phone.type("/finish")
+    # The confirmation rides on the .docx as its caption; Telegram refuses the file.
+    telegram.fail_next("sendDocument", 906, 400, "Bad Request: file must be non-empty")
+    phone.new  # noqa: B018 - all read
+    await phone.tap("仍然提交")
+    received = phone.text()
+    assert "提交" in received and "没有发出去" in received and "/document" in received
+    app = await storage.application((await storage.find_applicant("telegram", "906")).id)
+    assert app.status == "submitted"
+
+
+class BigDocument:
+    """Flows that answer anything with a document over Telegram's 50 MB limit for bots."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def handle(self, event) -> list:
+        from bot.flows.events import Reply
+
+        return [Reply("🎉 已提交", document=self.path, document_name="申报书.docx")]
+
+
+async def test_a_document_over_50_mb_is_not_attempted_and_the_applicant_is_told_where_it_is(
+    telegram: FakeTelegram, storage, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.docx"
+    with open(big, "wb") as file:  # noqa: ASYNC230 - a sparse file: instant
+        file.truncate(51 * 1024 * 1024)
+    application = build_application(BigDocument(big), storage, telegram.token, f"http://127.0.0.1:{telegram.port}",
+                                    per_chat_rate=CHAT_RATE)
+    async with application:
+        await start_polling(application, poll_timeout=1)
+        phone = Phone(telegram, 907, "褚十六")
+        await phone.type("你好")
+        await stop_polling(application)
+    received = phone.text()
+    assert "🎉 已提交" in received and "51 MB" in received and "50 MB" in received
+    assert not any(method == "sendDocument" for method, _ in telegram.calls)

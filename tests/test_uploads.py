@@ -54,6 +54,8 @@ def test_a_heic_photo_must_be_a_whole_heif_file() -> None:
     heic = box(b"ftyp", b"heic\0\0\0\0mif1heic") + box(b"meta", b"\0" * 24) + box(b"mdat", b"\1" * 64)
     assert check_upload(heic, "image/heic") is None
     assert check_upload(heic[:-10], "image/heic") == Refusal("file_broken")  # the picture data cut off
+    no_picture = box(b"ftyp", b"heic\0\0\0\0mif1heic") + box(b"meta", b"\0" * 24)
+    assert check_upload(no_picture, "image/heic") == Refusal("file_broken")
     mp4 = box(b"ftyp", b"isom\0\0\2\0isomiso2") + box(b"mdat", b"\1" * 64)
     assert check_upload(mp4, "image/heic") == Refusal("file_type_refused")  # any ISO-BMFF file passed before
     avif = box(b"ftyp", b"avif\0\0\0\0mif1avif") + box(b"meta", b"\0" * 24)
@@ -65,8 +67,23 @@ def test_a_decompression_bomb_is_refused_not_decoded() -> None:
     buffer = io.BytesIO()
     Image.new("L", (9000, 9000)).save(buffer, "PNG")
     assert len(buffer.getvalue()) < 200_000
-    assert check_upload(buffer.getvalue(), "image/png") == Refusal("file_broken")
+    assert check_upload(buffer.getvalue(), "image/png") == Refusal("file_too_many_pixels")
 
 
 def test_over_twenty_megabytes_is_refused_whatever_it_is() -> None:
     assert check_upload(b"\0" * (20 * 1024 * 1024 + 1), "application/pdf") == Refusal("file_too_big")
+
+
+def test_a_phone_jpeg_with_extra_pictures_inside_is_a_jpeg() -> None:
+    # Phones store previews and depth maps inside the JPEG (MPF): Pillow calls it MPO, Word a JPEG.
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(buffer, "MPO", save_all=True,
+                                                      append_images=[Image.new("RGB", (32, 24), (10, 200, 10))])
+    mpo = buffer.getvalue()
+    assert mpo.startswith(b"\xff\xd8\xff") and Image.open(io.BytesIO(mpo)).format == "MPO"
+    assert check_upload(mpo, "image/jpeg") is None
+    assert check_upload(mpo[: len(mpo) // 4], "image/jpeg") == Refusal("file_broken")  # cut in its main picture
+
+
+def test_a_png_with_data_after_its_end_is_kept() -> None:
+    assert check_upload(png("trailer") + b"\0" * 5000, "image/png") is None

@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class DataRights:
-    def __init__(self, storage: Storage, documents: Path, coordinators: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(self, storage: Storage, documents: Path, attachments: Path,
+                 coordinators: Iterable[tuple[str, str]] = ()) -> None:
         self.storage = storage
-        self.documents = documents  # each application's generated files are in documents/<application id>
+        # Each application's generated and received files are in folders named by its id.
+        self.documents = documents
+        self.attachments = attachments
         self.coordinators = tuple(coordinators)
 
     async def mydata(self, app: Application, sender: Sender, now: datetime) -> list[Reply]:
@@ -39,7 +42,11 @@ class DataRights:
     async def erase(self, app: Application, sender: Sender, now: datetime) -> list[Reply]:
         # The application's number is all the office keeps: it finds the person in older lists by it.
         erased = await self.storage.delete_applicant(app.applicant_id, {"text": say("co_notice_erased", number=app.id)})
-        await asyncio.to_thread(_remove, erased.files, self.documents / str(app.id))
+        left = await asyncio.to_thread(_remove, erased.files,
+                                       [self.documents / str(app.id), self.attachments / str(app.id)])
+        if left:
+            # Said loudly: the applicant was told everything is gone; an operator must finish the job.
+            log.error("erasure of application %s left %d file(s) on disk that could not be removed", app.id, left)
         log.info("applicant %s erased their data (%d files, %d exports)", sender.key, len(erased.files),
                  erased.exports)
         text = say("co_deleted_notice", number=app.id, when=now.strftime("%Y-%m-%d %H:%M"))
@@ -50,6 +57,7 @@ class DataRights:
         return [Reply(say("deleted"))]
 
 
-def _remove(files: list[str], folder: Path) -> None:
+def _remove(files: list[str], folders: list[Path]) -> int:
+    """Remove the files and folders; returns how many files are still there."""
     remove_files(files)
-    remove_folder(folder)
+    return sum(remove_folder(folder) for folder in folders) + sum(1 for name in files if Path(name).exists())

@@ -95,7 +95,7 @@ class Interview:
         self.materials = materials.Materials(storage, folder / "attachments")
         # Told of each submission, and of an erasure, through the outbox.
         self.coordinators = tuple(coordinators)
-        self.rights = DataRights(storage, folder / "documents", self.coordinators)
+        self.rights = DataRights(storage, folder / "documents", folder / "attachments", self.coordinators)
         self.criteria = criteria
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]

@@ -1,9 +1,11 @@
 """Evidence files per question: kept when they arrive on a question, listed, removed by their owner.
 
 A file is written to disk only here, once the interview has decided to keep it: one sent before
-consent or on the 申报表 never touches the disk. Files are stored once per content; a removed
-file's row stays as history (name, size, when added and removed), its bytes go unless another
-application still has the same file.
+consent or on the 申报表 never touches the disk. Each application's files are in a folder of its
+own (attachments/<application id>/<sha256>), once per content: two applicants who send the same
+certificate have a copy each, so one removing or erasing theirs can never take the other's away,
+and the applicant's lane (one event at a time) is all the locking there is. A removed file's row
+stays as history (name, size, when added and removed); its bytes go.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Materials:
     async def receive(self, app: Application, question: Question, event: FileReceived) -> str:
         """Keep the file as evidence for `question`; the text that confirms it (or says it failed)."""
         try:
-            digest, path = await asyncio.to_thread(keep_by_content, self.folder, event.data,
+            digest, path = await asyncio.to_thread(keep_by_content, self.folder_of(app), event.data,
                                                    SUFFIXES.get(event.mime_type, ""))
         except OSError as error:
             log.error("a received file could not be stored for application %s: %s", app.id,
@@ -52,6 +54,9 @@ class Materials:
         elif event.mime_type not in EMBEDDABLE_TYPES:
             text += "\n" + say("file_listed_only")
         return text
+
+    def folder_of(self, app: Application) -> Path:
+        return self.folder / str(app.id)
 
     async def listing(self, app: Application, question: Question) -> Reply:
         files = await self.storage.attachments(app.id, question.id)
@@ -118,6 +123,7 @@ def parse(data: str) -> tuple[str, str, int | None] | None:
     question_id, _, number = rest.partition(":")
     if action == LIST:
         return (action, question_id, None) if not number else None
-    if not (number.isascii() and number.isdecimal()):
+    # An id SQLite can hold: a forged 30-digit one is a stale button, not an overflow.
+    if not (number.isascii() and number.isdecimal() and len(number) <= 18):
         return None
     return action, question_id, int(number)
