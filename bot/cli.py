@@ -210,8 +210,8 @@ def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bo
     for note in loaded.notes:
         print(f"提示：{note}", file=sys.stderr)
     for attachment in rendered.not_embedded:
-        print(f"提示：附件{attachment.number}（{attachment.file_name}）无法放进文档（不是 Word 能显示的图片格式"
-              "JPG、PNG、GIF、BMP、TIFF，或文件不完整、已损坏），只列在证明材料清单中", file=sys.stderr)
+        print(f"提示：附件{attachment.number}（{attachment.file_name}）放不进文档，只列在证明材料清单中："
+              "Word 显示不了这种格式（能显示的是 JPG、PNG、GIF、BMP、TIFF），或文件不完整、已损坏", file=sys.stderr)
     if no_pdf or not settings.pdf:
         return 0
     converter = PdfConverter.find(settings.libreoffice_profile)
