@@ -8,7 +8,7 @@ the version after it, between a prefix and a suffix the two share. The newest ve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -76,7 +76,3 @@ def whole_texts(rows: Sequence[StoredRevision]) -> list[str]:
         texts.append(following)
     texts.reverse()
     return texts
-
-
-def stored_size(rows: Iterable[StoredRevision]) -> int:
-    return sum(len(row.text) for row in rows)

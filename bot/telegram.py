@@ -48,7 +48,7 @@ from bot.sender import (
 )
 from bot.storage import OutboxMessage, Storage
 from bot.telegram_limits import CAPTION_LIMIT, DOCUMENT_LIMIT, PacedLimiter, pack, split_text, units
-from bot.uploads import ALLOWED_TYPES, MAX_FILE_BYTES, Refusal, check_upload
+from bot.uploads import check_declared, check_upload, refusal_text
 from bot.wording import say
 
 log = logging.getLogger(__name__)
@@ -226,10 +226,10 @@ class TelegramChannel:
             mime = document.mime_type or mimetypes.guess_type(document.file_name or "")[0] or ""
             file_id, size, name = document.file_id, document.file_size, document.file_name or "文件"
         name = _utf8(name)
-        if mime not in ALLOWED_TYPES:
-            return Reply(say("file_type_refused", name=name))
-        if size is not None and size > MAX_FILE_BYTES:
-            return Reply(say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1)))
+        # Refused before fetching, as declared; checked again, as received.
+        refused = check_declared(mime, size)
+        if refused is not None:
+            return Reply(refusal_text(refused, name, size or 0))
         try:
             data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
         except TelegramError as exc:
@@ -238,7 +238,7 @@ class TelegramChannel:
         # Decoding a photo in full takes a moment: off the event loop.
         refused = await asyncio.to_thread(check_upload, data, mime)
         if refused is not None:
-            return Reply(_refusal(refused, name, len(data)))
+            return Reply(refusal_text(refused, name, len(data)))
         return FileReceived(sender, name, mime, data, _utf8(message.caption or ""), _ref(message))
 
     async def _album_item_skipped(self, context: ContextTypes.DEFAULT_TYPE, update: Update) -> None:
@@ -370,16 +370,6 @@ class TelegramChannel:
                     log.error("reply dropped after %d attempt(s): %s: %s", attempt, type(error).__name__, error)
                     return None
         return None
-
-
-def _refusal(refused: Refusal, name: str, size: int) -> str:
-    if refused.key == "file_too_big":
-        return say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1))
-    if refused.key == "file_broken":
-        return say("file_broken", name=name)
-    if refused.key == "file_too_many_pixels":
-        return say("file_too_many_pixels", name=name)
-    return say("file_type_refused", name=name)
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:

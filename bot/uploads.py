@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from bot.wording import say
+
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download; the web takes the same
@@ -45,12 +47,20 @@ class Refusal:
     key: str
 
 
-def check_upload(data: bytes, mime: str) -> Refusal | None:
-    """None when `data` is a whole, readable file of type `mime`; else why not. Blocking: call it off the loop."""
+def check_declared(mime: str, size: int | None) -> Refusal | None:
+    """What can be refused before a file is even fetched: its declared type and size."""
     if mime not in ALLOWED_TYPES:
         return Refusal("file_type_refused")
-    if len(data) > MAX_FILE_BYTES:
+    if size is not None and size > MAX_FILE_BYTES:
         return Refusal("file_too_big")
+    return None
+
+
+def check_upload(data: bytes, mime: str) -> Refusal | None:
+    """None when `data` is a whole, readable file of type `mime`; else why not. Blocking: call it off the loop."""
+    declared = check_declared(mime, len(data))
+    if declared is not None:
+        return declared
     if mime == "application/pdf":
         return _check_pdf(data)
     if mime == "image/heic":
@@ -147,3 +157,14 @@ def _check_heif(data: bytes) -> Refusal | None:
         offset += size
     # The picture is described in 'meta' and stored in 'mdat': without either there is no photo.
     return None if {b"meta", b"mdat"} <= boxes else Refusal("file_broken")
+
+
+def refusal_text(refused: Refusal, name: str, size: int) -> str:
+    """What the applicant is told about a refused file, whichever channel it came by."""
+    if refused.key == "file_too_big":
+        return say("file_too_big", name=name, mb=round(size / 1024 / 1024, 1))
+    if refused.key == "file_broken":
+        return say("file_broken", name=name)
+    if refused.key == "file_too_many_pixels":
+        return say("file_too_many_pixels", name=name)
+    return say("file_type_refused", name=name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,18 +23,18 @@ log = logging.getLogger(__name__)
 
 
 class DataRights:
-    def __init__(self, storage: Storage, documents: Path, attachments: Path,
+    def __init__(self, storage: Storage, folders: Callable[[Application], list[Path]],
                  coordinators: Iterable[tuple[str, str]] = ()) -> None:
         self.storage = storage
-        # Each application's generated and received files are in folders named by its id.
-        self.documents = documents
-        self.attachments = attachments
+        # An application's own folders (documents first, then received files): /mydata is written to
+        # the first, and erasure removes them all.
+        self.folders = folders
         self.coordinators = tuple(coordinators)
 
     async def mydata(self, app: Application, sender: Sender, now: datetime) -> list[Reply]:
         data = await self.storage.personal_data(app.applicant_id)
         data["exported_at"] = now.isoformat(timespec="seconds")
-        path = self.documents / str(app.id) / "mydata.json"
+        path = self.folders(app)[0] / "mydata.json"
         await asyncio.to_thread(write_private, path, json.dumps(data, ensure_ascii=False, indent=2))
         log.info("personal data sent to applicant %s", sender.key)
         return [Reply(say("mydata_caption"), document=path, document_name=say("mydata_file_name") + ".json")]
@@ -42,8 +42,7 @@ class DataRights:
     async def erase(self, app: Application, sender: Sender, now: datetime) -> list[Reply]:
         # The application's number is all the office keeps: it finds the person in older lists by it.
         erased = await self.storage.delete_applicant(app.applicant_id, {"text": say("co_notice_erased", number=app.id)})
-        left = await asyncio.to_thread(_remove, erased.files,
-                                       [self.documents / str(app.id), self.attachments / str(app.id)])
+        left = await asyncio.to_thread(_remove, erased.files, self.folders(app))
         if left:
             # Said loudly: the applicant was told everything is gone; an operator must finish the job.
             log.error("erasure of application %s left %d file(s) on disk that could not be removed", app.id, left)

@@ -95,7 +95,8 @@ class Interview:
         self.materials = materials.Materials(storage, folder / "attachments")
         # Told of each submission, and of an erasure, through the outbox.
         self.coordinators = tuple(coordinators)
-        self.rights = DataRights(storage, folder / "documents", folder / "attachments", self.coordinators)
+        self.rights = DataRights(storage, lambda app: [self.documents.application_folder(app),
+                                                       self.materials.folder_of(app)], self.coordinators)
         self.criteria = criteria
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
@@ -450,10 +451,9 @@ class Interview:
     async def _evidence_notes(self, question: Question, answer: str, attached: int) -> list[str]:
         """Right after saving: what an assessor would miss, kindly, with an example; never blocking."""
         # Off the event loop: a long answer must not hold up everyone else's replies.
-        found = [w for w in await asyncio.to_thread(evidence.check, question, answer, attached) if w.code != "empty"]
+        found, hint = await asyncio.to_thread(_advice, question, answer, attached)
         if found:
             return ["", say("evidence_intro")] + [f"· {w.message}\n  {w.example}" for w in found]
-        hint = evidence.process_hint(question, answer)
         return ["", hint] if hint else []
 
     async def _evidence_summary(self, app: Application, answers: dict[str, str]) -> str | None:
@@ -757,3 +757,8 @@ class Interview:
             return ""
         return datetime.fromisoformat(stamp).astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
+
+def _advice(question: Question, answer: str, attached: int) -> tuple[list[evidence.EvidenceWarning], str | None]:
+    """The warnings for a saved answer, or else the hint for a process answer (one trip to a thread)."""
+    found = [w for w in evidence.check(question, answer, attached) if w.code != "empty"]
+    return found, None if found else evidence.process_hint(question, answer)
