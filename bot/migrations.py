@@ -285,6 +285,12 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE name = 'applicants';
         """,
     ),
+    (
+        "the buttons last shown to the applicant, so a typed button word or number does what the button does",
+        """
+        ALTER TABLE applications ADD COLUMN offered TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 
 # Migrations that rebuild a table others refer to: run with foreign keys off (outside the

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.criteria import Criteria
+from bot.flows import advice
 from bot.flows.events import Button, keyboard
 from bot.sender import Drop, Gate, Postpone
 from bot.storage import ApplicantRow, OutboxMessage, Outgoing, Storage
@@ -176,6 +177,8 @@ def reminder_gate(storage: Storage, policy: ReminderPolicy,
         if message.kind in OFFICE_KINDS and members is not None \
                 and (message.channel, message.recipient) not in members:
             return Drop("the recipient is no longer a coordinator")
+        if message.kind == advice.KIND:
+            return Drop("the applicant moved on or submitted") if await advice.outdated(storage, message) else None
         if message.kind not in (AUTOMATIC, MANUAL) or message.applicant_id is None:
             return None
         app = await storage.application(message.applicant_id)

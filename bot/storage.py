@@ -56,6 +56,8 @@ class Application:
     step: str
     mode: str
     submitted_at: str | None
+    # The buttons of the latest reply that had any, as JSON (bot/flows/typed.py reads it).
+    offered: str = ""
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,7 @@ class Storage:
         step: str | None = None,
         mode: str | None = None,
         status: str | None = None,
+        offered: str | None = None,
     ) -> None:
         """Move the applicant's place in the interview; fields left as None stay as they are."""
         now = now_utc()
@@ -310,13 +313,14 @@ class Storage:
             """UPDATE applications SET
                    step = COALESCE(?, step),
                    mode = COALESCE(?, mode),
+                   offered = COALESCE(?, offered),
                    status = COALESCE(?, status),
                    consent_at = CASE WHEN ? = 'active' AND consent_at IS NULL THEN ? ELSE consent_at END,
                    submitted_at = CASE WHEN ? IS NULL THEN submitted_at
                                        WHEN ? = 'submitted' THEN ? ELSE NULL END,
                    updated_at = ?
                WHERE id = ?""",
-            (step, mode, status, status, now, status, status, now, now, application_id),
+            (step, mode, offered, status, status, now, status, status, now, now, application_id),
         )
 
     # -- profile -----------------------------------------------------------------
@@ -606,6 +610,23 @@ class Storage:
         )
         return row["at"] if row else None
 
+    async def message_status(self, dedupe_key: str) -> str | None:
+        row = await self._fetchone("SELECT status FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
+        return row["status"] if row else None
+
+    async def drop_pending(self, dedupe_prefix: str) -> int:
+        """Messages still waiting whose key starts so: no longer wanted (a newer one replaces them)."""
+        return await self._write(
+            "UPDATE outbox SET status = 'dropped' WHERE status = 'pending' AND substr(dedupe_key, 1, ?) = ?",
+            (len(dedupe_prefix), dedupe_prefix))
+
+    async def record_given(self, message: Outgoing) -> None:
+        """Note a message as given in a direct reply (dropped from the queue, never sent again)."""
+        async with self._tx() as db:
+            await _insert_outgoing(db, message, None)
+            await db.execute("UPDATE outbox SET status = 'dropped' WHERE dedupe_key = ? AND status = 'pending'",
+                             (message.dedupe_key,))
+
     async def has_message(self, dedupe_key: str) -> bool:
         return await self._fetchone("SELECT 1 FROM outbox WHERE dedupe_key = ?", (dedupe_key,)) is not None
 
@@ -767,6 +788,14 @@ class Storage:
         value = await self.setting("database_id")
         assert value, "migration 7 sets it"
         return value
+
+    async def document_number(self, application_id: int, kind: str, version: int) -> int:
+        """Which document of its kind version `version` is for the application: the 2nd draft, the 1st final."""
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM documents WHERE application_id = ? AND kind = ? AND version <= ?",
+            (application_id, kind, version),
+        )
+        return max(1, int(row[0])) if row else 1
 
 
 @dataclass(frozen=True)
@@ -934,4 +963,4 @@ def _applicant(row: aiosqlite.Row) -> Applicant:
 
 def _application(row: aiosqlite.Row) -> Application:
     return Application(row["id"], row["applicant_id"], row["criteria_id"], row["criteria_version"],
-                       row["status"], row["step"], row["mode"], row["submitted_at"])
+                       row["status"], row["step"], row["mode"], row["submitted_at"], row["offered"])

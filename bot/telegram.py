@@ -36,7 +36,7 @@ from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHan
 
 from bot import logs
 from bot.flows.dispatch import Lanes, answer_safely
-from bot.flows.events import ButtonPress, Command, EditedText, Event, FileReceived, Reply, Sender, Text
+from bot.flows.events import ButtonPress, Command, EditedText, Event, FileReceived, Reply, Sender, Text, person_name
 from bot.sender import (
     DeliveryError,
     MaybeSent,
@@ -167,7 +167,7 @@ class TelegramChannel:
         pending = self._album_pending.get(user.id)
         if pending is not None and (message is None or message.media_group_id != pending.group):
             await self._flush_album(context, user.id)
-        sender = Sender(CHANNEL, str(user.id), user.full_name)
+        sender = Sender(CHANNEL, str(user.id), person_name(user.first_name, user.last_name))
         in_album = message is not None and bool(message.media_group_id)
         replies: list[Reply] = []
         event: Event | Reply | None = None

@@ -161,7 +161,10 @@ class FakeTelegram:
         self._new_update.set()
 
     def user(self, user_id: int, name: str) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": name, "language_code": "zh-hans"}
+        # "雪梅|赵": a first and a last name, as Telegram's profile asks for them.
+        first, _, last = name.partition("|")
+        return {"id": user_id, "is_bot": False, "first_name": first, "language_code": "zh-hans",
+                **({"last_name": last} if last else {})}
 
     def chat(self, chat_id: int, name: str, kind: str = "private") -> dict[str, Any]:
         if kind == "private":

@@ -283,6 +283,26 @@ def database_dump(db_path: Path) -> dict[str, list[tuple]]:
         connection.close()
 
 
+OUTBOX_RECIPIENT, OUTBOX_KIND = 2, 5  # columns of an outbox row in database_dump
+
+
+def queued_beyond_advice(dump: dict[str, list[tuple]], actor_id: int) -> list[tuple]:
+    """The outbox, but for the advice on the actor's own answers (bot/flows/advice.py queues it)."""
+    return [row for row in dump.get("outbox", [])
+            if not (row[OUTBOX_KIND] == "advice" and row[OUTBOX_RECIPIENT] in ("", str(actor_id)))]
+
+
+def advice_owners(db_path: Path) -> list[tuple[tuple, str]]:
+    """Each advice row with the Telegram id of the applicant whose answer it is about."""
+    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return [(row[:-1], row[-1]) for row in connection.execute(
+            "SELECT o.*, a.external_id FROM outbox o JOIN applicants a ON a.id = o.applicant_id "
+            "WHERE o.kind = 'advice'")]
+    finally:
+        connection.close()
+
+
 def stored_anywhere(dump: dict[str, list[tuple]], marker: str) -> list[str]:
     return [f"{table}: {row!r}"[:200] for table, rows in dump.items() for row in rows
             if any(isinstance(value, str) and marker in value for value in row)]
@@ -570,7 +590,8 @@ async def test_hostile_input(world: World, entry: dict[str, Any], caplog: pytest
         # -- what must hold for every entry
         if who != "boss" and dump_after.get("settings") != dump_before.get("settings"):
             problems.append("settings changed")
-        if who != "boss" and dump_after.get("outbox") != dump_before.get("outbox"):
+        if who != "boss" and queued_beyond_advice(dump_after, actor.user_id) != \
+                queued_beyond_advice(dump_before, actor.user_id):
             problems.append("something was queued in the outbox")
         if await snapshot(w.storage, VICTIM) != w.victim_before:
             problems.append("the victim's stored data changed")
@@ -629,7 +650,10 @@ async def test_after_the_whole_corpus_the_bot_is_intact(world: World, caplog: py
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         connection.close()
-    assert dump["outbox"] == [], "nobody submitted or was reminded, so nothing may be queued"
+    assert [row for row in dump["outbox"] if row[OUTBOX_KIND] != "advice"] == [], \
+        "nobody submitted or was reminded, so nothing but an applicant's own advice may be queued"
+    assert all(row[OUTBOX_RECIPIENT] in ("", str(row_owner)) for row, row_owner in advice_owners(w.db_path)), \
+        "advice goes only to the applicant whose answer it is about"
 
     # No text typed by one user appears in a message to another chat.
     leaks = []

@@ -25,6 +25,22 @@ class Sender:
         return f"{self.channel}:{self.user_id}"
 
 
+def person_name(first: str | None, last: str | None) -> str:
+    """A name given as first and last name, in the order its language writes it.
+
+    Telegram asks for a first and a last name; a Chinese user types 雪梅 and 赵, and is 赵雪梅,
+    not "雪梅 赵". A Latin name keeps its Western order and its space.
+    """
+    first, last = (first or "").strip(), (last or "").strip()
+    if first and last and _han(first) and _han(last):
+        return last + first
+    return " ".join(part for part in (first, last) if part)
+
+
+def _han(text: str) -> bool:
+    return all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or ch == "·" for ch in text)
+
+
 @dataclass(frozen=True)
 class Text:
     sender: Sender

@@ -26,7 +26,7 @@ from bot import evidence
 from bot.criteria import Criteria, ProfileField, Question, parse_target
 from bot.document import TEMPLATE
 from bot.files import default_data_dir
-from bot.flows import materials, review
+from bot.flows import advice, materials, review, typed
 from bot.flows.coordinator import submission_notices
 from bot.flows.data_rights import DataRights
 from bot.flows.documents import Documents, submission_day
@@ -64,6 +64,10 @@ APPEND = "append"
 CONFIRM_FINISH = "confirm_finish"
 CONFIRM_DELETE = "confirm_delete"
 # Which commands a submitted application still answers: the ones that only read.
+# Number fields, where a typed number is the answer and never a button.
+NUMBER_FIELDS = ("integer", "phone", "year_month")
+# The button that keeps a typed number as the answer after all: sv:<text>:<step>.
+SAVE_TYPED = "sv"
 READ_ONLY_COMMANDS = {"start", "help", "progress", "review", "reopen", "where", "show", "document", "draft",
                       "mydata", "delete"}  # the last two: an applicant's rights over their data never lapse
 
@@ -87,6 +91,7 @@ class Interview:
         template: Path = TEMPLATE,
         pdf: PdfConverter | None = None,
         coordinators: Iterable[tuple[str, str]] = (),
+        advice_pause: timedelta = advice.PAUSE,
     ) -> None:
         self.storage = storage
         # This database's own files folder (received files, documents); absolute: paths are stored.
@@ -98,6 +103,7 @@ class Interview:
         self.rights = DataRights(storage, lambda app: [self.documents.application_folder(app),
                                                        self.materials.folder_of(app)], self.coordinators)
         self.criteria = criteria
+        self.advice = advice.Advice(storage, criteria, pause=advice_pause)
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
         self._commands: dict[str, Callable[[Turn, str], Awaitable[list[Reply]]]] = {
@@ -119,6 +125,7 @@ class Interview:
             "cancel": self._cmd_cancel,
             "where": self._cmd_where,
             "undo": self._cmd_undo,
+            "clear": self._cmd_clear,
             "document": self._cmd_document,
             "draft": self._cmd_draft,
             "mydata": self._cmd_mydata,
@@ -142,7 +149,22 @@ class Interview:
         if stale or renamed or known.blocked_at:
             await self.storage.applicant(sender.channel, sender.user_id, sender.display_name)
         turn = Turn(sender, app)
-        await self._settle(turn, event)
+        replies = []
+        if isinstance(event, Text):
+            # Before the mode is settled: "1" at the finish prompt confirms it, as the tap would.
+            meant = await self._typed(turn, event.text)
+            if isinstance(meant, list):
+                replies = meant
+            elif meant is not None:
+                event = meant
+        if not replies:
+            replies = await self._settle(turn, event) + await self._dispatch(turn, event)
+        offered = typed.Offered.of(replies)
+        if offered is not None and turn.app.offered != (dumped := offered.dump()):
+            await self.storage.update_application(turn.app.id, offered=dumped)
+        return replies
+
+    async def _dispatch(self, turn: Turn, event: Event) -> list[Reply]:
         app = turn.app
         match event:
             case Command(name=name, args=args):
@@ -168,8 +190,11 @@ class Interview:
                 return await self._file(turn, event)
         raise TypeError(f"unknown event {event!r}")
 
-    async def _settle(self, turn: Turn, event: Event) -> None:
-        """Leave a mode the event does not continue, and a step the criteria no longer have."""
+    async def _settle(self, turn: Turn, event: Event) -> list[Reply]:
+        """Leave a mode the event does not continue, and a step the criteria no longer have.
+
+        A rewrite left this way is said so: the applicant must not believe it still waits.
+        """
         app = turn.app
         continues = {
             # Asking where one is re-shows the rewrite prompt, which says plainly what a text will do.
@@ -186,9 +211,14 @@ class Interview:
             log.warning("step %s is not in criteria %s; moving applicant on", step, self.criteria.id)
             answers = await self.storage.answers(app.id)
             step = next((f"q:{q.id}" for q in self.criteria.questions if not answers.get(q.id)), END)
-        if (mode, step) != (app.mode, app.step):
-            await self.storage.update_application(app.id, mode=mode, step=step)
-            await self._reload(turn)
+        if (mode, step) == (app.mode, app.step):
+            return []
+        await self.storage.update_application(app.id, mode=mode, step=step)
+        await self._reload(turn)
+        question = self._question(app.step)
+        if app.mode == REPLACE and question is not None and not _cancels_or_restarts(event):
+            return [Reply(say("rewrite_left", id=question.id))]
+        return []
 
     # -- consent ---------------------------------------------------------------------
 
@@ -204,6 +234,13 @@ class Interview:
             return [Reply(say("consent_thanks")), await self._prompt(await self._reload(turn))]
         if isinstance(event, Command) and event.name.lower() == "help":
             return [Reply(say("help_before_consent")), self._consent_prompt(sender)]
+        if isinstance(event, Text):
+            # "同意" typed instead of tapped: the same as the tap (and "不同意" the same as its tap).
+            prompt = self._consent_prompt(sender)
+            meant = typed.interpret(event.text, typed.Offered(tuple(prompt.all_buttons), True), (),
+                                    free_text=False, numbers_expected=False)
+            if isinstance(meant, typed.Pick):
+                return await self._before_consent(sender, ButtonPress(sender, meant.button.data))
         return [self._consent_prompt(sender)]
 
     def _consent_prompt(self, sender: Sender) -> Reply:
@@ -265,8 +302,9 @@ class Interview:
         if not answer:
             return [Reply(say("show_empty", id=question.id),
                           buttons=self._question_buttons(question, False) if editable else ())]
-        return [Reply(say("show_answer", id=question.id, chars=count_chars(answer), answer=answer),
-                      buttons=self._question_buttons(question, True) if editable else ())]
+        buttons = keyboard(*self._question_buttons(question, True),
+                           [Button(say("btn_clear"), f"cl:{question.id}")]) if editable else ()
+        return [Reply(say("show_answer", id=question.id, chars=count_chars(answer), answer=answer), buttons=buttons)]
 
     async def _cmd_rewrite(self, turn: Turn, _args: str) -> list[Reply]:
         question = self._question(turn.app.step)
@@ -284,12 +322,31 @@ class Interview:
         if question is None:
             return [Reply(say("show_not_on_question")), await self._prompt(turn.app)]
         history = await self.storage.history(turn.app.id, question.id)
-        if len(history) < 2:
+        if not history:
             return [Reply(say("undo_nothing", id=question.id))]
-        previous = history[-2].text
+        # Before the first version the answer was empty: undoing it empties the answer again.
+        previous = history[-2].text if len(history) > 1 else ""
         answer = await self.storage.replace_answer(turn.app.id, question.id, previous, None)
+        await self.advice.saved(turn.app, turn.sender, question, answer)
+        if not answer:
+            return [Reply(say("undo_emptied", id=question.id), buttons=await self._buttons_for(turn.app, question))]
         return [Reply(say("undo_done", id=question.id, chars=count_chars(answer), answer=answer),
-                      buttons=self._question_buttons(question, bool(answer)))]
+                      buttons=await self._buttons_for(turn.app, question))]
+
+    async def _cmd_clear(self, turn: Turn, _args: str) -> list[Reply]:
+        """Empty the current answer: a stray message must not count as answered. /undo brings it back."""
+        question = self._question(turn.app.step)
+        if question is None:
+            return [Reply(say("show_not_on_question")), await self._prompt(turn.app)]
+        before = await self.storage.answer(turn.app.id, question.id)
+        if not before:
+            return [Reply(say("clear_nothing", id=question.id), buttons=await self._buttons_for(turn.app, question))]
+        await self.storage.replace_answer(turn.app.id, question.id, "", None)
+        await self.storage.update_application(turn.app.id, mode="")
+        await self.advice.saved(turn.app, turn.sender, question, "")
+        log.info("answer cleared applicant=%s question=%s", turn.sender.key, question.id)
+        return [Reply(say("cleared", id=question.id, chars=count_chars(before)),
+                      buttons=await self._buttons_for(turn.app, question))]
 
     async def _cmd_cancel(self, turn: Turn, _args: str) -> list[Reply]:
         if turn.app.mode:
@@ -305,7 +362,7 @@ class Interview:
             return [Reply(text, self._submitted_reply(turn.app).buttons)]
         return [Reply(text, keyboard([Button(say("btn_continue"), "here"), Button(say("btn_menu"), "menu")],
                                      [Button(say("btn_review"), "rev"), Button(say("btn_draft"), "draft")],
-                                     [Button(say("btn_finish"), "fin")]))]
+                                     [Button(say("btn_finish"), "fin")]), choice_only=True)]
 
     async def _cmd_review(self, turn: Turn, _args: str) -> list[Reply]:
         profile = await self.storage.profile(turn.app.id)
@@ -324,6 +381,10 @@ class Interview:
         return replies
 
     async def _cmd_finish(self, turn: Turn, _args: str) -> list[Reply]:
+        here = self._question(turn.app.step)
+        if here is not None:
+            # The summary below covers this answer too: nothing is left to say about it later.
+            await self.advice.settled(turn.app, here)
         profile = await self.storage.profile(turn.app.id)
         answers = await self.storage.answers(turn.app.id)
         gaps = review.gaps(self.criteria, profile, answers)
@@ -372,6 +433,11 @@ class Interview:
             if app.mode != CONFIRM_FINISH:
                 return await self._stale(turn)
             return await self._submit(turn)
+        if action == SAVE_TYPED:
+            number, _, step = arg.partition(":")
+            if step != app.step or not (number.isascii() and number.isdecimal()):
+                return await self._stale(turn)
+            return await self._text(turn, number, None)
         if action == "cat":
             category = self.criteria.category(arg)
             return [self._item_menu(arg)] if category else await self._stale(turn)
@@ -382,11 +448,11 @@ class Interview:
         if files_button is not None:
             return await self._materials_button(turn, *files_button)
         # The remaining buttons act on one step: only valid while the applicant is still there.
-        if action in ("nx", "bk", "rw", "sh", "cx"):
+        if action in ("nx", "bk", "rw", "sh", "cx", "cl"):
             if f"q:{arg}" != app.step and not (action in ("nx", "bk") and arg == app.step):
                 return await self._stale(turn)
             handler = {"nx": self._cmd_next, "bk": self._cmd_back, "rw": self._cmd_rewrite,
-                       "sh": self._cmd_show, "cx": self._cmd_cancel}[action]
+                       "sh": self._cmd_show, "cx": self._cmd_cancel, "cl": self._cmd_clear}[action]
             return await handler(turn, "")
         if action in ("pc", "keep", "skipf"):
             key, _, choice = arg.partition(":")
@@ -442,37 +508,38 @@ class Interview:
             saved = say("saved_appended", id=question.id, chars=chars)
         else:
             saved = say("saved_first", id=question.id, chars=chars)
-        attached = len(await self.storage.attachments(app.id, question.id))
-        lines = [saved]
-        lines += await self._budget_notes(app, question, answer)
-        lines += await self._evidence_notes(question, answer, attached)
-        return [Reply("\n".join(lines), buttons=self._question_buttons(question, True, attached))]
+        # What is missing is said once the applicant moves on (or pauses), not after every part.
+        await self.advice.saved(app, turn.sender, question, answer)
+        lines = [saved, *await self.advice.over_budget(app, question, answer)]
+        return [Reply("\n".join(lines), buttons=await self._buttons_for(app, question))]
 
-    async def _evidence_notes(self, question: Question, answer: str, attached: int) -> list[str]:
-        """Right after saving: what an assessor would miss, kindly, with an example; never blocking."""
-        # Off the event loop: a long answer must not hold up everyone else's replies.
-        found, hint = await asyncio.to_thread(_advice, question, answer, attached)
-        if found:
-            return ["", say("evidence_intro")] + [f"· {w.message}\n  {w.example}" for w in found]
-        return ["", hint] if hint else []
+    async def _typed(self, turn: Turn, raw: str) -> ButtonPress | list[Reply] | None:
+        """A typed button word or number: its tap, or a question if it may be an answer; None: text."""
+        app = turn.app
+        text = clean_text(raw)
+        if not text or app.step not in self.steps:
+            return None  # a step the criteria lost is settled first; the text is then text
+        field = self.criteria.field(app.step[2:]) if app.step.startswith("p:") else None
+        here = (await self._prompt(app)).all_buttons
+        meant = typed.interpret(text, typed.Offered.load(app.offered), tuple(here),
+                                free_text=self._question(app.step) is not None or (field is not None
+                                                                                   and not field.choices),
+                                numbers_expected=field is not None and field.type in NUMBER_FIELDS)
+        if isinstance(meant, typed.Pick):
+            return ButtonPress(turn.sender, meant.button.data)
+        if isinstance(meant, typed.Ask):
+            label = typed.plain_label(meant.button)
+            return [Reply(say("typed_ask", label=label, text=meant.text),
+                          keyboard([Button(say("btn_typed_press", label=label), meant.button.data)],
+                                   [Button(say("btn_typed_save", text=meant.text),
+                                           f"{SAVE_TYPED}:{meant.text}:{app.step}")]),
+                          choice_only=True)]
+        return None
 
     async def _evidence_summary(self, app: Application, answers: dict[str, str]) -> str | None:
         counts = Counter(a.question_id for a in await self.storage.attachments(app.id))
         found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, counts)
         return evidence.summary(found)
-
-    async def _budget_notes(self, app: Application, question: Question, answer: str) -> list[str]:
-        notes = []
-        limit = self.criteria.max_chars(question)
-        chars = count_chars(answer)
-        if limit and chars > limit:
-            notes.append(say("over_question_budget", chars=chars, max=limit, over=chars - limit))
-        report_limit = self.criteria.budget.report_max_chars
-        if report_limit:
-            total = review.total_chars(await self.storage.answers(app.id))
-            if total > report_limit:
-                notes.append(say("over_report_budget", chars=total, max=report_limit))
-        return notes
 
     async def _edited(self, turn: Turn, raw: str, ref: str) -> list[Reply]:
         app = turn.app
@@ -485,6 +552,9 @@ class Interview:
         if edited is not None and edited.answer is None:
             return [Reply(say("edit_superseded", id=edited.question_id))]
         if edited is not None and edited.answer is not None:
+            question = self.criteria.question(edited.question_id)
+            if question is not None:
+                await self.advice.saved(app, turn.sender, question, edited.answer)
             return [Reply(say("edit_applied", id=edited.question_id, chars=count_chars(edited.answer)))]
         key = await self.storage.profile_field_for_message(app.id, ref)
         field = self.criteria.field(key) if key else None
@@ -494,12 +564,19 @@ class Interview:
         if isinstance(value, Invalid):
             return [Reply(say(value.key, **value.params) + "\n" + say("edit_not_applied"))]
         await self.storage.set_profile_value(app.id, field.key, value, ref)
-        return [Reply(say("edit_profile_applied", label=field.label, value=value))]
+        applied = Reply(say("edit_profile_applied", label=field.label, value=value))
+        if app.step == f"p:{field.key}" and app.mode != APPEND:
+            return [applied]
+        # Back to where the applicant was: the edit must not leave them guessing what comes next.
+        return [applied, await self._prompt(app)]
 
     async def _file(self, turn: Turn, event: FileReceived) -> list[Reply]:
         question = self._question(turn.app.step)
         if question is None:
-            # Not kept, so never written anywhere: the bytes go with the event.
+            # Not kept, so never written anywhere: the bytes go with the event. On the 申报表 the
+            # applicant stays on the field they were filling; at the end, the 目录 leads to a question.
+            if turn.app.step.startswith("p:"):
+                return [Reply(say("file_on_profile")), await self._prompt(turn.app)]
             return [Reply(say("file_not_on_question")), self._menu()]
         text = await self.materials.receive(turn.app, question, event)
         return [Reply(text, buttons=await self._buttons_for(turn.app, question))]
@@ -524,13 +601,19 @@ class Interview:
         await self.storage.update_application(turn.app.id, step=next_step, mode="")
         app = await self._reload(turn)
         prompt = await self._prompt(app)
-        note = say("profile_saved", label=field.label, value=value) + self._arrival_note(f"p:{field.key}", next_step)
+        arrival = await self._arrival_note(app, f"p:{field.key}", next_step)
+        note = say("profile_saved", label=field.label, value=value) + (f"\n\n{arrival}" if arrival else "")
         return [Reply(note + "\n\n" + prompt.text, prompt.buttons, prompt.choice_only)]
 
-    def _arrival_note(self, from_step: str, to_step: str) -> str:
-        """A word of orientation when the 申报表 is done and the 自评报告 begins."""
-        if from_step.startswith("p:") and to_step == f"q:{self.criteria.questions[0].id}":
-            return "\n\n" + say("profile_done", questions=len(self.criteria.questions))
+    async def _arrival_note(self, app: Application, from_step: str, to_step: str) -> str:
+        """A word of orientation when the 申报表 is left for the 自评报告: done, or what is still open."""
+        if not (from_step.startswith("p:") and to_step.startswith("q:")):
+            return ""
+        missing = review.gaps(self.criteria, await self.storage.profile(app.id), {}).fields
+        if missing:
+            return say("profile_left_open", count=len(missing), fields="、".join(missing))
+        if to_step == f"q:{self.criteria.questions[0].id}":
+            return say("profile_done", questions=len(self.criteria.questions))
         return ""
 
     def _profile_buttons(
@@ -636,19 +719,24 @@ class Interview:
         buttons = [Button(f"{c.id} {c.title}", f"cat:{c.id}") for c in self.criteria.categories]
         rows = [buttons[n:n + 2] for n in range(0, len(buttons), 2)]
         rows.append([Button(say("btn_profile"), "go:p"), Button(say("btn_continue"), "here")])
-        return Reply(say("menu_categories"), keyboard(*rows))
+        return Reply(say("menu_categories"), keyboard(*rows), choice_only=True)
 
     def _item_menu(self, category_id: str) -> Reply:
         category = self.criteria.category(category_id)
         assert category is not None
         rows = [[Button(f"{i.id} {i.title}", f"go:{i.id}")] for i in category.items]
         rows.append([Button(say("btn_menu_back"), "menu")])
-        return Reply(say("menu_items", id=category.id, title=category.title), keyboard(*rows))
+        return Reply(say("menu_items", id=category.id, title=category.title), keyboard(*rows), choice_only=True)
 
     async def _go(self, turn: Turn, step: str) -> list[Reply]:
-        note = self._arrival_note(turn.app.step, step).strip()
+        replies = []
+        leaving = self._question(turn.app.step)
+        if leaving is not None and step != turn.app.step:
+            advice_reply = await self.advice.leaving(turn.app, leaving)
+            replies += [advice_reply] if advice_reply else []
+        note = await self._arrival_note(turn.app, turn.app.step, step)
         await self.storage.update_application(turn.app.id, step=step, mode="")
-        return ([Reply(note)] if note else []) + [await self._prompt(await self._reload(turn))]
+        return replies + ([Reply(note)] if note else []) + [await self._prompt(await self._reload(turn))]
 
     def _step_for(self, target: str) -> str:
         if target == "p":
@@ -758,7 +846,8 @@ class Interview:
         return datetime.fromisoformat(stamp).astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _advice(question: Question, answer: str, attached: int) -> tuple[list[evidence.EvidenceWarning], str | None]:
-    """The warnings for a saved answer, or else the hint for a process answer (one trip to a thread)."""
-    found = [w for w in evidence.check(question, answer, attached) if w.code != "empty"]
-    return found, None if found else evidence.process_hint(question, answer)
+def _cancels_or_restarts(event: Event) -> bool:
+    """Leaving a rewrite by cancelling it, or by starting it again, needs no word of its own."""
+    if isinstance(event, Command):
+        return event.name.lower() in ("cancel", "rewrite")
+    return isinstance(event, ButtonPress) and event.data.partition(":")[0] in ("cx", "rw")

@@ -1,0 +1,143 @@
+"""What an assessor would miss in an answer, said once, at the right moment.
+
+The bot invites long answers in several messages, so a warning after the first part ("偏短")
+is wrong by the time the second arrives. The save confirmation counts characters (and says
+at once when a part goes over a length budget); the advice (偏短, missing evidence, a process
+answer's missing example) comes when the applicant leaves
+the question (next, back, 目录, finish) or, if they stop there, after a pause, through the
+outbox. It is given once per version of the answer: leaving again without a change says nothing.
+
+Each version's advice is one outbox row, keyed by the answer's hash. Pending: waiting out the
+pause (a newer part drops it and queues its own). Any other status: given already, in chat
+(``given``: dropped, as the reply carried it) or by the sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from bot import evidence
+from bot.criteria import Criteria, Question
+from bot.flows import review
+from bot.flows.events import Button, Reply, Sender, keyboard
+from bot.storage import Application, OutboxMessage, Outgoing, Storage
+from bot.validation import count_chars
+from bot.wording import say
+
+KIND = "advice"
+PAUSE = timedelta(minutes=10)
+# Channels whose people can be sent a message later (the outbox sender delivers there); in the
+# terminal the advice comes only when the question is left.
+LATER_CHANNELS = frozenset({"telegram", "web"})
+
+
+def key(application_id: int, question_id: str, answer: str) -> str:
+    digest = hashlib.sha256(answer.encode("utf-8")).hexdigest()[:20]
+    return f"{_prefix(application_id, question_id)}{digest}"
+
+
+def _prefix(application_id: int, question_id: str) -> str:
+    return f"{KIND}:{application_id}:{question_id}:"
+
+
+async def outdated(storage: Storage, message: OutboxMessage) -> bool:
+    """Advice that waited too long to make sense: its applicant submitted or is on another question.
+
+    (A newer part drops it when saved, and leaving the question gives it in the reply; this is for
+    a backlog or a bot that was down while the applicant went on, say, in the terminal.)
+    """
+    if message.applicant_id is None:
+        return True
+    app = await storage.application(message.applicant_id)
+    return app is None or app.status == "submitted" or app.step != f"q:{message.payload.get('question')}"
+
+
+class Advice:
+    def __init__(self, storage: Storage, criteria: Criteria, *, pause: timedelta = PAUSE,
+                 later_channels: frozenset[str] = LATER_CHANNELS) -> None:
+        self.storage = storage
+        self.criteria = criteria
+        self.pause = pause
+        self.later_channels = later_channels
+
+    async def lines(self, app: Application, question: Question, answer: str) -> list[str]:
+        """What an assessor would miss in the answer as it stands; [] when nothing.
+
+        Going over a length budget is not advice: it is said at once, with the part that did it.
+        """
+        notes: list[str] = []
+        attached = len(await self.storage.attachments(app.id, question.id))
+        # Off the event loop: a long answer must not hold up everyone else's replies.
+        found, hint = await asyncio.to_thread(_advice, question, answer, attached)
+        if found:
+            notes += [say("evidence_intro")] + [f"· {w.message}\n  {w.example}" for w in found]
+        elif hint:
+            notes.append(hint)
+        return notes
+
+    async def saved(self, app: Application, sender: Sender, question: Question, answer: str) -> None:
+        """A part was saved: its advice waits out the pause, replacing the advice for the part before."""
+        await self.storage.drop_pending(_prefix(app.id, question.id))
+        if sender.channel not in self.later_channels or not answer:
+            return
+        notes = await self.lines(app, question, answer)
+        if not notes:
+            return
+        await self.storage.enqueue(Outgoing(
+            sender.channel, sender.user_id, KIND,
+            {"text": self._text(question, notes), "buttons": _buttons(question), "question": question.id},
+            applicant_id=app.applicant_id, dedupe_key=key(app.id, question.id, answer),
+            not_before=(datetime.now(UTC) + self.pause).isoformat(timespec="seconds")))
+
+    async def leaving(self, app: Application, question: Question) -> Reply | None:
+        """The advice not yet given for the answer as it stands, now that the applicant moves on."""
+        answer = await self.storage.answer(app.id, question.id)
+        if not answer:
+            return None
+        wanted = key(app.id, question.id, answer)
+        status = await self.storage.message_status(wanted)
+        if status not in (None, "pending"):
+            return None  # given already, for exactly this text
+        await self.storage.drop_pending(_prefix(app.id, question.id))
+        notes = await self.lines(app, question, answer)
+        # Remembered as given even when there is nothing to say: leaving again says nothing either.
+        await self.storage.record_given(Outgoing(
+            "", "", KIND, {"question": question.id}, applicant_id=app.applicant_id, dedupe_key=wanted))
+        if not notes:
+            return None
+        return Reply(self._text(question, notes), keyboard([Button(say("btn_back_to", id=question.id),
+                                                                  f"go:{question.id}")]))
+
+    async def settled(self, app: Application, question: Question) -> None:
+        """The applicant saw a summary that covers this answer (/finish): nothing more to give."""
+        if await self.storage.answer(app.id, question.id):
+            await self.leaving(app, question)
+
+    async def over_budget(self, app: Application, question: Question, answer: str) -> list[str]:
+        """The length budgets the answer (or the whole report) now goes over."""
+        notes = []
+        limit = self.criteria.max_chars(question)
+        chars = count_chars(answer)
+        if limit and chars > limit:
+            notes.append(say("over_question_budget", chars=chars, max=limit, over=chars - limit))
+        report_limit = self.criteria.budget.report_max_chars
+        if report_limit:
+            total = review.total_chars(await self.storage.answers(app.id))
+            if total > report_limit:
+                notes.append(say("over_report_budget", chars=total, max=report_limit))
+        return notes
+
+    def _text(self, question: Question, notes: list[str]) -> str:
+        return "\n".join([say("advice_about", id=question.id), *notes])
+
+
+def _buttons(question: Question) -> list[list[list[str]]]:
+    return [[[say("btn_back_to", id=question.id), f"go:{question.id}"]]]
+
+
+def _advice(question: Question, answer: str, attached: int) -> tuple[list[evidence.EvidenceWarning], str | None]:
+    """The warnings for an answer, or else the hint for a process answer (one trip to a thread)."""
+    found = [w for w in evidence.check(question, answer, attached) if w.code != "empty"]
+    return found, None if found else evidence.process_hint(question, answer)
