@@ -1,18 +1,34 @@
 """The terminal channel: the same interview on the same database, typed at a prompt or piped in.
 
 Buttons are shown as numbered choices; `#2` taps the second one, and where a prompt wants
-nothing but a choice a bare `2` does too. Every line is one message.
+nothing but a choice a bare `2` does too (elsewhere the interview itself reads a typed number or
+button word). Every line is one message, except that lines pasted at once into a terminal are
+one message, blank lines included. `/attach PATH [说明]` sends a file; `/quit` or Ctrl+D leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import mimetypes
+import select
+import shlex
 import time
+from pathlib import Path
 from typing import TextIO
 
 from bot.flows.dispatch import Dispatcher
-from bot.flows.events import Button, ButtonPress, Command, Event, Reply, Sender, Text
+from bot.flows.events import Button, ButtonPress, Command, Event, FileReceived, Reply, Sender, Text
+from bot.uploads import check_declared, check_upload, refusal_text
 from bot.wording import say
+
+QUIT_COMMANDS = ("quit", "exit")
+# Lines that arrive closer together than this were pasted, not typed: they are one message.
+PASTE_GAP_SECONDS = 0.05
+_TYPES = {".heic": "image/heic", ".heif": "image/heic", ".jpeg": "image/jpeg", ".jpg": "image/jpeg"}
+
+
+class Quit(Exception):
+    """The person asked to leave (/quit)."""
 
 
 class Console:
@@ -32,7 +48,12 @@ class Console:
         stripped = line.strip()
         if stripped.startswith(("/", "／")) and len(stripped) > 1:
             name, *args = stripped[1:].split(maxsplit=1)  # split() also splits at a full-width space
-            return Command(self.sender, name.split("@")[0], args[0] if args else "")
+            name = name.split("@")[0]
+            if name.lower() in QUIT_COMMANDS:
+                raise Quit
+            if name.lower() == "attach":
+                return self._attachment(args[0] if args else "")
+            return Command(self.sender, name, args[0] if args else "")
         pick = None
         if stripped.startswith(("#", "＃")) and _is_number(stripped[1:].strip()):
             pick = int(stripped[1:].strip())
@@ -47,6 +68,28 @@ class Console:
         self._message_no += 1
         return Text(self.sender, line, message_ref=f"{self._run}-{self._message_no}")
 
+    def _attachment(self, args: str) -> Event | str:
+        """/attach PATH [说明]: the file checked as any channel checks an upload, then sent."""
+        try:
+            words = shlex.split(args)
+        except ValueError:
+            words = args.split()
+        if not words:
+            return say("console_attach_usage")
+        path = Path(words[0]).expanduser()
+        caption = " ".join(words[1:])
+        if not path.is_file():
+            return say("console_attach_missing", path=path)
+        mime = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or ""
+        size = path.stat().st_size
+        refused = check_declared(mime, size)
+        if refused is None:
+            data = path.read_bytes()
+            refused = check_upload(data, mime)
+        if refused is not None:
+            return refusal_text(refused, path.name, size)
+        return FileReceived(self.sender, path.name, mime, data, caption)
+
     async def send(self, line: str) -> None:
         if self.echo:
             self.out.write(f"> {line}\n")
@@ -55,6 +98,9 @@ class Console:
             self.out.write(event + "\n\n")
             return
         self.show(await self.dispatcher.handle(event))
+        if isinstance(event, Command) and event.name.lower() == "help":
+            self.out.write(say("console_help") + "\n\n")
+            self.out.flush()
 
     def show(self, replies: list[Reply]) -> None:
         # Like a chat, the newest buttons are the ones at hand.
@@ -70,21 +116,43 @@ class Console:
             self.out.write("\n")
         self.out.flush()
 
-    async def run(self, stream: TextIO) -> None:
+    async def run(self, stream: TextIO, opening: str = "/start") -> None:
+        """Read until the end of input or /quit; `opening` is sent first (the office's desk opens with /admin)."""
         interactive = stream.isatty()
         if interactive:
             self.out.write(say("console_intro") + "\n\n")
-        await self.send("/start")
-        while True:
-            if interactive:
-                self.out.write("> ")
-                self.out.flush()
-            line = await asyncio.to_thread(stream.readline)
-            if not line:
-                break
-            await self.send(line.rstrip("\n"))
+        try:
+            await self.send(opening)
+            while True:
+                if interactive:
+                    self.out.write("> ")
+                    self.out.flush()
+                message = await asyncio.to_thread(read_message, stream, interactive)
+                if message is None:
+                    break
+                if message.strip() or interactive:
+                    # A blank line in a piped script is nothing; at a prompt, Enter alone is asked about.
+                    await self.send(message)
+        except Quit:
+            pass
         self.out.write(say("console_bye") + "\n")
         self.out.flush()
+
+
+def read_message(stream: TextIO, interactive: bool) -> str | None:
+    """The next message: one line, or at a terminal every line of a paste; None at the end of input."""
+    line = stream.readline()
+    if not line:
+        return None
+    lines = [line]
+    # At a terminal each read returns one line, so what is still waiting in the terminal's queue
+    # right after is the rest of a paste.
+    while interactive and select.select([stream], [], [], PASTE_GAP_SECONDS)[0]:
+        more = stream.readline()
+        if not more:
+            break
+        lines.append(more)
+    return "".join(lines).rstrip("\n")
 
 
 def _is_number(text: str) -> bool:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import pty
 import sqlite3
+from typing import TextIO
 
 from bot.console import Console
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
-from tests.conftest import ROOT, award_bot
+from tests.conftest import ROOT, award_bot, jpeg
 
 SESSION = ROOT / "examples" / "console-session.txt"
 
@@ -52,10 +56,80 @@ async def test_odd_digits_and_full_width_commands_are_understood(storage, criter
     out = io.StringIO()
     console = Console(Dispatcher(Interview(storage, criteria).handle), Sender("console", "u"), out)
     await console.send("/start")
-    await console.send("①")  # isdigit() but not a number: sent as text, never a crash
-    await console.send("#²")
-    await console.send("#1")
+    await console.send("#²")  # isdigit() but not a number: sent as text, never a crash
+    assert out.getvalue().count("同意并开始") == 2
+    await console.send("①")  # a circled one is read as the number 1: the first choice, 同意并开始
     await console.send("／where")
     assert out.getvalue().count("请填写：姓名") == 2
     await console.send("/jump　3.2")
     assert "没有「/jump　3.2」" not in out.getvalue()
+
+
+def _terminal(fd: int) -> TextIO:
+    """The console's side of a pseudo-terminal, as a person's terminal looks to it (isatty())."""
+    return open(fd, encoding="utf-8", closefd=False)
+
+
+async def _application_id(storage, user: str = "u") -> int:
+    found = await storage.find_applicant("console", user)
+    return (await storage.application(found.id)).id
+
+
+async def _consented_console(storage, criteria, out: io.StringIO, user: str = "u") -> Console:
+    console = Console(Dispatcher(Interview(storage, criteria).handle), Sender("console", user), out)
+    await console.send("/start")
+    await console.send("#1")
+    await console.send("/jump 7.4a")
+    return console
+
+
+async def test_a_paste_with_blank_lines_at_a_terminal_is_one_answer(storage, criteria) -> None:
+    out = io.StringIO()
+    console = await _consented_console(storage, criteria, out)
+    master, slave = pty.openpty()
+    try:
+        with _terminal(slave) as terminal:
+            running = asyncio.create_task(console.run(terminal, opening="/where"))
+            await asyncio.sleep(0.3)
+            os.write(master, "第一段：2023年获省级劳动模范。\n\n第二段：2024年获开发区质量标兵。\n".encode())
+            await asyncio.sleep(0.5)
+            os.write(master, b"\x04")  # Ctrl+D at the start of a line: the end of input
+            await asyncio.wait_for(running, 10)
+    finally:
+        os.close(master)
+        os.close(slave)
+    shown = out.getvalue()
+    assert "没有收到文字内容" not in shown
+    assert shown.count("已保存 7.4a 的回答") == 1 and "已补充" not in shown
+    app_id = await _application_id(storage)
+    assert await storage.answer(app_id, "7.4a") == "第一段：2023年获省级劳动模范。\n\n第二段：2024年获开发区质量标兵。"
+
+
+def test_blank_lines_in_a_piped_script_are_skipped_quietly(tmp_path) -> None:
+    result = award_bot("console", "--user", "piped", stdin="#1\n\n\n王芳\n\n/quit\n这一行不会被读到\n",
+                       env={"AWARD_DB": str(tmp_path / "award.db")})
+    assert result.returncode == 0, result.stderr
+    assert "没有收到文字内容" not in result.stdout
+    assert "已记下姓名：王芳" in result.stdout and "不会被读到" not in result.stdout.split("> /quit")[-1]
+    assert result.stdout.rstrip().endswith("再见！")
+
+
+async def test_a_file_is_attached_from_the_terminal_and_help_says_how(storage, criteria, tmp_path) -> None:
+    out = io.StringIO()
+    console = await _consented_console(storage, criteria, out)
+    certificate = tmp_path / "劳模 证书.jpg"
+    certificate.write_bytes(jpeg("certificate"))
+    await console.send(f'/attach "{certificate}" 省级劳动模范证书')
+    assert "已收到" in out.getvalue()
+    app_id = await _application_id(storage)
+    [kept] = await storage.attachments(app_id, "7.4a")
+    assert kept.caption == "省级劳动模范证书" and kept.mime_type == "image/jpeg"
+    await console.send("/attach /no/such/file.jpg")
+    assert "找不到文件 /no/such/file.jpg" in out.getvalue()
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    await console.send(f"/attach {fake}")
+    assert "fake.png" in out.getvalue().split("找不到文件")[-1]  # refused, by name
+    assert len(await storage.attachments(app_id, "7.4a")) == 1
+    await console.send("/help")
+    assert "/attach 文件路径 说明" in out.getvalue() and "/quit 或 Ctrl+D" in out.getvalue()
