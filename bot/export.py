@@ -3,6 +3,8 @@
 Everything is read from storage first; the files are then checked, copied and written on a worker
 thread, so that an export of a hundred applications never stalls the bot. The ZIP is written under
 a temporary name and renamed when complete: a crash leaves no half ZIP under the final name.
+A file that is not a submitted 申报书 (a draft, or the old final of a reopened application) says
+草稿 in its name, and the spreadsheet's 状态 and 版本 columns say the same.
 The spreadsheet's wording (sheet names, headers, states, notes) is in messages.yaml like all other
 wording the office or the applicants read.
 """
@@ -61,6 +63,7 @@ class _Entry:
     answers: dict[str, str]
     attachments: dict[str, int]
     document: Document | None
+    number: int  # which of its kind the document is (the 2nd draft): the number in the applicant's file name
 
 
 async def export_all(
@@ -85,7 +88,9 @@ async def export_all(
             answers = await storage.answers(row.application_id)
             counts = Counter(a.question_id for a in await storage.attachments(row.application_id))
             document = await storage.latest_document(row.application_id)
-            entries.append(_Entry(row, answers, dict(counts), document))
+            number = 0 if document is None else (
+                await storage.document_number(row.application_id, document.kind, document.version))
+            entries.append(_Entry(row, answers, dict(counts), document, number))
         export_id = await storage.record_export(zip_path, xlsx_path, [row.application_id for row in rows])
         try:
             result = await asyncio.to_thread(_write, entries, criteria, zip_path, xlsx_path, tz, moment)
@@ -133,12 +138,13 @@ def _add_documents(archive: zipfile.ZipFile, entries: list[_Entry]) -> tuple[int
     width = max(2, len(str(max((entry.row.application_id for entry in entries), default=0))))
     copied, missing, versions = 0, list[str](), list[str]()
     for entry in entries:
-        stem, doc = _file_stem(entry.row.application_id, width, entry.row), entry.document
+        doc = entry.document
+        stem = _file_stem(entry.row.application_id, width, entry.row, draft=_is_draft(entry))
         if doc is not None and _add(archive, Path(doc.path), f"{stem}.docx"):
             copied += 1
             if doc.pdf_path and _add(archive, Path(doc.pdf_path), f"{stem}.pdf"):
                 copied += 1
-            versions.append(_version(doc))
+            versions.append(_version(entry))
             continue
         missing.append(_person(entry.row))
         if doc is None:
@@ -146,7 +152,7 @@ def _add_documents(archive: zipfile.ZipFile, entries: list[_Entry]) -> tuple[int
         else:
             log.warning("export: document v%s of application %s is no longer on disk",
                         doc.version, entry.row.application_id)
-            versions.append(say("export_version_lost", version=doc.version))
+            versions.append(say("export_version_lost", version=entry.number))
     return copied, missing, versions
 
 
@@ -208,6 +214,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
         (header[4], say("export_note_answered")), (header[5], say("export_note_warnings")),
         (header[6], say("export_note_last_active")), (header[7], say("export_note_submitted")),
         (header[8], say("export_note_version")),
+        (say("export_notes_files"), say("export_note_files")),
         (say("export_col_chars", question="…"), say("export_note_chars")),
         (say("export_col_hints", question="…"), say("export_note_hints")),
     ]:
@@ -241,10 +248,18 @@ def _person(row: ApplicantRow) -> str:
     return row.name.strip() or row.display_name.strip() or say("document_no_name")
 
 
-def _file_stem(number: int, width: int, row: ApplicantRow) -> str:
+def _file_stem(number: int, width: int, row: ApplicantRow, *, draft: bool) -> str:
     name = safe_file_part(row.name) or safe_file_part(row.display_name) or say("document_no_name")
     unit = safe_file_part(row.unit)
-    return "_".join(part for part in (f"{number:0{width}d}", name, unit) if part)
+    stem = "_".join(part for part in (f"{number:0{width}d}", name, unit) if part)
+    # In the name itself, so that a draft copied out of the ZIP is never taken for a submission.
+    return say("export_file_draft", stem=stem) if draft else stem
+
+
+def _is_draft(entry: _Entry) -> bool:
+    """Not the submitted 申报书: a draft, or any document of an application that is not submitted now
+    (reopened: its old final is being revised)."""
+    return entry.row.status != "submitted" or entry.document is None or entry.document.kind != "final"
 
 
 def _status(row: ApplicantRow, answered: int) -> str:
@@ -253,10 +268,15 @@ def _status(row: ApplicantRow, answered: int) -> str:
     return say("export_status_new") if answered == 0 else say("export_status_active")
 
 
-def _version(doc: Document) -> str:
-    if doc.kind == "final":
-        return say("export_version_final", version=doc.version)
-    return say("export_version_draft", version=doc.version)
+def _version(entry: _Entry) -> str:
+    """Says what the file name says: a draft, the submitted version, or a final since reopened."""
+    doc = entry.document
+    assert doc is not None
+    if doc.kind != "final":
+        return say("export_version_draft", version=entry.number)
+    if _is_draft(entry):
+        return say("export_version_reopened", version=entry.number)
+    return say("export_version_final", version=entry.number)
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:

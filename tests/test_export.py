@@ -84,13 +84,13 @@ async def test_the_office_gets_every_application_in_one_zip_with_a_summary(
     assert result.zip_path == out / "质量奖申报材料_20261120-1705.zip"
     assert result.xlsx_path == out / "质量奖申报汇总_20261120-1705.xlsx"
     assert result.applicants == 3 and result.missing == ["王五"]
-    # 张三's final .docx and its PDF, 李四's draft: numbered in the order they started.
+    # 张三's final .docx and its PDF, 李四's draft (marked so): numbered in the order they started.
     with zipfile.ZipFile(result.zip_path) as archive:
         names = sorted(archive.namelist())
         assert names == sorted([
             "01_张三_连云港某某精密机械有限公司.docx",
             "01_张三_连云港某某精密机械有限公司.pdf",
-            "02_李四_连云港港口集团_装卸公司.docx",
+            "02_李四_连云港港口集团_装卸公司_草稿.docx",
             "汇总.xlsx",
         ])
         assert result.documents == 3
@@ -111,7 +111,7 @@ async def test_the_office_gets_every_application_in_one_zip_with_a_summary(
     assert set(rows) == {"张三", "李四", "王五"}
     zhang, li, wang = rows["张三"], rows["李四"], rows["王五"]
     assert [zhang["申报编号"], li["申报编号"], wang["申报编号"]] == [1, 2, 3]
-    assert (zhang["状态"], zhang["已答题数（共 39 题）"], zhang["申报书版本"]) == ("已提交", 2, "第 2 版（正式版）")
+    assert (zhang["状态"], zhang["已答题数（共 39 题）"], zhang["申报书版本"]) == ("已提交", 2, "第 1 版（正式版）")
     assert (li["状态"], li["已答题数（共 39 题）"], li["申报书版本"]) == ("填写中", 3, "第 1 版（草稿）")
     assert (wang["状态"], wang["已答题数（共 39 题）"], wang["申报书版本"]) == ("未开始", 0, "无")
     assert wang["工作单位"] == "江苏某某化工有限公司" and wang["提交时间"] in ("", None)
@@ -149,7 +149,7 @@ async def test_the_spreadsheet_is_easy_to_read_and_explains_itself(
     notes = [[cell.value for cell in row] for row in book["说明"].iter_rows()]
     assert "2026-11-20 17:05" in notes[0][0]
     explained = {row[0] for row in notes[2:]}
-    assert {"申报编号", "状态", "未处理提示数", "申报书版本"} <= explained
+    assert {"申报编号", "状态", "未处理提示数", "申报书版本", "压缩包中的文件"} <= explained
 
 
 async def test_a_deleted_document_file_is_reported_missing_not_a_crash(
@@ -203,7 +203,7 @@ async def test_names_that_are_empty_odd_or_formula_like_are_safe(
 
     with zipfile.ZipFile(result.zip_path) as archive:
         names = set(archive.namelist())
-    assert names == {"01_小蔡_的手机.docx", "02_=HYPERLINK(_x_)_A_B_C_公司.docx", "汇总.xlsx"}
+    assert names == {"01_小蔡_的手机_草稿.docx", "02_=HYPERLINK(_x_)_A_B_C_公司_草稿.docx", "汇总.xlsx"}
     book = load_workbook(result.xlsx_path)
     cell = book["汇总"]["B3"]
     assert cell.value == "=HYPERLINK(\"x\")" and cell.data_type == "s"  # text, never a formula
@@ -243,3 +243,37 @@ async def test_the_bot_keeps_answering_while_an_export_copies_files(
     assert "已保存" in people["halfway"].text
     released.set()
     assert (await export).applicants == 3
+
+
+async def test_the_office_never_takes_a_draft_for_a_submitted_application(
+    storage: Storage, criteria: Criteria, tmp_path: Path
+) -> None:
+    people = await applicants_in_three_states(storage, criteria, tmp_path / "docs")
+
+    def exported(result: ExportResult) -> tuple[set[str], dict[str, dict[str, object]]]:
+        with zipfile.ZipFile(result.zip_path) as archive:
+            files = {name for name in archive.namelist() if name.endswith(".docx")}
+        return files, summary_rows(result.xlsx_path)[1]
+
+    # 张三 reopens his submitted application to change it: until he submits again, the office's copy
+    # of his old final is marked, and the spreadsheet says why.
+    zhang = people["submitted"]
+    await zhang.command("reopen")
+    result = await export_all(storage, criteria, tmp_path / "out1", tz=SHANGHAI, now=NOW)
+    files, rows = exported(result)
+    assert files == {"01_张三_连云港某某精密机械有限公司_草稿.docx", "02_李四_连云港港口集团_装卸公司_草稿.docx"}
+    assert rows["张三"]["状态"] == "填写中"
+    assert rows["张三"]["申报书版本"] == "第 1 版（原正式版，申报已重新打开，尚未再次提交）"
+
+    # He submits again: his second final is in the ZIP under the plain name.
+    await zhang.say("补充一句。")
+    await zhang.command("finish")
+    await zhang.tap("仍然提交")
+    result = await export_all(storage, criteria, tmp_path / "out2", tz=SHANGHAI, now=NOW)
+    files, rows = exported(result)
+    assert files == {"01_张三_连云港某某精密机械有限公司.docx", "02_李四_连云港港口集团_装卸公司_草稿.docx"}
+    assert (rows["张三"]["状态"], rows["张三"]["申报书版本"]) == ("已提交", "第 2 版（正式版）")
+    # Whatever the state, the file name and the 状态 column agree.
+    by_number = {str(row["申报编号"]).zfill(2): row for row in rows.values()}
+    for name in files:
+        assert name.endswith("_草稿.docx") == (by_number[name[:2]]["状态"] != "已提交"), name

@@ -436,7 +436,7 @@ async def test_a_draft_can_be_previewed_any_time_and_finishing_makes_the_final_v
     await applicant.command("progress")
     replies = await applicant.tap("预览申报书")
     [draft] = [r for r in replies if r.document is not None]
-    assert draft.document_name == "质量奖个人奖申报书_张三_草稿.docx"
+    assert draft.document_name == "申报书-张三-第1版-草稿.docx"
     assert "第 1 版" in draft.text and "预览" in draft.text
     texts = [p.text for p in Document(str(draft.document)).paragraphs]
     assert answer_for("1.1a") in texts and "（未填写）" in texts
@@ -448,7 +448,7 @@ async def test_a_draft_can_be_previewed_any_time_and_finishing_makes_the_final_v
     await applicant.command("finish")
     replies = await applicant.tap("仍然提交")
     [final] = [r for r in replies if r.document is not None]
-    assert final.document_name == "质量奖个人奖申报书_张三.docx" and "第 3 版" in final.text
+    assert final.document_name == "申报书-张三-第1版.docx" and "第 1 版" in final.text
     texts = [p.text for p in Document(str(final.document)).paragraphs]
     assert answer_for("1.1b") in texts and not any("草稿" in t for t in texts)
     # After submitting, /draft and /document both give the submitted version, not a new draft.
@@ -481,7 +481,7 @@ async def test_a_document_that_cannot_be_made_costs_no_answers(storage, criteria
     assert (await application_of(storage, applicant)).status == "submitted"
     interview.documents.template = TEMPLATE
     [final] = [r for r in await applicant.command("document") if r.document is not None]
-    assert final.document_name == "质量奖个人奖申报书_张三.docx"
+    assert final.document_name == "申报书-张三-第1版.docx"
     assert (await storage.latest_document(app.id)).kind == "final"
 
 

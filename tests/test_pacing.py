@@ -83,7 +83,7 @@ async def test_a_whole_application_a_review_and_the_office_draw_no_429_from_a_st
     # The submission: its confirmation is the caption of the .docx, the PDF carries its own.
     received = strict.to(3101)
     documents = [m for m in received if m.document is not None]
-    assert [d.file_name for d in documents] == ["质量奖个人奖申报书_张三.docx", "质量奖个人奖申报书_张三.pdf"]
+    assert [d.file_name for d in documents] == ["申报书-张三-第1版.docx", "申报书-张三-第1版.pdf"]
     assert "提交" in documents[0].text and received[-2:] == documents
 
     # A real application is about 16,000 characters: its review takes several full messages.

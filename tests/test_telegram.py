@@ -104,7 +104,7 @@ async def test_two_applicants_complete_the_interview_at_once_and_never_see_each_
         assert answers == {q.id: f"{me.name}：" + answer_for(q.id) for q in criteria.questions}
     for me, other in ((zhang, li), (li, zhang)):
         [document] = [m for m in telegram.to(me.user_id) if m.document]
-        assert document.file_name == f"质量奖个人奖申报书_{me.name}.docx"
+        assert document.file_name == f"申报书-{me.name}-第1版.docx"
         text = docx_text(document.document)
         assert answer_for("7.4b") in text and f"{me.name}：" in text and f"{other.name}：" not in text
     found = await storage.find_applicant("telegram", "111")
@@ -115,7 +115,7 @@ async def test_two_applicants_complete_the_interview_at_once_and_never_see_each_
     await zhang.type("/document")
     await telegram.settle(111, quiet=1)
     again = [m for m in zhang.new if m.document]
-    assert len(again) == 1 and again[0].file_name == "质量奖个人奖申报书_张三.docx"
+    assert len(again) == 1 and again[0].file_name == "申报书-张三-第1版.docx"
     # Every button tap was acknowledged, so no phone kept a spinning button.
     taps = sum(1 for method, _ in telegram.calls if method == "answerCallbackQuery")
     assert taps == len(telegram.callback_answers) > 80
@@ -342,3 +342,21 @@ async def test_a_document_over_50_mb_is_not_attempted_and_the_applicant_is_told_
     received = phone.text()
     assert "🎉 已提交" in received and "51 MB" in received and "50 MB" in received
     assert not any(method == "sendDocument" for method, _ in telegram.calls)
+
+
+async def test_a_chinese_name_is_greeted_in_order_and_typed_button_words_are_taps(telegram, bot, storage) -> None:
+    phone = Phone(telegram, 444, "雪梅|赵")
+    await phone.type("/start")
+    assert "赵雪梅，欢迎使用质量奖申报助手" in phone.text()
+    await phone.type("同意")
+    assert "申报表 第 1/共 12 项" in phone.text()
+    await phone.type("/jump 1.2a")
+    phone.new  # noqa: B018 - read up to here
+    await phone.type("下一题")
+    assert "1.2b" in phone.text()
+    await phone.type("目录")
+    await phone.type("7")
+    assert "7 结果：请选择条目" in phone.text()
+    found = await storage.find_applicant("telegram", "444")
+    assert found is not None and found.display_name == "赵雪梅"
+    assert await storage.answers((await storage.application(found.id)).id) == {}

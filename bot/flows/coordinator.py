@@ -18,6 +18,7 @@ from pathlib import Path
 from bot import evidence
 from bot.criteria import Criteria
 from bot.document import safe_file_part
+from bot.flows.documents import document_stem
 from bot.flows.events import Button, ButtonPress, Command, Event, Reply, Sender, keyboard
 from bot.reminders import (
     DEADLINE_SETTING,
@@ -231,7 +232,11 @@ class Coordinator:
         if row is None or latest is None or not await asyncio.to_thread(Path(latest.path).exists):
             return [Reply(say("co_no_document_file"))]
         name = safe_file_part(row.name or row.display_name) or say("document_no_name")
-        stem = say("co_document_name", name=name, version=latest.version)
+        # Named as the applicant's own copy and the export name it: a draft never passes for a submission.
+        number = await self.storage.document_number(row.application_id, latest.kind, latest.version)
+        stem = document_stem(row.name or row.display_name, latest.kind, number)
+        if latest.kind == "final" and row.status != "submitted":
+            stem = say("export_file_draft", stem=stem)  # reopened: the old final is being changed
         replies = [Reply(say("co_document_caption", name=name, version=latest.version), document=Path(latest.path),
                          document_name=f"{stem}.docx")]
         if latest.pdf_path and await asyncio.to_thread(Path(latest.pdf_path).exists):

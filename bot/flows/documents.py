@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -25,6 +26,10 @@ from bot.storage import Application, Document, Storage
 from bot.wording import say
 
 log = logging.getLogger(__name__)
+
+# Longest applicant name in a file name: real names are far shorter; the rest keeps names readable.
+_NAME_CHARS = 20
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 
 
 class Documents:
@@ -73,7 +78,8 @@ class Documents:
         version = await self.storage.add_document(app.id, kind, str(docx), rendered.sha256,
                                                   str(pdf) if pdf else None, source)
         log.info("document v%s (%s) made for application %s", version, kind, app.id)
-        return self._replies(profile, version, kind, docx, pdf)
+        number = await self.storage.document_number(app.id, kind, version)
+        return self._replies(profile, number, kind, docx, pdf)
 
     async def _pdf(self, app: Application, docx: Path, pdf: Path) -> Path | None:
         """The PDF beside the .docx, or None: whatever goes wrong, the .docx is sent alone."""
@@ -89,13 +95,14 @@ class Documents:
             return None
         return pdf
 
-    def _replies(self, profile: dict[str, str], version: int, kind: str, docx: Path,
+    def _replies(self, profile: dict[str, str], number: int, kind: str, docx: Path,
                  pdf: Path | None) -> list[Reply]:
-        name = safe_file_part(profile.get("name") or "") or say("document_no_name")
+        """The .docx (and PDF) under one readable name; the caption gives the same number as the name."""
+        stem = document_stem(profile.get("name"), kind, number)
         if kind == "draft":
-            stem, caption = say("document_file_name_draft", name=name), say("document_draft_caption", version=version)
+            caption = say("document_draft_caption", version=number)
         else:
-            stem, caption = say("document_file_name", name=name), say("document_caption", version=version)
+            caption = say("document_caption", version=number)
         replies = [Reply(caption, document=docx, document_name=f"{stem}.docx")]
         if pdf is not None:
             replies.append(Reply(say("document_pdf_caption"), document=pdf, document_name=f"{stem}.pdf"))
@@ -106,7 +113,8 @@ class Documents:
         if pdf is not None and not await asyncio.to_thread(pdf.exists):
             pdf = None
         profile = await self.storage.profile(app.id)
-        return self._replies(profile, latest.version, latest.kind, Path(latest.path), pdf)
+        number = await self.storage.document_number(app.id, latest.kind, latest.version)
+        return self._replies(profile, number, latest.kind, Path(latest.path), pdf)
 
     async def latest(self, app: Application, day: date) -> list[Reply]:
         """The latest 申报书 again; after submission, the final one (made now if it failed or is gone)."""
@@ -126,3 +134,23 @@ def submission_day(app: Application, now: datetime) -> date:
     if app.submitted_at:
         return datetime.fromisoformat(app.submitted_at).astimezone(now.tzinfo).date()
     return now.date()
+
+
+def document_stem(name: str | None, kind: str, number: int) -> str:
+    """The file name the applicant sees, without suffix: 申报书-王芳-第2版-草稿 (the n-th of its kind).
+
+    Names go to WeChat, Telegram and Windows folders as they are: whatever the applicant typed as
+    their name, no path separator, reserved or control character gets through (../x gives "x"), and
+    a pasted essay is cut to a name's length.
+    """
+    person = safe_file_part(name or "")[:_NAME_CHARS].strip("._")
+    if kind == "draft" and person:
+        stem = say("document_name_draft", name=person, number=number)
+    elif kind == "draft":
+        stem = say("document_name_draft_no_name", number=number)
+    elif person:
+        stem = say("document_name_final", name=person, number=number)
+    else:
+        stem = say("document_name_final_no_name", number=number)
+    # The wording is ours, but a slip there must not make a path either.
+    return _UNSAFE.sub("_", stem)
