@@ -8,18 +8,20 @@ import getpass
 import json
 import logging
 import os
+import re
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
-
-from pydantic import ValidationError
 
 from bot import evidence, logs
 from bot.answers_file import AnswersFileError, load_answers_file
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.console import Console
 from bot.criteria import Criteria, CriteriaError, load_criteria
 from bot.document import DocumentError, check_template, render_application
@@ -32,55 +34,111 @@ from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.instance import AlreadyRunning, InstanceLock
 from bot.pdf import PdfConverter, PdfError
-from bot.reminders import current_deadline, plan_automatic, queue_automatic, reminder_gate
+from bot.reminders import (
+    DEADLINE_SETTING,
+    Reason,
+    current_deadline,
+    plan_automatic,
+    queue_automatic,
+    reminder_gate,
+)
 from bot.sender import OutboxSender
 from bot.shipped import shipped
-from bot.storage import Storage, StorageError, backup_database
+from bot.storage import ApplicantRow, Outgoing, Storage, StorageError, backup_database
+from bot.wording import say
 
 SAMPLE = shipped("examples") / "answers.sample.json"
 
 
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        super().add_usage(usage, actions, groups, say("cli_usage") if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse in Chinese: its headings, its -h, and its errors with a hint (each verb's parser too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = say("cli_positionals")
+        self._optionals.title = say("cli_options")
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=say("cli_help_help"))
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, say("cli_error", hint=_argparse_hint(message), message=message, prog=self.prog) + "\n")
+
+
+def _argparse_hint(message: str) -> str:
+    """argparse's own complaint in Chinese, for the common ones."""
+    if found := re.match(r"the following arguments are required: (.+)", message):
+        return say("cli_error_required", what=found[1])
+    if found := re.search(r"invalid choice: '(.*?)' \(choose from (.+)\)", message):
+        return say("cli_error_choice", value=found[1], choices=found[2].replace("'", ""))
+    if found := re.match(r"unrecognized arguments: (.+)", message):
+        return say("cli_error_unknown", what=found[1])
+    if found := re.match(r"argument (\S+): invalid \w+ value: '(.*)'", message):
+        return say("cli_error_value", argument=found[1], value=found[2])
+    if found := re.match(r"argument (\S+): expected one argument", message):
+        return say("cli_error_needs_value", argument=found[1])
+    return say("cli_error_other")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="award-bot", description="质量奖申报助手 (quality award application assistant)"
-    )
-    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    parser = _Parser(prog="award-bot", description=say("cli_description"), epilog=say("cli_epilog"))
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", title=say("cli_commands"))
 
-    console = verbs.add_parser("console", help="run the interview in this terminal (piped input works too)")
-    console.add_argument("--user", default=None, help="who is applying (default: your login name)")
-    console.add_argument("--name", default="", help="display name used in the greeting")
-    console.add_argument("--db", type=Path, default=None, help="database file (default: $AWARD_DB or data/award.db)")
+    def verb(name: str, summary: str) -> argparse.ArgumentParser:
+        return verbs.add_parser(name, help=summary, description=summary)
 
-    verbs.add_parser("run", help="run the Telegram bot (long polling; needs TELEGRAM_BOT_TOKEN)")
+    def db_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--db", type=Path, default=None, metavar="PATH", help=say("cli_help_db"))
 
-    check = verbs.add_parser("check", help="read one answer from stdin and print its evidence warnings as JSON")
-    check.add_argument("question", metavar="QUESTION_ID", help="e.g. 7.1c")
-    check.add_argument("--attachments", type=int, default=0, help="how many files are attached to the answer")
+    console = verb("console", say("cli_help_console"))
+    console.add_argument("--user", default=None, metavar="NAME", help=say("cli_help_user"))
+    console.add_argument("--name", default="", metavar="NAME", help=say("cli_help_name"))
+    db_option(console)
 
-    render = verbs.add_parser("render", help="make a 申报书 (.docx, and .pdf where LibreOffice is installed) "
-                              "from a JSON answers file")
-    render.add_argument("answers", type=Path, metavar="ANSWERS.json", help="format: see README")
-    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.docx")
-    render.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    verb("run", say("cli_help_run"))
 
-    demo = verbs.add_parser("demo", help="render the complete example application (examples/answers.sample.json)")
-    demo.add_argument("-o", "--output", type=Path, default=Path("sample.docx"), metavar="OUT.docx")
-    demo.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    check = verb("check", say("cli_help_check"))
+    check.add_argument("question", metavar="QUESTION_ID", help=say("cli_help_question"))
+    check.add_argument("--attachments", type=int, default=0, metavar="N", help=say("cli_help_attachments"))
 
-    export = verbs.add_parser("export", help="write every applicant's latest 申报书 and a summary .xlsx, zipped")
-    export.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    render = verb("render", say("cli_help_render"))
+    render.add_argument("answers", type=Path, metavar="ANSWERS.json", help=say("cli_help_answers"))
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.docx", help=say("cli_help_output"))
+    render.add_argument("--no-pdf", action="store_true", help=say("cli_help_no_pdf"))
 
-    remind = verbs.add_parser("remind", help="queue the automatic reminders due now (the running bot sends them)")
-    remind.add_argument("--dry-run", action="store_true", help="only show who would be reminded now, and why")
+    demo = verb("demo", say("cli_help_demo"))
+    demo.add_argument("-o", "--output", type=Path, default=None, metavar="OUT.docx", help=say("cli_help_demo_output"))
+    demo.add_argument("--no-pdf", action="store_true", help=say("cli_help_no_pdf"))
 
-    backup = verbs.add_parser("backup", help="a consistent copy of the live database (safe while the bot runs)")
-    backup.add_argument("path", type=Path, metavar="PATH", help="where the copy goes (must not exist yet)")
+    export = verb("export", say("cli_help_export"))
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help=say("cli_help_export_output"))
+    db_option(export)
 
-    criteria = verbs.add_parser("criteria", help="work with criteria files")
-    criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True)
-    validate = criteria_verbs.add_parser("validate", help="check a criteria file and report every problem")
-    validate.add_argument("file", nargs="?", type=Path, default=None, help="default: $AWARD_CRITERIA")
+    remind = verb("remind", say("cli_help_remind"))
+    remind.add_argument("--dry-run", action="store_true", help=say("cli_help_dry_run"))
+    db_option(remind)
+
+    backup = verb("backup", say("cli_help_backup"))
+    backup.add_argument("path", type=Path, metavar="PATH", help=say("cli_help_backup_path"))
+    db_option(backup)
+
+    criteria = verb("criteria", say("cli_help_criteria"))
+    criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True,
+                                             title=say("cli_help_actions"))
+    validate = criteria_verbs.add_parser("validate", help=say("cli_help_validate"),
+                                         description=say("cli_help_validate"))
+    validate.add_argument("file", nargs="?", type=Path, default=None, metavar="FILE",
+                          help=say("cli_help_criteria_file"))
     return parser
+
+
+NEEDS_DATABASE = ("backup", "export", "remind")  # they read an existing database, never make an empty one
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,11 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     # Every file the bot writes holds someone's application: readable by this user only.
     os.umask(0o077)
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        print(f"配置错误 (configuration error):\n{exc}", file=sys.stderr)
+        settings = load_settings()
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
         return 2
     logs.setup(settings.log_level, secrets=[settings.telegram_bot_token])
+    if getattr(args, "db", None):  # another database: its files go beside it too, unless AWARD_DATA_DIR says where
+        settings = settings.model_copy(update={"db": args.db})
+    if args.verb in NEEDS_DATABASE and not settings.db.exists():
+        print(say("cli_no_database", path=settings.db.absolute()), file=sys.stderr)
+        return 1
     if args.verb == "criteria":
         return validate_criteria(args.file or settings.criteria)
     if args.verb == "check":
@@ -113,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "remind":
         return asyncio.run(with_storage(settings, lambda storage, criteria: remind_main(
             settings, args.dry_run, storage, criteria)))
-    if args.verb in ("render", "demo"):
-        return render_main(settings, args.answers if args.verb == "render" else SAMPLE, args.output, args.no_pdf)
+    if args.verb == "render":
+        return render_main(settings, args.answers, args.output, args.no_pdf)
+    if args.verb == "demo":
+        return demo_main(settings, args.output, args.no_pdf)
     if args.verb == "run":
         if not settings.telegram_bot_token:
             print(NO_TOKEN, file=sys.stderr)
@@ -169,6 +235,8 @@ def check_answer(settings: Settings, question_id: str, attachments: int) -> int:
         valid = " ".join(q.id for q in criteria.questions)
         print(f"未知题号 (unknown question id) {question_id!r}；可用的题号：{valid}", file=sys.stderr)
         return 2
+    if sys.stdin.isatty():  # a person at the keyboard may not know the program waits for them
+        print(say("cli_check_reading"), file=sys.stderr)
     warnings = evidence.check(question, sys.stdin.read(), attachments)
     print(json.dumps([{"code": w.code, "message": w.message} for w in warnings], ensure_ascii=False, indent=2))
     return 0
@@ -189,7 +257,18 @@ def validate_criteria(path: Path) -> int:
     return 0
 
 
-def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bool) -> int:
+def demo_main(settings: Settings, output: Path | None, no_pdf: bool) -> int:
+    """The example application rendered; without -o into a new temporary folder, never the current one."""
+    if output is not None:
+        return render_main(settings, SAMPLE, output, no_pdf)
+    folder = Path(tempfile.mkdtemp(prefix="award-bot-demo-"))
+    print(say("cli_demo_folder", folder=folder))
+    # LibreOffice's profile goes there too: the default files folder is data/ in the current folder.
+    return render_main(settings, SAMPLE, folder / "sample.docx", no_pdf, profile=folder / ".libreoffice")
+
+
+def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bool,
+                profile: Path | None = None) -> int:
     try:
         criteria = load_criteria(settings.criteria)
         loaded = load_answers_file(answers_path, criteria, today=datetime.now(ZoneInfo(settings.timezone)).date())
@@ -214,7 +293,7 @@ def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bo
               "Word 显示不了这种格式（能显示的是 JPG、PNG、GIF、BMP、TIFF），或文件不完整、已损坏", file=sys.stderr)
     if no_pdf or not settings.pdf:
         return 0
-    converter = PdfConverter.find(settings.libreoffice_profile)
+    converter = PdfConverter.find(profile or settings.libreoffice_profile)
     if converter is None:
         print("没有安装 LibreOffice，未生成 PDF（Debian: apt-get install libreoffice-writer-nogui fonts-noto-cjk）",
               file=sys.stderr)
@@ -256,27 +335,75 @@ async def export_main(settings: Settings, folder: Path, storage: Storage, criter
     return 0
 
 
-async def remind_main(settings: Settings, dry_run: bool, storage: Storage, criteria: Criteria) -> int:
+Planned = tuple[ApplicantRow, Reason, Outgoing]
+
+
+@dataclass
+class ReminderReport:
+    """What `award-bot remind` tells before it acts, and the reminders it may queue now."""
+
+    lines: list[str] = field(default_factory=list)
+    due: list[Planned] = field(default_factory=list)  # to queue now (none in quiet hours)
+    quiet_until: datetime | None = None  # now is in quiet hours, which end then
+    later: list[Planned] = field(default_factory=list)  # due when the quiet hours end
+
+
+async def reminder_report(settings: Settings, storage: Storage, criteria: Criteria, now: datetime) -> ReminderReport:
+    """Where the deadline comes from, and who is reminded now, or when quiet hours end, and why."""
     policy = settings.policy()
-    now = datetime.now(UTC)
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+
+    report = ReminderReport()
+    report.lines.append(say("remind_now", when=local(now), timezone=settings.timezone))
     deadline = await current_deadline(storage, settings.default_deadline())
-    planned = await plan_automatic(storage, criteria, policy, deadline, now)
-    when = now.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
-    print(f"{when}（{settings.timezone}），截止时间："
-          f"{deadline.astimezone(policy.tz).strftime('%Y-%m-%d %H:%M') if deadline else '未设置'}")
-    if policy.is_quiet(now):
-        print(f"现在是休息时间（{settings.quiet_hours}），不发自动提醒。")
-    for row, reason, _message in planned:
-        why = f"离截止还有 {reason.days} 天" if reason.kind == "deadline" else f"{reason.days} 天未活动"
-        print(f"  {row.name or row.display_name or row.external_id}（{row.unit or '—'}）：{why}，"
-              f"已答 {row.answered}/{len(criteria.questions)} 题")
-    if not planned:
-        print("现在没有需要提醒的人。")
-    elif dry_run:
-        print(f"共 {len(planned)} 人（--dry-run：没有发送）")
+    if deadline is not None and await storage.setting(DEADLINE_SETTING):
+        report.lines.append(say("remind_deadline_office", deadline=local(deadline)))
+        if settings.deadline.strip():
+            report.lines.append(say("remind_deadline_env_ignored", value=settings.deadline.strip()))
+    elif deadline is not None:
+        report.lines.append(say("remind_deadline_env", deadline=local(deadline), value=settings.deadline.strip()))
     else:
-        queued = sum([await storage.enqueue(message) for _row, _reason, message in planned])
-        print(f"已排队 {queued} 条提醒，运行中的机器人会发送。")
+        report.lines.append(say("remind_deadline_none"))
+    if deadline is not None and now >= deadline:
+        report.lines.append(say("remind_deadline_passed"))
+    if policy.is_quiet(now):
+        report.quiet_until = policy.quiet_over(now)
+        report.later = await plan_automatic(storage, criteria, policy, deadline, report.quiet_until)
+        at = local(report.quiet_until)
+        report.lines.append(say("remind_quiet", hours=settings.quiet_hours, at=at) if report.later
+                            else say("remind_quiet_nobody", hours=settings.quiet_hours, at=at))
+        listed = report.later
+    else:
+        report.due = await plan_automatic(storage, criteria, policy, deadline, now)
+        listed = report.due
+    for row, reason, _message in listed:
+        why = say("remind_why_deadline", days=reason.days) if reason.kind == "deadline" \
+            else say("remind_why_inactive", days=reason.days)
+        report.lines.append(say("remind_row", who=row.name or row.display_name or row.external_id,
+                                unit=row.unit or "—", why=why, answered=row.answered,
+                                total=len(criteria.questions)))
+    if report.quiet_until is None and not report.due:
+        report.lines.append(say("remind_nobody"))
+    return report
+
+
+async def remind_main(settings: Settings, dry_run: bool, storage: Storage, criteria: Criteria) -> int:
+    report = await reminder_report(settings, storage, criteria, datetime.now(UTC))
+    for line in report.lines:
+        print(line)
+    listed = report.later if report.quiet_until else report.due
+    if dry_run:
+        if listed:
+            print(say("remind_dry_run", count=len(listed)))
+    elif report.quiet_until is not None:
+        if report.later:
+            print(say("remind_quiet_not_queued",
+                      at=report.quiet_until.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")))
+    elif report.due:
+        queued = sum([await storage.enqueue(message) for _row, _reason, message in report.due])
+        print(say("remind_queued", count=queued))
     return 0
 
 
@@ -295,16 +422,16 @@ async def console_main(settings: Settings, args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    storage = await Storage.open(args.db or settings.db)
+    storage = await Storage.open(settings.db)  # main() put --db there
     try:
-        if args.db:  # another database: its files go beside it too, unless AWARD_DATA_DIR says where
-            settings = settings.model_copy(update={"db": args.db})
         await claim_files(settings, storage)
         router = make_flows(settings, storage, criteria)
         user = args.user or getpass.getuser()
         sender = Sender("console", user, args.name)
         console = Console(Dispatcher(router.handle), sender, sys.stdout, echo=not sys.stdin.isatty())
-        await console.run(sys.stdin)
+        # Someone of the award office (console:NAME in AWARD_COORDINATORS) comes to the office's desk.
+        opening = "/admin" if sender in Coordinators.parse(settings.coordinators) else "/start"
+        await console.run(sys.stdin, opening=opening)
     finally:
         await storage.close()
     return 0

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.criteria import DEFAULT_CRITERIA
 from bot.document import TEMPLATE
 from bot.files import default_data_dir
 from bot.reminders import ReminderPolicy, parse_deadline
+from bot.wording import say
+
+# A good value of each setting that is checked: shown beside a bad one, so the fix can be copied.
+EXAMPLES: dict[str, str] = {
+    "AWARD_DEADLINE": "2026-12-31 17:00",
+    "AWARD_TIMEZONE": "Asia/Shanghai",
+    "AWARD_QUIET_HOURS": "21:00-08:00",
+    "AWARD_REMIND_DAYS": "7,3,1",
+    "AWARD_COORDINATORS": "123456789,console:office",
+    "AWARD_SEND_RATE": "30",
+    "AWARD_CHAT_RATE": "1",
+    "AWARD_INACTIVE_DAYS": "7",
+    "AWARD_REMINDER_CHECK_SECONDS": "600",
+    "AWARD_PDF": "false",
+    "AWARD_LOG_LEVEL": "INFO",
+}
 
 
 def _quiet_times(value: str) -> tuple[time, time] | None:
@@ -74,9 +93,8 @@ class Settings(BaseSettings):
                 continue
             if channel == "console" and user:
                 continue
-            raise ValueError(
-                f"{entry!r} is not a coordinator: give Telegram user ids (numbers, e.g. 123456789; "
-                "a @username will not do, ask @userinfobot for the id) or console:NAME")
+            # The entry travels with the error: the message names it (see `explain`).
+            raise PydanticCustomError("coordinator", "'{entry}' is not a coordinator", {"entry": entry})
         return value
 
     @field_validator("deadline")
@@ -85,6 +103,14 @@ class Settings(BaseSettings):
         if value.strip() and parse_deadline(value, ZoneInfo("Asia/Shanghai")) is None:
             raise ValueError(f"expected a deadline like 2026-12-31 or 2026-12-31 17:00, got {value!r}")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        # logging would quietly fall back to INFO on a typo such as DEBGU.
+        if value.strip().upper() not in logging.getLevelNamesMapping():
+            raise ValueError(f"expected a log level such as DEBUG, INFO or WARNING, got {value!r}")
+        return value.strip()
 
     def policy(self) -> ReminderPolicy:
         quiet = _quiet_times(self.quiet_hours) if self.quiet_hours.strip() else (time(0, 0), time(0, 0))
@@ -113,3 +139,53 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Shanghai") from exc
         return value
+
+
+class ConfigError(Exception):
+    """Settings that cannot be used: one line per bad setting, in Chinese and English."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def load_settings(**values: Any) -> Settings:
+    """The settings from the environment and .env (and `values`), or a ConfigError saying what is wrong."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(explain(exc)) from None
+
+
+def explain(exc: ValidationError) -> list[str]:
+    """Each bad setting as a person reads it: the variable, the value given, and a good one."""
+    lines, seen = [], set()
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        if name not in seen:
+            seen.add(name)
+            lines.append(_bad_setting(name, error))
+    return lines
+
+
+def _bad_setting(name: str, error: Any) -> str:
+    given = error.get("input")
+    value = given if isinstance(given, str) else "" if given is None else str(given)
+    detail = error.get("msg", "").removeprefix("Value error, ")
+    params = {"name": name, "example": EXAMPLES.get(name, ""), "entry": (error.get("ctx") or {}).get("entry", ""),
+              "detail": detail}
+    problems = {
+        "AWARD_DEADLINE": say("config_bad_deadline", **params),
+        "AWARD_TIMEZONE": say("config_bad_timezone", **params),
+        "AWARD_QUIET_HOURS": say("config_bad_quiet_hours", **params),
+        "AWARD_REMIND_DAYS": say("config_bad_remind_days", **params),
+        "AWARD_COORDINATORS": say("config_bad_coordinators", **params),
+        "AWARD_SEND_RATE": say("config_bad_send_rate", **params),
+        "AWARD_CHAT_RATE": say("config_bad_chat_rate", **params),
+        "AWARD_INACTIVE_DAYS": say("config_bad_inactive_days", **params),
+        "AWARD_REMINDER_CHECK_SECONDS": say("config_bad_reminder_check_seconds", **params),
+        "AWARD_PDF": say("config_bad_pdf", **params),
+        "AWARD_LOG_LEVEL": say("config_bad_log_level", **params),
+    }
+    problem = problems.get(name) or say("config_bad_setting", **params)
+    return say("config_error", name=name, value=value if value.strip() else '""', problem=problem)
