@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/render.py --pdf-runs 0    # .docx only
 
 Cases:
-  example  examples/answers.sample.json as it is: 39 answers (15,978 字), 3 photos
+  example  examples/answers.sample.json as it is: 39 answers (15,978 字), 4 photos
   large    every one of the 39 answers at 1,500 characters (several paragraphs each, 58,500 in
            all), the full 申报表, and 20 photos: the three example photos over and over, each copy
            made different (bytes after a JPEG's end marker, a text chunk in a PNG), since
