@@ -8,19 +8,17 @@ import getpass
 import json
 import logging
 import os
-import re
 import sqlite3
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from bot import evidence, logs
 from bot.answers_file import AnswersFileError, load_answers_file
+from bot.cli_parser import build_parser
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import Console
 from bot.criteria import Criteria, CriteriaError, load_criteria
@@ -34,108 +32,18 @@ from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.instance import AlreadyRunning, InstanceLock
 from bot.pdf import PdfConverter, PdfError
+from bot.remind_report import remind_main
 from bot.reminders import (
-    DEADLINE_SETTING,
-    Reason,
     current_deadline,
-    plan_automatic,
     queue_automatic,
     reminder_gate,
 )
 from bot.sender import OutboxSender
 from bot.shipped import shipped
-from bot.storage import ApplicantRow, Outgoing, Storage, StorageError, backup_database
+from bot.storage import Storage, StorageError, backup_database
 from bot.wording import say
 
 SAMPLE = shipped("examples") / "answers.sample.json"
-
-
-class _Formatter(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
-        super().add_usage(usage, actions, groups, say("cli_usage") if prefix is None else prefix)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse in Chinese: its headings, its -h, and its errors with a hint (each verb's parser too)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        kwargs["add_help"] = False
-        super().__init__(*args, **kwargs)
-        self._positionals.title = say("cli_positionals")
-        self._optionals.title = say("cli_options")
-        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=say("cli_help_help"))
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, say("cli_error", hint=_argparse_hint(message), message=message, prog=self.prog) + "\n")
-
-
-def _argparse_hint(message: str) -> str:
-    """argparse's own complaint in Chinese, for the common ones."""
-    if found := re.match(r"the following arguments are required: (.+)", message):
-        return say("cli_error_required", what=found[1])
-    if found := re.search(r"invalid choice: '(.*?)' \(choose from (.+)\)", message):
-        return say("cli_error_choice", value=found[1], choices=found[2].replace("'", ""))
-    if found := re.match(r"unrecognized arguments: (.+)", message):
-        return say("cli_error_unknown", what=found[1])
-    if found := re.match(r"argument (\S+): invalid \w+ value: '(.*)'", message):
-        return say("cli_error_value", argument=found[1], value=found[2])
-    if found := re.match(r"argument (\S+): expected one argument", message):
-        return say("cli_error_needs_value", argument=found[1])
-    return say("cli_error_other")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="award-bot", description=say("cli_description"), epilog=say("cli_epilog"))
-    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", title=say("cli_commands"))
-
-    def verb(name: str, summary: str) -> argparse.ArgumentParser:
-        return verbs.add_parser(name, help=summary, description=summary)
-
-    def db_option(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--db", type=Path, default=None, metavar="PATH", help=say("cli_help_db"))
-
-    console = verb("console", say("cli_help_console"))
-    console.add_argument("--user", default=None, metavar="NAME", help=say("cli_help_user"))
-    console.add_argument("--name", default="", metavar="NAME", help=say("cli_help_name"))
-    db_option(console)
-
-    verb("run", say("cli_help_run"))
-
-    check = verb("check", say("cli_help_check"))
-    check.add_argument("question", metavar="QUESTION_ID", help=say("cli_help_question"))
-    check.add_argument("--attachments", type=int, default=0, metavar="N", help=say("cli_help_attachments"))
-
-    render = verb("render", say("cli_help_render"))
-    render.add_argument("answers", type=Path, metavar="ANSWERS.json", help=say("cli_help_answers"))
-    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.docx", help=say("cli_help_output"))
-    render.add_argument("--no-pdf", action="store_true", help=say("cli_help_no_pdf"))
-
-    demo = verb("demo", say("cli_help_demo"))
-    demo.add_argument("-o", "--output", type=Path, default=None, metavar="OUT.docx", help=say("cli_help_demo_output"))
-    demo.add_argument("--no-pdf", action="store_true", help=say("cli_help_no_pdf"))
-
-    export = verb("export", say("cli_help_export"))
-    export.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help=say("cli_help_export_output"))
-    db_option(export)
-
-    remind = verb("remind", say("cli_help_remind"))
-    remind.add_argument("--dry-run", action="store_true", help=say("cli_help_dry_run"))
-    db_option(remind)
-
-    backup = verb("backup", say("cli_help_backup"))
-    backup.add_argument("path", type=Path, metavar="PATH", help=say("cli_help_backup_path"))
-    db_option(backup)
-
-    criteria = verb("criteria", say("cli_help_criteria"))
-    criteria_verbs = criteria.add_subparsers(dest="criteria_verb", metavar="ACTION", required=True,
-                                             title=say("cli_help_actions"))
-    validate = criteria_verbs.add_parser("validate", help=say("cli_help_validate"),
-                                         description=say("cli_help_validate"))
-    validate.add_argument("file", nargs="?", type=Path, default=None, metavar="FILE",
-                          help=say("cli_help_criteria_file"))
-    return parser
 
 
 NEEDS_DATABASE = ("backup", "export", "remind")  # they read an existing database, never make an empty one
@@ -332,78 +240,6 @@ async def export_main(settings: Settings, folder: Path, storage: Storage, criter
     print(f"{result.xlsx_path}: 汇总表")
     if result.missing:
         print(f"还没有申报书：{'、'.join(result.missing)}", file=sys.stderr)
-    return 0
-
-
-Planned = tuple[ApplicantRow, Reason, Outgoing]
-
-
-@dataclass
-class ReminderReport:
-    """What `award-bot remind` tells before it acts, and the reminders it may queue now."""
-
-    lines: list[str] = field(default_factory=list)
-    due: list[Planned] = field(default_factory=list)  # to queue now (none in quiet hours)
-    quiet_until: datetime | None = None  # now is in quiet hours, which end then
-    later: list[Planned] = field(default_factory=list)  # due when the quiet hours end
-
-
-async def reminder_report(settings: Settings, storage: Storage, criteria: Criteria, now: datetime) -> ReminderReport:
-    """Where the deadline comes from, and who is reminded now, or when quiet hours end, and why."""
-    policy = settings.policy()
-
-    def local(moment: datetime) -> str:
-        return moment.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
-
-    report = ReminderReport()
-    report.lines.append(say("remind_now", when=local(now), timezone=settings.timezone))
-    deadline = await current_deadline(storage, settings.default_deadline())
-    if deadline is not None and await storage.setting(DEADLINE_SETTING):
-        report.lines.append(say("remind_deadline_office", deadline=local(deadline)))
-        if settings.deadline.strip():
-            report.lines.append(say("remind_deadline_env_ignored", value=settings.deadline.strip()))
-    elif deadline is not None:
-        report.lines.append(say("remind_deadline_env", deadline=local(deadline), value=settings.deadline.strip()))
-    else:
-        report.lines.append(say("remind_deadline_none"))
-    if deadline is not None and now >= deadline:
-        report.lines.append(say("remind_deadline_passed"))
-    if policy.is_quiet(now):
-        report.quiet_until = policy.quiet_over(now)
-        report.later = await plan_automatic(storage, criteria, policy, deadline, report.quiet_until)
-        at = local(report.quiet_until)
-        report.lines.append(say("remind_quiet", hours=settings.quiet_hours, at=at) if report.later
-                            else say("remind_quiet_nobody", hours=settings.quiet_hours, at=at))
-        listed = report.later
-    else:
-        report.due = await plan_automatic(storage, criteria, policy, deadline, now)
-        listed = report.due
-    for row, reason, _message in listed:
-        why = say("remind_why_deadline", days=reason.days) if reason.kind == "deadline" \
-            else say("remind_why_inactive", days=reason.days)
-        report.lines.append(say("remind_row", who=row.name or row.display_name or row.external_id,
-                                unit=row.unit or "—", why=why, answered=row.answered,
-                                total=len(criteria.questions)))
-    if report.quiet_until is None and not report.due:
-        report.lines.append(say("remind_nobody"))
-    return report
-
-
-async def remind_main(settings: Settings, dry_run: bool, storage: Storage, criteria: Criteria) -> int:
-    report = await reminder_report(settings, storage, criteria, datetime.now(UTC))
-    for line in report.lines:
-        print(line)
-    listed = report.later if report.quiet_until else report.due
-    if dry_run:
-        if listed:
-            print(say("remind_dry_run", count=len(listed)))
-    elif report.quiet_until is not None:
-        if report.later:
-            print(say("remind_quiet_not_queued",
-                      at=report.quiet_until.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")))
-    elif report.due:
-        queued = sum([await storage.enqueue(message) for _row, _reason, message in report.due])
-        print(say("remind_queued", count=queued))
     return 0
 
 

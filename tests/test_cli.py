@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cli import main, reminder_report
+from bot.cli import main
 from bot.config import EXAMPLES, Settings
 from bot.criteria import Criteria
+from bot.remind_report import reminder_report
 from bot.reminders import DEADLINE_SETTING
 from bot.storage import Storage
 from tests.conftest import award_bot
