@@ -107,7 +107,8 @@ class Console:
         for reply in replies:
             self.out.write(reply.text + "\n")
             if reply.document is not None:
-                self.out.write(say("console_document", path=reply.document) + "\n")
+                self.out.write(say("console_document", name=reply.document_name or reply.document.name,
+                                   path=reply.document) + "\n")
             self._choice_only = reply.choice_only
             if reply.buttons:
                 self._buttons = reply.all_buttons

@@ -27,6 +27,8 @@ def test_a_scripted_console_session_piped_from_a_file_reaches_the_end(tmp_path) 
     assert "王芳，欢迎使用质量奖申报助手" in out
     assert "自评报告已答 39/39 题" in out
     assert "申报已于" in out and "提交，辛苦了" in out
+    assert "📎 申报书-王芳-第1版.docx（文件保存在：" in out  # its name as it would be sent
+    assert "关于刚才" not in out  # a complete example application: no advice anywhere
     assert out.rstrip().endswith("再见！")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT status FROM applications").fetchone() == ("submitted",)
