@@ -517,8 +517,8 @@ class Interview:
         """A typed button word or number: its tap, or a question if it may be an answer; None: text."""
         app = turn.app
         text = clean_text(raw)
-        if not text or app.step not in self.steps:
-            return None  # a step the criteria lost is settled first; the text is then text
+        if not typed.could_be_a_tap(text) or app.step not in self.steps:
+            return None  # an answer, not a word; or a step the criteria lost (settled first)
         field = self.criteria.field(app.step[2:]) if app.step.startswith("p:") else None
         here = (await self._prompt(app)).all_buttons
         meant = typed.interpret(text, typed.Offered.load(app.offered), tuple(here),

@@ -38,6 +38,7 @@ _DECORATION = "▶◀►◄→←「」『』【】[]()（）<>《》\"'“”�
 _COUNT = re.compile(r"[（(]\s*\d+\s*[)）]")
 _ID = re.compile(r"^\d+(?:\.\d+)?[a-z]?$")
 MAX_NUMBER_DIGITS = 6
+MAX_WORD_CHARS = 20  # longer than any label
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ def words(button: Button) -> set[str]:
     return found
 
 
+def could_be_a_tap(text: str) -> bool:
+    """Short enough to be a button's word or a number: anything longer is an answer, looked at no further."""
+    # The raw length first: a 50,000-character answer is not folded character by character.
+    return len(text) <= 10 * MAX_WORD_CHARS and 0 < len(normalize(text)) <= MAX_WORD_CHARS
+
+
 def interpret(text: str, offered: Offered, here: tuple[Button, ...], *, free_text: bool,
               numbers_expected: bool) -> Pick | Ask | None:
     """What `text` means given the buttons on screen (`offered`) and those of the current step.
@@ -125,7 +132,7 @@ def interpret(text: str, offered: Offered, here: tuple[Button, ...], *, free_tex
     number field (工作年限, 电话), where a number is always the answer. None: the text is text.
     """
     word = normalize(text)
-    if not word or len(word) > 20:
+    if not could_be_a_tap(word):
         return None
     for button in (*offered.buttons, *here):
         if word in words(button):
