@@ -72,9 +72,9 @@ class Advice:
         # Off the event loop: a long answer must not hold up everyone else's replies.
         found, hint = await asyncio.to_thread(_advice, question, answer, attached)
         if found:
-            notes += [say("evidence_intro")] + [f"· {w.message}\n  {w.example}" for w in found]
+            notes += [say("advice_warnings", id=question.id)] + [f"· {w.message}\n  {w.example}" for w in found]
         elif hint:
-            notes.append(hint)
+            notes += [say("advice_about", id=question.id), hint]
         return notes
 
     async def saved(self, app: Application, sender: Sender, question: Question, answer: str) -> None:
@@ -87,7 +87,7 @@ class Advice:
             return
         await self.storage.enqueue(Outgoing(
             sender.channel, sender.user_id, KIND,
-            {"text": self._text(question, notes), "buttons": _buttons(question), "question": question.id},
+            {"text": "\n".join(notes), "buttons": _buttons(question), "question": question.id},
             applicant_id=app.applicant_id, dedupe_key=key(app.id, question.id, answer),
             not_before=(datetime.now(UTC) + self.pause).isoformat(timespec="seconds")))
 
@@ -107,7 +107,7 @@ class Advice:
             "", "", KIND, {"question": question.id}, applicant_id=app.applicant_id, dedupe_key=wanted))
         if not notes:
             return None
-        return Reply(self._text(question, notes), keyboard([Button(say("btn_back_to", id=question.id),
+        return Reply("\n".join(notes), keyboard([Button(say("btn_back_to", id=question.id),
                                                                   f"go:{question.id}")]))
 
     async def settled(self, app: Application, question: Question) -> None:
@@ -128,9 +128,6 @@ class Advice:
             if total > report_limit:
                 notes.append(say("over_report_budget", chars=total, max=report_limit))
         return notes
-
-    def _text(self, question: Question, notes: list[str]) -> str:
-        return "\n".join([say("advice_about", id=question.id), *notes])
 
 
 def _buttons(question: Question) -> list[list[list[str]]]:
