@@ -614,10 +614,11 @@ class Storage:
         row = await self._fetchone("SELECT status FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
         return row["status"] if row else None
 
-    async def drop_pending(self, dedupe_prefix: str) -> int:
-        """Messages still waiting whose key starts so: no longer wanted (a newer one replaces them)."""
+    async def forget_pending(self, dedupe_prefix: str) -> int:
+        """Remove messages still waiting whose key starts so: never sent, no longer wanted (a newer one
+        replaces them, perhaps under the same key)."""
         return await self._write(
-            "UPDATE outbox SET status = 'dropped' WHERE status = 'pending' AND substr(dedupe_key, 1, ?) = ?",
+            "DELETE FROM outbox WHERE status = 'pending' AND substr(dedupe_key, 1, ?) = ?",
             (len(dedupe_prefix), dedupe_prefix))
 
     async def record_given(self, message: Outgoing) -> None:

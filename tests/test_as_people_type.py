@@ -6,12 +6,12 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.criteria import Criteria
-from bot.flows.events import Sender, person_name
+from bot.flows.events import FileReceived, Sender, person_name
 from bot.flows.interview import Interview
 from bot.reminders import ReminderPolicy, reminder_gate
 from bot.sender import OutboxSender
 from bot.storage import OutboxMessage, Storage
-from tests.conftest import PROFILE, FakeApplicant, application_of
+from tests.conftest import PROFILE, FakeApplicant, application_of, jpeg
 
 SHORT_RESULT = "2024年本人负责的产线合格率提高了。"  # 7.1a: short (有点短), no trend, no comparison
 
@@ -249,3 +249,106 @@ async def test_advice_still_queued_when_the_applicant_has_moved_on_is_never_sent
     policy = ReminderPolicy(ZoneInfo("Asia/Shanghai"), (7, 3, 1), 7, time(0, 0), time(0, 0))
     await OutboxSender(storage, transport, per_chat_interval=0, gate=reminder_gate(storage, policy)).send_due()
     assert delivered == []
+
+
+# -- found by review: words typed in the middle of something --------------------------------------------
+
+
+async def test_next_typed_during_a_rewrite_moves_on_and_keeps_the_answer(applicant, storage) -> None:
+    await applicant.reach_questions()
+    await applicant.say("原来的回答，完整。")
+    await applicant.tap("重写本题")
+    await applicant.say("下一题")
+    assert "已退出 1.1a 的重写" in applicant.text and "1.1b" in applicant.text
+    assert await answers_of(storage, applicant) == {"1.1a": "原来的回答，完整。"}
+
+
+async def test_a_number_kept_as_the_answer_keeps_the_rewrite_or_the_long_field_it_was_typed_in(
+        applicant, storage) -> None:
+    await applicant.reach_questions()
+    await applicant.say("原来的回答，完整。")
+    await applicant.tap("重写本题")
+    await applicant.say("1")
+    await applicant.tap("作为回答保存")
+    assert "已用新内容替换 1.1a" in applicant.text and "已退出" not in applicant.text
+    assert await answers_of(storage, applicant) == {"1.1a": "1"}
+    await applicant.command("profile")
+    for _ in range(11):
+        await applicant.tap("保留原值")
+    await applicant.say("2018 至今 质量部经理")
+    await applicant.say("2")
+    await applicant.tap("作为回答保存")
+    profile = await storage.profile((await application_of(storage, applicant)).id)
+    assert profile["experience"] == "2018 至今 质量部经理\n2"
+
+
+async def test_navigation_words_are_never_saved_as_a_profile_value(applicant, storage) -> None:
+    await applicant.consent()
+    await applicant.say("跳过")
+    assert "「跳过」是按钮上的字" in applicant.text and "请填写：姓名" in applicant.text
+    await applicant.say("目录")
+    assert "目录：请选择类目" in applicant.text  # a button word that is also a command
+    await applicant.tap("申报表")
+    await applicant.fill_profile()
+    await applicant.command("profile")
+    await applicant.say("下一题")  # on a filled 姓名: the same as 保留原值
+    assert "请填写：性别" in applicant.text
+    profile = await storage.profile((await application_of(storage, applicant)).id)
+    assert profile["name"] == PROFILE["name"]
+
+
+async def test_typing_a_number_or_a_word_never_signs_up_someone_who_did_not_see_the_consent(
+        applicant, storage) -> None:
+    await applicant.say("1")
+    await applicant.say("开始")
+    assert applicant.button("同意并开始")
+    assert await storage.find_applicant("test", "1001") is None
+
+
+async def test_an_id_typed_at_the_menu_goes_there_and_clear_typed_anywhere_on_the_question_clears(
+        applicant, storage) -> None:
+    await applicant.reach_questions()
+    await applicant.say("第一题的回答内容。")
+    await applicant.command("menu")
+    await applicant.say("7.4a")
+    assert "7.4a 个人" in applicant.text and "第 38/共 39 题" in applicant.text
+    await applicant.command("jump", "1.1a")
+    await applicant.say("清空本题")
+    assert await answers_of(storage, applicant) == {}
+
+
+async def test_a_certificate_sent_before_the_pause_ends_takes_its_warning_out_of_the_advice(
+        storage: Storage, criteria: Criteria) -> None:
+    interview = Interview(storage, criteria, advice_pause=timedelta(0))
+    phone = FakeApplicant(interview, "4545", "王芳")
+    phone.sender = Sender("telegram", "4545", "王芳")
+    await phone.reach_questions()
+    await phone.command("jump", "7.4a")
+    await phone.say("2024年本人获评连云港经济技术开发区优秀质量工作者，2023年获市五一劳动奖章。")
+    await phone._send(FileReceived(phone.sender, "证书.jpg", "image/jpeg", jpeg("certificate")))
+    delivered: list[OutboxMessage] = []
+
+    async def transport(message: OutboxMessage) -> None:
+        delivered.append(message)
+
+    await OutboxSender(storage, transport, per_chat_interval=0).send_due()
+    assert all("证明材料" not in m.payload["text"] for m in delivered)
+
+
+async def test_advice_after_pauses_between_parts_is_given_once(storage: Storage, criteria: Criteria) -> None:
+    interview = Interview(storage, criteria, advice_pause=timedelta(0))
+    phone = FakeApplicant(interview, "4646", "王芳")
+    phone.sender = Sender("telegram", "4646", "王芳")
+    await phone.reach_questions()
+    await phone.command("jump", "7.1a")
+    delivered: list[OutboxMessage] = []
+
+    async def transport(message: OutboxMessage) -> None:
+        delivered.append(message)
+
+    sender = OutboxSender(storage, transport, per_chat_interval=0)
+    for part in ("产线合格率提高了。", "班组获评先进。", "客户满意。"):
+        await phone.say(part)
+        await sender.send_due()
+    await phone.tap("下一题")
+    assert len(delivered) == 1 and "关于刚才" not in phone.text

@@ -5,11 +5,12 @@ is wrong by the time the second arrives. The save confirmation counts characters
 at once when a part goes over a length budget); the advice (偏短, missing evidence, a process
 answer's missing example) comes when the applicant leaves
 the question (next, back, 目录, finish) or, if they stop there, after a pause, through the
-outbox. It is given once per version of the answer: leaving again without a change says nothing.
+outbox; once: leaving again, or a pause after another part, repeats nothing already said.
 
-Each version's advice is one outbox row, keyed by the answer's hash. Pending: waiting out the
-pause (a newer part drops it and queues its own). Any other status: given already, in chat
-(``given``: dropped, as the reply carried it) or by the sender.
+Each piece of advice is one outbox row, keyed by a hash of what it says, so the same points are
+never given twice for a question (the answer growing part by part changes none of them). Pending:
+waiting out the pause (a newer part, an edit or a file removes it and queues its own). Any other
+status: given already, in a reply (stored as dropped: the reply carried it) or by the sender.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ PAUSE = timedelta(minutes=10)
 LATER_CHANNELS = frozenset({"telegram", "web"})
 
 
-def key(application_id: int, question_id: str, answer: str) -> str:
-    digest = hashlib.sha256(answer.encode("utf-8")).hexdigest()[:20]
+def key(application_id: int, question_id: str, notes: list[str]) -> str:
+    """The outbox key of this advice on this question: the same points are the same advice."""
+    digest = hashlib.sha256("\n".join(notes).encode("utf-8")).hexdigest()[:20]
     return f"{_prefix(application_id, question_id)}{digest}"
 
 
@@ -78,42 +80,39 @@ class Advice:
         return notes
 
     async def saved(self, app: Application, sender: Sender, question: Question, answer: str) -> None:
-        """A part was saved: its advice waits out the pause, replacing the advice for the part before."""
-        await self.storage.drop_pending(_prefix(app.id, question.id))
+        """The answer changed (a part, an edit, a file): its advice waits out a new pause.
+
+        Advice already given is not queued again, however many parts follow: the same points
+        twice would be nagging. Different points are new advice.
+        """
+        await self.storage.forget_pending(_prefix(app.id, question.id))
         if sender.channel not in self.later_channels or not answer:
             return
         notes = await self.lines(app, question, answer)
-        if not notes:
+        wanted = key(app.id, question.id, notes)
+        if not notes or await self.storage.message_status(wanted) is not None:
             return
         await self.storage.enqueue(Outgoing(
             sender.channel, sender.user_id, KIND,
             {"text": "\n".join(notes), "buttons": _buttons(question), "question": question.id},
-            applicant_id=app.applicant_id, dedupe_key=key(app.id, question.id, answer),
+            applicant_id=app.applicant_id, dedupe_key=wanted,
             not_before=(datetime.now(UTC) + self.pause).isoformat(timespec="seconds")))
 
     async def leaving(self, app: Application, question: Question) -> Reply | None:
         """The advice not yet given for the answer as it stands, now that the applicant moves on."""
+        await self.storage.forget_pending(_prefix(app.id, question.id))
         answer = await self.storage.answer(app.id, question.id)
-        if not answer:
-            return None
-        wanted = key(app.id, question.id, answer)
-        status = await self.storage.message_status(wanted)
-        if status not in (None, "pending"):
-            return None  # given already, for exactly this text
-        await self.storage.drop_pending(_prefix(app.id, question.id))
-        notes = await self.lines(app, question, answer)
-        # Remembered as given even when there is nothing to say: leaving again says nothing either.
+        notes = await self.lines(app, question, answer) if answer else []
+        wanted = key(app.id, question.id, notes)
+        if not notes or await self.storage.message_status(wanted) is not None:
+            return None  # nothing to say, or said already (in chat or after a pause)
         await self.storage.record_given(Outgoing(
             "", "", KIND, {"question": question.id}, applicant_id=app.applicant_id, dedupe_key=wanted))
-        if not notes:
-            return None
-        return Reply("\n".join(notes), keyboard([Button(say("btn_back_to", id=question.id),
-                                                                  f"go:{question.id}")]))
+        return Reply("\n".join(notes), keyboard([Button(say("btn_back_to", id=question.id), f"go:{question.id}")]))
 
     async def settled(self, app: Application, question: Question) -> None:
         """The applicant saw a summary that covers this answer (/finish): nothing more to give."""
-        if await self.storage.answer(app.id, question.id):
-            await self.leaving(app, question)
+        await self.leaving(app, question)
 
     async def over_budget(self, app: Application, question: Question, answer: str) -> list[str]:
         """The length budgets the answer (or the whole report) now goes over."""

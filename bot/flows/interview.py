@@ -198,9 +198,9 @@ class Interview:
         app = turn.app
         continues = {
             # Asking where one is re-shows the rewrite prompt, which says plainly what a text will do.
-            REPLACE: isinstance(event, Text | EditedText | FileReceived)
+            REPLACE: isinstance(event, Text | EditedText | FileReceived) or _saves_typed(event)
             or (isinstance(event, Command) and event.name.lower() in ("start", "where")),
-            APPEND: isinstance(event, Text | EditedText),
+            APPEND: isinstance(event, Text | EditedText) or _saves_typed(event),
             CONFIRM_FINISH: isinstance(event, ButtonPress) and event.data == "fin:yes",
             CONFIRM_DELETE: isinstance(event, ButtonPress) and event.data == "del:yes",
         }
@@ -237,8 +237,10 @@ class Interview:
         if isinstance(event, Text):
             # "同意" typed instead of tapped: the same as the tap (and "不同意" the same as its tap).
             prompt = self._consent_prompt(sender)
-            meant = typed.interpret(event.text, typed.Offered(tuple(prompt.all_buttons), True), (),
-                                    free_text=False, numbers_expected=False)
+            # Words only: a number typed by someone who never saw this prompt (a coordinator's "1"
+            # after /list) must not sign them up.
+            meant = typed.interpret(event.text, typed.Offered(tuple(prompt.all_buttons), False), (),
+                                    free_text=False, numbers_expected=True)
             if isinstance(meant, typed.Pick):
                 return await self._before_consent(sender, ButtonPress(sender, meant.button.data))
         return [self._consent_prompt(sender)]
@@ -520,11 +522,26 @@ class Interview:
         if not typed.could_be_a_tap(text) or app.step not in self.steps:
             return None  # an answer, not a word; or a step the criteria lost (settled first)
         field = self.criteria.field(app.step[2:]) if app.step.startswith("p:") else None
+        question = self._question(app.step)
         here = (await self._prompt(app)).all_buttons
-        meant = typed.interpret(text, typed.Offered.load(app.offered), tuple(here),
-                                free_text=self._question(app.step) is not None or (field is not None
-                                                                                   and not field.choices),
+        if question is not None and app.status != "submitted":
+            # While rewriting too, 下一题 typed is the question's 下一题 (never the new answer), and
+            # 清空本题 is there whether or not /show's buttons are the newest.
+            current = [button for row in await self._buttons_for(app, question) for button in row]
+            answered = any(button.data.startswith("rw:") for button in current)
+            here += current + ([Button(say("btn_clear"), f"cl:{question.id}")] if answered else [])
+        offered = typed.Offered.load(app.offered)
+        meant = typed.interpret(text, offered, tuple(here),
+                                free_text=app.status != "submitted" and (question is not None or (
+                                    field is not None and not field.choices)),
                                 numbers_expected=field is not None and field.type in NUMBER_FIELDS)
+        if meant is None and offered.is_menu() and (target := parse_target(self.criteria, text)):
+            return ButtonPress(turn.sender, f"go:{target}")  # "3.1" typed at the 目录: go there
+        if meant is None and (data := typed.everywhere(text)):
+            return ButtonPress(turn.sender, data)
+        if meant is None and (app.step.startswith("p:") or question is not None) and typed.is_a_button_word(text):
+            # 目录 or 跳过 typed where no such button is: never a 姓名 or an answer.
+            return [Reply(say("typed_not_here", word=text.strip())), await self._prompt(app)]
         if isinstance(meant, typed.Pick):
             return ButtonPress(turn.sender, meant.button.data)
         if isinstance(meant, typed.Ask):
@@ -579,6 +596,8 @@ class Interview:
                 return [Reply(say("file_on_profile")), await self._prompt(turn.app)]
             return [Reply(say("file_not_on_question")), self._menu()]
         text = await self.materials.receive(turn.app, question, event)
+        # A certificate may settle the advice waiting for a pause (缺证明材料): it is worked out again.
+        await self.advice.saved(turn.app, turn.sender, question, await self.storage.answer(turn.app.id, question.id))
         return [Reply(text, buttons=await self._buttons_for(turn.app, question))]
 
     # -- profile -------------------------------------------------------------------------
@@ -844,6 +863,11 @@ class Interview:
         if not stamp:
             return ""
         return datetime.fromisoformat(stamp).astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _saves_typed(event: Event) -> bool:
+    """The tap that keeps a typed number as the answer: it continues what the number would have."""
+    return isinstance(event, ButtonPress) and event.data.startswith(f"{SAVE_TYPED}:")
 
 
 def _cancels_or_restarts(event: Event) -> bool:

@@ -17,15 +17,16 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from bot.flows.events import Button, Reply
-from bot.wording import say
+from bot.wording import messages, say
 
 # The labels that stand for the same action: "跳过" under an answered question is its 下一题.
 _SAME_ACTION = {
     "nx": ("btn_next", "btn_skip"),
     "bk": ("btn_back", "btn_back_field"),
-    "keep": ("btn_keep", "btn_field_done"),
+    "keep": ("btn_keep", "btn_field_done", "btn_next"),
     "skipf": ("btn_skip_field", "btn_skip"),
     "menu": ("btn_menu", "btn_menu_back"),
     "here": ("btn_continue", "btn_keep_editing"),
@@ -61,6 +62,10 @@ class Offered:
         except (ValueError, TypeError, AttributeError):
             # Written by an older version or damaged: no buttons remembered, text stays text.
             return cls()
+
+    def is_menu(self) -> bool:
+        """The 目录 or one of its categories is on screen: a typed item or question id goes there."""
+        return any(b.data.startswith(("cat:", "go:")) for b in self.buttons)
 
     @classmethod
     def of(cls, replies: list[Reply]) -> Offered | None:
@@ -116,6 +121,28 @@ def words(button: Button) -> set[str]:
         found |= {normalize(word) for word in _MORE_WORDS[button.data]().split()}
     found.discard("")
     return found
+
+
+def is_a_button_word(text: str) -> bool:
+    """The label of one of the interview's buttons, wherever it is shown (目录, 跳过, 完成本项 …)."""
+    return normalize(text) in _button_words()
+
+
+@cache
+def _button_words() -> frozenset[str]:
+    labels = [text for key, text in messages().items() if key.startswith("btn_") and "{" not in text]
+    words = {normalize(label) for label in labels}
+    words.discard("")
+    return frozenset(words)
+
+
+def everywhere(text: str) -> str | None:
+    """The button data of a word that works on every step, as its command does (目录, 进度, 回顾全部)."""
+    word = normalize(text)
+    for data, label in (("menu", say("btn_menu")), ("prog", say("btn_progress")), ("rev", say("btn_review"))):
+        if word == normalize(label):
+            return data
+    return None
 
 
 def could_be_a_tap(text: str) -> bool:
