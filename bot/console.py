@@ -18,12 +18,19 @@ from typing import TextIO
 
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Button, ButtonPress, Command, Event, FileReceived, Reply, Sender, Text
-from bot.uploads import check_declared, check_upload, refusal_text
+from bot.uploads import MAX_FILE_BYTES, Refusal, check_declared, check_upload, refusal_text
 from bot.wording import say
 
 QUIT_COMMANDS = ("quit", "exit")
 # Lines that arrive closer together than this were pasted, not typed: they are one message.
 PASTE_GAP_SECONDS = 0.05
+_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
+# Bracketed paste: the terminal marks where a paste starts and ends (xterm and most others do).
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+BRACKETED_PASTE_ON, BRACKETED_PASTE_OFF = "\x1b[?2004h", "\x1b[?2004l"
+# A terminal in line mode keeps at most 4095 bytes of a line and drops the rest without a word.
+TERMINAL_LINE_BYTES = 4095
+CUT_BY_TERMINAL = "\x00cut"  # read_message's answer for such a line: never sent as a message
 _TYPES = {".heic": "image/heic", ".heif": "image/heic", ".jpeg": "image/jpeg", ".jpg": "image/jpeg"}
 
 
@@ -76,16 +83,21 @@ class Console:
             words = args.split()
         if not words:
             return say("console_attach_usage")
-        path = Path(words[0]).expanduser()
         caption = " ".join(words[1:])
-        if not path.is_file():
-            return say("console_attach_missing", path=path)
-        mime = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or ""
-        size = path.stat().st_size
-        refused = check_declared(mime, size)
-        if refused is None:
+        try:
+            path = Path(words[0]).expanduser()
+            if path.is_dir():
+                return say("console_attach_folder", path=path)
+            if not path.is_file():
+                return say("console_attach_missing", path=path)
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:  # said before a 2 GB file is read
+                return refusal_text(Refusal("file_too_big"), path.name, size)
             data = path.read_bytes()
-            refused = check_upload(data, mime)
+        except (OSError, RuntimeError) as error:  # unreadable; ~nosuchuser has no home to expand
+            return say("console_attach_unreadable", path=words[0], reason=getattr(error, "strerror", None) or error)
+        mime = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or _sniffed(data)
+        refused = check_declared(mime, size) or check_upload(data, mime)
         if refused is not None:
             return refusal_text(refused, path.name, size)
         return FileReceived(self.sender, path.name, mime, data, caption)
@@ -121,7 +133,7 @@ class Console:
         """Read until the end of input or /quit; `opening` is sent first (the office's desk opens with /admin)."""
         interactive = stream.isatty()
         if interactive:
-            self.out.write(say("console_intro") + "\n\n")
+            self.out.write(BRACKETED_PASTE_ON + say("console_intro") + "\n\n")
         try:
             await self.send(opening)
             while True:
@@ -131,29 +143,59 @@ class Console:
                 message = await asyncio.to_thread(read_message, stream, interactive)
                 if message is None:
                     break
+                if message == CUT_BY_TERMINAL:
+                    self.out.write(say("console_line_cut", limit=TERMINAL_LINE_BYTES) + "\n\n")
+                    continue
                 if message.strip() or interactive:
                     # A blank line in a piped script is nothing; at a prompt, Enter alone is asked about.
                     await self.send(message)
         except Quit:
             pass
+        finally:
+            if interactive:
+                self.out.write(BRACKETED_PASTE_OFF)
         self.out.write(say("console_bye") + "\n")
         self.out.flush()
 
 
 def read_message(stream: TextIO, interactive: bool) -> str | None:
-    """The next message: one line, or at a terminal every line of a paste; None at the end of input."""
+    """The next message: one line, or at a terminal every line of a paste; None at the end of input.
+
+    A terminal that marks pastes (bracketed paste, asked for by `run`) wraps one in PASTE_START and
+    PASTE_END: everything between is one message, even when its last line waits for Enter. Without
+    the marks, what is still in the terminal's queue right after a line is the rest of a paste (at a
+    terminal each read returns one line).
+    """
     line = stream.readline()
     if not line:
         return None
     lines = [line]
-    # At a terminal each read returns one line, so what is still waiting in the terminal's queue
-    # right after is the rest of a paste.
+    if interactive and PASTE_START in line:
+        while PASTE_END not in lines[-1]:
+            more = stream.readline()
+            if not more:
+                break
+            lines.append(more)
     while interactive and select.select([stream], [], [], PASTE_GAP_SECONDS)[0]:
         more = stream.readline()
         if not more:
             break
         lines.append(more)
-    return "".join(lines).rstrip("\n")
+    if interactive and any(len(raw.encode()) >= TERMINAL_LINE_BYTES for raw in lines):
+        return CUT_BY_TERMINAL
+    return "".join(lines).replace(PASTE_START, "").replace(PASTE_END, "").strip("\n")
+
+
+def _sniffed(data: bytes) -> str:
+    """A file's type from its first bytes, for a file named without a known extension."""
+    for magic, mime in _MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+        return "image/heic"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return ""
 
 
 def _is_number(text: str) -> bool:

@@ -58,9 +58,9 @@ async def test_odd_digits_and_full_width_commands_are_understood(storage, criter
     out = io.StringIO()
     console = Console(Dispatcher(Interview(storage, criteria).handle), Sender("console", "u"), out)
     await console.send("/start")
-    await console.send("#²")  # isdigit() but not a number: sent as text, never a crash
-    assert out.getvalue().count("同意并开始") == 2
-    await console.send("①")  # a circled one is read as the number 1: the first choice, 同意并开始
+    await console.send("①")  # isdigit() but not a number: sent as text, never a crash
+    await console.send("#²")
+    await console.send("#1")
     await console.send("／where")
     assert out.getvalue().count("请填写：姓名") == 2
     await console.send("/jump　3.2")
@@ -85,21 +85,27 @@ async def _consented_console(storage, criteria, out: io.StringIO, user: str = "u
     return console
 
 
-async def test_a_paste_with_blank_lines_at_a_terminal_is_one_answer(storage, criteria) -> None:
-    out = io.StringIO()
-    console = await _consented_console(storage, criteria, out)
+async def at_a_terminal(console: Console, *typed: bytes) -> None:
+    """Run the console on a pseudo-terminal and type (or paste) each chunk a moment apart, then Ctrl+D."""
     master, slave = pty.openpty()
     try:
         with _terminal(slave) as terminal:
             running = asyncio.create_task(console.run(terminal, opening="/where"))
-            await asyncio.sleep(0.3)
-            os.write(master, "第一段：2023年获省级劳动模范。\n\n第二段：2024年获开发区质量标兵。\n".encode())
+            for chunk in typed:
+                await asyncio.sleep(0.3)
+                os.write(master, chunk)
             await asyncio.sleep(0.5)
             os.write(master, b"\x04")  # Ctrl+D at the start of a line: the end of input
             await asyncio.wait_for(running, 10)
     finally:
         os.close(master)
         os.close(slave)
+
+
+async def test_a_paste_with_blank_lines_at_a_terminal_is_one_answer(storage, criteria) -> None:
+    out = io.StringIO()
+    console = await _consented_console(storage, criteria, out)
+    await at_a_terminal(console, "第一段：2023年获省级劳动模范。\n\n第二段：2024年获开发区质量标兵。\n".encode())
     shown = out.getvalue()
     assert "没有收到文字内容" not in shown
     assert shown.count("已保存 7.4a 的回答") == 1 and "已补充" not in shown
@@ -135,3 +141,34 @@ async def test_a_file_is_attached_from_the_terminal_and_help_says_how(storage, c
     assert len(await storage.attachments(app_id, "7.4a")) == 1
     await console.send("/help")
     assert "/attach 文件路径 说明" in out.getvalue() and "/quit 或 Ctrl+D" in out.getvalue()
+
+
+async def test_a_marked_paste_whose_last_line_waits_for_enter_is_still_one_answer(storage, criteria) -> None:
+    out = io.StringIO()
+    console = await _consented_console(storage, criteria, out)
+    await at_a_terminal(console, "\x1b[200~第一段。\n\n第二段。\x1b[201~".encode(), b"\n")
+    assert out.getvalue().count("已保存 7.4a 的回答") == 1
+    assert await storage.answer(await _application_id(storage), "7.4a") == "第一段。\n\n第二段。"
+
+
+async def test_a_line_the_terminal_cut_short_is_not_saved_and_the_applicant_is_told(storage, criteria) -> None:
+    out = io.StringIO()
+    console = await _consented_console(storage, criteria, out)
+    await at_a_terminal(console, ("很长的一段。" * 300 + "\n").encode())
+    assert "这一行太长了" in out.getvalue()
+    assert await storage.answer(await _application_id(storage), "7.4a") == ""
+
+
+async def test_attach_explains_a_folder_an_unknown_home_and_reads_a_photo_without_extension(
+        storage, criteria, tmp_path) -> None:
+    out = io.StringIO()
+    console = await _consented_console(storage, criteria, out)
+    await console.send(f"/attach {tmp_path}")
+    assert "是一个文件夹" in out.getvalue()
+    await console.send("/attach ~nosuchuser-award/a.jpg")
+    assert "读不了文件 ~nosuchuser-award/a.jpg" in out.getvalue()
+    photo = tmp_path / "IMG_0001"
+    photo.write_bytes(jpeg("no extension"))
+    await console.send(f"/attach {photo} 证书")
+    [kept] = await storage.attachments(await _application_id(storage), "7.4a")
+    assert kept.mime_type == "image/jpeg" and kept.caption == "证书"
