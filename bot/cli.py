@@ -38,7 +38,7 @@ from bot.reminders import (
     queue_automatic,
     reminder_gate,
 )
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, Transport
 from bot.shipped import shipped
 from bot.storage import Storage, StorageError, backup_database
 from bot.wording import say
@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if args.verb in ("web", "invite"):
+        return web_main(settings, args)
     if args.verb == "console":
         # The terminal is for the applicant: keep routine log lines out of the conversation.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -130,6 +132,36 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     parser.print_help()
     return 0
+
+
+def web_main(settings: Settings, args: argparse.Namespace) -> int:
+    """`award-bot web` (the web channel alone) and `award-bot invite` (a personal link made in advance)."""
+    from bot.web.serve import invite, serve_web
+
+    try:
+        criteria = load_criteria(settings.criteria)
+        if args.verb == "invite":
+            async def made(storage: Storage, _criteria: Criteria) -> int:
+                link, png = await invite(storage, settings, args.name, args.unit, args.qr)
+                print(say("cli_invite_link", name=args.name, link=link))
+                if png is not None:
+                    print(say("cli_invite_qr", path=png))
+                return 0
+            return asyncio.run(with_storage(settings, made))
+        problem = template_problem(settings, criteria)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        host = args.host or settings.web_host
+        port = args.port or settings.web_port or 8080
+        with InstanceLock(settings.db.absolute()):
+            return asyncio.run(serve_web(settings, host, port, make_flows, criteria, claim_files))
+    except (CriteriaError, StorageError, FilesError, AlreadyRunning) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"无法启动：{_reason(exc)}", file=sys.stderr)
+        return 1
 
 
 def check_answer(settings: Settings, question_id: str, attachments: int) -> int:
@@ -339,9 +371,11 @@ async def serve(settings: Settings) -> int:
     try:
         await claim_files(settings, storage)
         router = make_flows(settings, storage, criteria)
+        from bot.web.serve import mini_app_url
+
         application = build_application(router, storage, settings.telegram_bot_token,
                                         settings.telegram_api_url or None, rate=settings.send_rate,
-                                        per_chat_rate=settings.chat_rate)
+                                        per_chat_rate=settings.chat_rate, web_app_url=mini_app_url(settings))
         policy = settings.policy()
 
         async def planner() -> int:
@@ -363,7 +397,18 @@ async def serve(settings: Settings) -> int:
             former = [user for user in (await storage.setting(OFFICE_MENUS) or "").split(",") if user]
             await start_polling(application, office=office, former=former, on_conflict=conflicted)
             await storage.set_setting(OFFICE_MENUS, ",".join(office))
-            sender = OutboxSender(storage, TelegramTransport(application.bot), rate=settings.send_rate,
+            transport: Transport = TelegramTransport(application.bot)
+            site = None
+            if settings.web_port:
+                # One process, one database, one outbox: the web channel beside Telegram.
+                from bot.web.channel import WebTransport
+                from bot.web.serve import RoutedTransport, start_site
+                from bot.web.store import CHANNEL as WEB
+                from bot.web.store import WebStore
+
+                site = await start_site(router, storage, criteria, settings, settings.web_host, settings.web_port)
+                transport = RoutedTransport({"telegram": transport, WEB: WebTransport(WebStore(storage))})
+            sender = OutboxSender(storage, transport, rate=settings.send_rate,
                                   gate=reminder_gate(storage, policy, Coordinators.parse(settings.coordinators)))
             task = start_background(application, sender, planner, settings.reminder_check_seconds)
             logging.getLogger(__name__).info("bot is running; stop with Ctrl+C")
@@ -371,6 +416,8 @@ async def serve(settings: Settings) -> int:
             if conflict.is_set():
                 logging.getLogger(__name__).error("409 Conflict: another program polls this bot; stopping")
             await stop_background(sender, task)
+            if site is not None:
+                await site.cleanup()
             await stop_polling(application)
     finally:
         await storage.close()

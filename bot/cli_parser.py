@@ -64,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("run", say("cli_help_run"))
 
+    web = verb("web", say("cli_help_web"))
+    web.add_argument("--host", default=None, metavar="HOST", help=say("cli_help_web_host"))
+    web.add_argument("--port", type=int, default=None, metavar="PORT", help=say("cli_help_web_port"))
+    db_option(web)
+
+    invite = verb("invite", say("cli_help_invite"))
+    invite.add_argument("--name", required=True, metavar="NAME", help=say("cli_help_invite_name"))
+    invite.add_argument("--unit", default="", metavar="UNIT", help=say("cli_help_invite_unit"))
+    invite.add_argument("--qr", type=Path, default=None, metavar="DIR", help=say("cli_help_invite_qr"))
+    db_option(invite)
+
     check = verb("check", say("cli_help_check"))
     check.add_argument("question", metavar="QUESTION_ID", help=say("cli_help_question"))
     check.add_argument("--attachments", type=int, default=0, metavar="N", help=say("cli_help_attachments"))

@@ -31,6 +31,9 @@ EXAMPLES: dict[str, str] = {
     "AWARD_REMINDER_CHECK_SECONDS": "600",
     "AWARD_PDF": "false",
     "AWARD_LOG_LEVEL": "INFO",
+    "AWARD_WEB_PORT": "8080",
+    "AWARD_WEB_BASE_URL": "https://award.example.cn",
+    "AWARD_WEB_REGISTRATION": "false",
 }
 
 
@@ -63,6 +66,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="AWARD_LOG_LEVEL")
     telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str = Field(default="", alias="TELEGRAM_API_URL")
+    web_host: str = Field(default="127.0.0.1", alias="AWARD_WEB_HOST")
+    # Unset: `award-bot run` serves Telegram alone; `award-bot web` uses 8080.
+    web_port: int | None = Field(default=None, ge=1, le=65535, alias="AWARD_WEB_PORT")
+    web_base_url: str = Field(default="", alias="AWARD_WEB_BASE_URL")
+    web_registration: bool = Field(default=True, alias="AWARD_WEB_REGISTRATION")
 
     @field_validator("remind_days")
     @classmethod
@@ -102,6 +110,13 @@ class Settings(BaseSettings):
     def _deadline(cls, value: str) -> str:
         if value.strip() and parse_deadline(value, ZoneInfo("Asia/Shanghai")) is None:
             raise ValueError(f"expected a deadline like 2026-12-31 or 2026-12-31 17:00, got {value!r}")
+        return value
+
+    @field_validator("web_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if value.strip() and not value.strip().startswith(("http://", "https://")):
+            raise ValueError(f"expected the public address like https://award.example.cn, got {value!r}")
         return value
 
     @field_validator("log_level")
@@ -186,6 +201,9 @@ def _bad_setting(name: str, error: Any) -> str:
         "AWARD_REMINDER_CHECK_SECONDS": say("config_bad_reminder_check_seconds", **params),
         "AWARD_PDF": say("config_bad_pdf", **params),
         "AWARD_LOG_LEVEL": say("config_bad_log_level", **params),
+        "AWARD_WEB_PORT": say("config_bad_web_port", **params),
+        "AWARD_WEB_BASE_URL": say("config_bad_web_base_url", **params),
+        "AWARD_WEB_REGISTRATION": say("config_bad_web_registration", **params),
     }
     problem = problems.get(name) or say("config_bad_setting", **params)
     return say("config_error", name=name, value=value if value.strip() else '""', problem=problem)

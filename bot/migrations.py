@@ -291,6 +291,38 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE applications ADD COLUMN offered TEXT NOT NULL DEFAULT '';
         """,
     ),
+    (
+        "the web channel: people who registered or were invited, their links and sessions, their conversation",
+        """
+        CREATE TABLE web_people (
+            user_id TEXT PRIMARY KEY,  -- the id the interview knows them by on channel 'web'
+            display_name TEXT NOT NULL DEFAULT '',
+            unit TEXT NOT NULL DEFAULT '',
+            invited INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        -- Personal links and browser sessions; only a token's SHA-256 is kept. A session may belong
+        -- to a Telegram user too (the Mini App): channel and user_id name whom it signs in as.
+        CREATE TABLE web_tokens (
+            token_hash TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL CHECK (purpose IN ('link', 'session')),
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX web_tokens_by_user ON web_tokens (channel, user_id);
+        -- What the page shows: the person's messages and the bot's, in order.
+        CREATE TABLE web_messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('bot', 'me')),
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX web_messages_by_user ON web_messages (channel, user_id, id);
+        """,
+    ),
 ]
 
 # Migrations that rebuild a table others refer to: run with foreign keys off (outside the

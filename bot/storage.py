@@ -233,6 +233,18 @@ class Storage:
             cursor = await self._conn.execute(sql, params)
             return cursor.rowcount
 
+    # For the stores of one concern each (bot/web/store.py) that share this connection and its lock.
+    transaction = _tx
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await self._write(sql, params)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        return await self._fetchall(sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        return await self._fetchone(sql, params)
+
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three,
     # and each trip wakes the event loop (a quarter of the bot's CPU per update went on them).
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
@@ -756,6 +768,12 @@ class Storage:
                 "WHERE subject_id = ?",
                 (json.dumps(erased_notice, ensure_ascii=False), applicant_id),
             )
+            # What a web page shows of them (their answers among it) and the links that open it.
+            for table in ("web_messages", "web_tokens"):
+                await db.execute(f"DELETE FROM {table} WHERE (channel, user_id) IN "
+                                 "(SELECT channel, external_id FROM applicants WHERE id = ?)", (applicant_id,))
+            await db.execute("DELETE FROM web_people WHERE user_id IN "
+                             "(SELECT external_id FROM applicants WHERE id = ? AND channel = 'web')", (applicant_id,))
             # Cascades to the application, profile, answers with their history, attachments,
             # documents and queued messages.
             await db.execute("DELETE FROM applicants WHERE id = ?", (applicant_id,))

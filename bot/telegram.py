@@ -29,6 +29,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -117,9 +118,11 @@ class Blocked(Exception):
 
 
 class TelegramChannel:
-    def __init__(self, flows: Flows, storage: Storage) -> None:
+    def __init__(self, flows: Flows, storage: Storage, web_app_url: str | None = None) -> None:
         self.flows = flows
         self.storage = storage
+        # The web page as a Mini App (an https address): a question's message offers it for long answers.
+        self.web_app_url = web_app_url
         self.lanes = Lanes()
         self._album_arrivals: dict[str, int] = {}  # media_group_id -> photos arrived so far
         self._album_pending: dict[int, PendingAlbum] = {}  # by user id
@@ -309,9 +312,10 @@ class TelegramChannel:
             rows = [[b for b in row if len(b.data.encode()) <= CALLBACK_DATA_LIMIT] for row in reply.buttons]
             if any(len(b.data.encode()) > CALLBACK_DATA_LIMIT for b in reply.all_buttons):
                 log.error("dropped a button with callback data over %d bytes", CALLBACK_DATA_LIMIT)
-            markup = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows if row]
-            )
+            keyboard = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows if row]
+            if self.web_app_url and any(b.data.startswith("nx:") for b in reply.all_buttons):
+                keyboard.append([InlineKeyboardButton(say("btn_web_app"), web_app=WebAppInfo(url=self.web_app_url))])
+            markup = InlineKeyboardMarkup(keyboard)
         # A document carries its text as the caption when it fits: one message instead of two.
         caption = reply.document is not None and units(reply.text) <= CAPTION_LIMIT
         chunks = split_text(reply.text) if reply.text and not caption else []
@@ -466,11 +470,11 @@ def shared_limiter(rate: float, per_chat_rate: float = 1.0) -> PacedLimiter:
 
 def build_application(
     flows: Flows, storage: Storage, token: str, api_url: str | None = None, *,
-    rate: float = 30.0, per_chat_rate: float = 1.0,
+    rate: float = 30.0, per_chat_rate: float = 1.0, web_app_url: str | None = None,
 ) -> Application:
     """The bot's Application; `rate` is the most messages a second it sends, replies and reminders
     together, and `per_chat_rate` the most to one chat (Telegram's limits: about 30 and 1)."""
-    channel = TelegramChannel(flows, storage)
+    channel = TelegramChannel(flows, storage, web_app_url)
     builder = (
         Application.builder()
         .token(token)

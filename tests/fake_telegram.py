@@ -373,6 +373,11 @@ class FakeTelegram:
         rows = markup.get("inline_keyboard", [])
         for row in rows:
             for button in row:
+                if "web_app" in button:
+                    # Telegram opens a Mini App only from an https address.
+                    if not str(button["web_app"].get("url", "")).startswith("https://"):
+                        raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+                    continue
                 if len(button.get("callback_data", "").encode()) > 64 or not button.get("callback_data"):
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         return rows

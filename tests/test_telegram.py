@@ -360,3 +360,20 @@ async def test_a_chinese_name_is_greeted_in_order_and_typed_button_words_are_tap
     found = await storage.find_applicant("telegram", "444")
     assert found is not None and found.display_name == "赵雪梅"
     assert await storage.answers((await storage.application(found.id)).id) == {}
+
+
+async def test_with_an_https_web_address_a_question_offers_the_page_as_a_mini_app(telegram, storage, criteria,
+                                                                                 tmp_path) -> None:
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files")
+    application = build_application(interview, storage, telegram.token, f"http://127.0.0.1:{telegram.port}",
+                                    per_chat_rate=CHAT_RATE, web_app_url="https://award.example.cn/miniapp")
+    async with application:
+        await start_polling(application, poll_timeout=1)
+        phone = Phone(telegram, 555, "王芳")
+        await phone.type("/start")
+        await phone.tap("同意并开始")
+        await phone.type("/jump 1.1a")
+        rows = phone.last_with_buttons().buttons
+        await stop_polling(application)
+    [mini] = [b for row in rows for b in row if "web_app" in b]
+    assert mini["text"] == "📝 在网页中填写" and mini["web_app"]["url"] == "https://award.example.cn/miniapp"

@@ -14,6 +14,9 @@ def keys_used_in_code() -> set[str]:
     used = set()
     for path in (ROOT / "bot").rglob("*.py"):
         used |= set(re.findall(r'say\("([a-z_]+)"', path.read_text(encoding="utf-8")))
+    # The web pages' templates ask for their wording the same way.
+    for path in (ROOT / "bot" / "web" / "templates").glob("*.html"):
+        used |= set(re.findall(r'say\("([a-z_]+)"', path.read_text(encoding="utf-8")))
     # Validation reports its findings as wording keys.
     validation = (ROOT / "bot" / "validation.py").read_text(encoding="utf-8")
     used |= set(re.findall(r'Invalid\("([a-z_]+)"', validation))

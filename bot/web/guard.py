@@ -1,0 +1,102 @@
+"""What every web request passes: security headers, the session, CSRF and Origin, and pacing.
+
+A state-changing request is a POST that carries the CSRF token of its session (or, before there is
+a session, of the form it came from) and an Origin of this site: anything else is refused before
+it touches the database. Sign-in and registration are limited per address, messages per person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot import logs
+from bot.wording import say
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "award_session"
+FORM_COOKIE = "award_form"
+CSRF_HEADER = "X-CSRF-Token"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'self' https://web.telegram.org")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def csrf_for(secret: str) -> str:
+    """The CSRF token of a session (or a form cookie): derived, so nothing more is stored."""
+    return hashlib.sha256(f"csrf:{secret}".encode()).hexdigest()
+
+
+def csrf_ok(secret: str | None, given: str | None) -> bool:
+    return bool(secret and given) and hmac.compare_digest(csrf_for(secret or ""), given or "")
+
+
+def same_origin(request: web.Request, base_url: str) -> bool:
+    """The request's Origin is this site's (the public base URL's, or the address it was reached at)."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    allowed = {f"{request.scheme}://{request.host}"}
+    if base_url:
+        parts = urlsplit(base_url)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin in allowed
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    except Exception:
+        # Never a bare 500: the person gets a short word in Chinese, the log a traceback (no body).
+        logs.unexpected(log, "unexpected error serving %s %s", request.method, request.path.split("/k/")[0])
+        response = web.HTTPInternalServerError(text=say("unexpected_error"))
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Personal links carry a token in their path: never hand it to another site. (Not no-referrer:
+    # with it a browser sends "Origin: null" on the page's own POSTs, which are then refused.)
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("Cache-Control", "no-store")
+    if isinstance(response, web.HTTPException):
+        raise response  # a redirect or a refusal, now with the headers above
+    return response
+
+
+class Bucket:
+    """A token bucket per key: `burst` at once, then `rate` a second."""
+
+    def __init__(self, burst: float, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.burst, self.rate, self.clock = burst, rate, clock
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> bool:
+        now = self.clock()
+        tokens, last = self._state.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self._state[key] = (tokens, now)
+            return False
+        self._state[key] = (tokens - 1, now)
+        if len(self._state) > 50_000:  # forget the oldest rather than grow without end
+            self._state.pop(next(iter(self._state)))
+        return True
+
+
+def client_address(request: web.Request) -> str:
+    # Behind the README's reverse proxy every request comes from it: the proxy's forwarded address
+    # is used only when the request came from the proxy's own machine.
+    peer = request.remote or ""
+    if peer in ("127.0.0.1", "::1"):
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        return forwarded or peer
+    return peer

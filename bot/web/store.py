@@ -1,0 +1,117 @@
+"""What the web channel keeps: people, their links and sessions (hashed), and what their page shows."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from bot.flows.events import Reply
+from bot.storage import Storage, now_utc
+
+CHANNEL = "web"
+TOKEN_BYTES = 24  # 192 bits: a link or a session cannot be guessed
+
+
+@dataclass(frozen=True)
+class Who:
+    """Whom a session or a link signs in as: a web person, or a Telegram user in the Mini App."""
+
+    channel: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One message of the conversation as the page shows it."""
+
+    id: int
+    role: str  # 'bot' or 'me'
+    payload: dict[str, Any]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class WebStore:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    # -- people and tokens ---------------------------------------------------------------
+
+    async def add_person(self, display_name: str, unit: str = "", *, invited: bool = False) -> tuple[Who, str]:
+        """A new web person and their personal link token (returned once, kept only hashed)."""
+        who = Who(CHANNEL, "w" + secrets.token_hex(8))
+        token = new_token()
+        async with self.storage.transaction() as db:
+            await db.execute("INSERT INTO web_people (user_id, display_name, unit, invited, created_at) "
+                             "VALUES (?, ?, ?, ?, ?)", (who.user_id, display_name, unit, int(invited), now_utc()))
+            await db.execute("INSERT INTO web_tokens (token_hash, purpose, channel, user_id, created_at) "
+                             "VALUES (?, 'link', ?, ?, ?)", (digest(token), who.channel, who.user_id, now_utc()))
+        return who, token
+
+    async def person(self, user_id: str) -> dict[str, str] | None:
+        row = await self.storage.fetchone("SELECT display_name, unit FROM web_people WHERE user_id = ?", (user_id,))
+        return {"display_name": row["display_name"], "unit": row["unit"]} if row else None
+
+    async def new_session(self, who: Who) -> str:
+        token = new_token()
+        await self.storage.write("INSERT INTO web_tokens (token_hash, purpose, channel, user_id, created_at) "
+                                 "VALUES (?, 'session', ?, ?, ?)", (digest(token), who.channel, who.user_id, now_utc()))
+        return token
+
+    async def holder(self, token: str, purpose: str) -> Who | None:
+        """Whom a token of this purpose signs in as; None for anything else (a link is no session)."""
+        if not token or len(token) > 200:
+            return None
+        wanted = digest(token)
+        row = await self.storage.fetchone(
+            "SELECT token_hash, channel, user_id FROM web_tokens WHERE token_hash = ? AND purpose = ?",
+            (wanted, purpose))
+        # The lookup is by hash; comparing again in constant time costs nothing and leaks nothing.
+        if row is None or not hmac.compare_digest(row["token_hash"], wanted):
+            return None
+        return Who(row["channel"], row["user_id"])
+
+    # -- the conversation ----------------------------------------------------------------
+
+    async def record(self, who: Who, role: str, payloads: list[dict[str, Any]]) -> None:
+        if not payloads:
+            return
+        now = now_utc()
+        async with self.storage.transaction() as db:
+            await db.executemany(
+                "INSERT INTO web_messages (channel, user_id, role, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                [(who.channel, who.user_id, role, json.dumps(p, ensure_ascii=False), now) for p in payloads])
+
+    async def shown(self, who: Who, after: int = 0, limit: int = 500) -> list[Shown]:
+        rows = await self.storage.fetchall(
+            "SELECT id, role, payload FROM web_messages WHERE channel = ? AND user_id = ? AND id > ? "
+            "ORDER BY id DESC LIMIT ?", (who.channel, who.user_id, after, limit))
+        return [Shown(r["id"], r["role"], json.loads(r["payload"])) for r in reversed(rows)]
+
+    async def message(self, who: Who, message_id: int) -> Shown | None:
+        """One of this person's messages: never anyone else's (a guessed id finds nothing)."""
+        row = await self.storage.fetchone(
+            "SELECT id, role, payload FROM web_messages WHERE id = ? AND channel = ? AND user_id = ?",
+            (message_id, who.channel, who.user_id))
+        return Shown(row["id"], row["role"], json.loads(row["payload"])) if row else None
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """A reply as the page keeps it: text, buttons, and a document by its path and the name it is sent as."""
+    payload: dict[str, Any] = {"text": reply.text}
+    if reply.buttons:
+        payload["buttons"] = [[[b.label, b.data] for b in row] for row in reply.buttons]
+    if reply.document is not None:
+        payload["document"] = {"path": str(reply.document),
+                               "name": reply.document_name or reply.document.name}
+    return payload
