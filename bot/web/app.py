@@ -124,7 +124,9 @@ class Site:
             return self.page("message.html", 400, text=say("web_name_needed"), back=True)
         who, token = await self.store.add_person(name, unit)
         link = self.link_url(request, token)
-        response = self.page("registered.html", link=link, qr=qr_svg(link, label=say("web_qr_label")), name=name)
+        # Drawing the QR code takes milliseconds of pure Python: not on the loop everyone's replies share.
+        qr = await asyncio.to_thread(qr_svg, link, label=say("web_qr_label"))
+        response = self.page("registered.html", link=link, qr=qr, name=name)
         self._cookie(response, SESSION_COOKIE, await self.store.new_session(who))
         return response
 
@@ -280,10 +282,7 @@ class Site:
                                   "progress": await self.progress(who)})
 
     async def progress(self, who: Who) -> str:
-        applicant = await self.storage.find_applicant(who.channel, who.user_id)
-        app = await self.storage.application(applicant.id) if applicant else None
-        answered = len(await self.storage.answers(app.id)) if app else 0
-        return say("web_progress", answered=answered, total=len(self.criteria.questions))
+        return say("web_progress", answered=await self.store.answered(who), total=len(self.criteria.questions))
 
     def client_message(self, shown: Shown) -> dict[str, Any]:
         """A message as the page gets it: never a server path, a document by its URL and name."""

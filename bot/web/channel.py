@@ -58,14 +58,15 @@ class WebChannel:
         await self.lanes.run(f"{who.channel}:{who.user_id}", self._exchange_now(who, mine, event))
 
     async def _exchange_now(self, who: Who, mine: dict[str, object] | None, event: Event) -> None:
-        if mine is not None:
-            await self.store.record(who, "me", [mine])
         replies = await answer_safely(self.handle, event)
-        if who.channel == CHANNEL and await self.store.person(who.user_id) is None:
+        payloads = [reply_payload(r) for r in replies]
+        erasing = isinstance(event, ButtonPress) and event.data == "del:yes"
+        if erasing and who.channel == CHANNEL and await self.store.person(who.user_id) is None:
             # They erased everything (/delete): the goodbye is shown once and kept nowhere.
-            self.farewells[who] = [reply_payload(r) for r in replies]
+            self.farewells[who] = payloads
             return
-        await self.store.record(who, "bot", [reply_payload(r) for r in replies])
+        # What they sent and what came back in one transaction: the log never shows one without the other.
+        await self.store.record_exchange(who, mine, payloads)
 
     async def since(self, who: Who, after: int) -> list[Shown]:
         return await self.store.shown(who, after)

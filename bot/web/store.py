@@ -92,6 +92,22 @@ class WebStore:
                 "INSERT INTO web_messages (channel, user_id, role, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                 [(who.channel, who.user_id, role, json.dumps(p, ensure_ascii=False), now) for p in payloads])
 
+    async def record_exchange(self, who: Who, mine: dict[str, Any] | None, replies: list[dict[str, Any]]) -> None:
+        rows = ([("me", mine)] if mine is not None else []) + [("bot", payload) for payload in replies]
+        now = now_utc()
+        async with self.storage.transaction() as db:
+            await db.executemany(
+                "INSERT INTO web_messages (channel, user_id, role, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                [(who.channel, who.user_id, role, json.dumps(p, ensure_ascii=False), now) for role, p in rows])
+
+    async def answered(self, who: Who) -> int:
+        """How many questions this person has answered: one count, not every answer's text."""
+        row = await self.storage.fetchone(
+            "SELECT COUNT(*) FROM answers a JOIN applications p ON p.id = a.application_id "
+            "JOIN applicants c ON c.id = p.applicant_id WHERE c.channel = ? AND c.external_id = ? AND a.text != ''",
+            (who.channel, who.user_id))
+        return int(row[0]) if row else 0
+
     async def shown(self, who: Who, after: int = 0, limit: int = 500) -> list[Shown]:
         rows = await self.storage.fetchall(
             "SELECT id, role, payload FROM web_messages WHERE channel = ? AND user_id = ? AND id > ? "
