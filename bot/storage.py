@@ -279,6 +279,10 @@ class Storage:
         assert row is not None
         return _applicant(row)
 
+    async def display_name(self, applicant_id: int) -> str:
+        row = await self._fetchone("SELECT display_name FROM applicants WHERE id = ?", (applicant_id,))
+        return row["display_name"] if row else ""
+
     async def mark_blocked(self, channel: str, external_id: str) -> None:
         """The applicant blocked the bot: stop sending until they write again."""
         async with self._tx() as db:

@@ -70,9 +70,13 @@ async def test_wang_fang_can_tell_her_drafts_and_her_submissions_apart(
 async def test_without_a_name_in_the_form_the_file_is_still_named_sensibly(
     storage: Storage, criteria: Criteria, tmp_path: Path
 ) -> None:
-    nameless = applicant_named(storage, criteria, tmp_path / "files", "8002")
-    await nameless.consent()  # no 申报表 yet: no name to put in the file name
+    nameless = FakeApplicant(Interview(storage, criteria, data_dir=tmp_path / "files", pdf=FakePdf()), "8002")
+    await nameless.consent()  # no 申报表 yet and no name from the channel: no name to put in the file name
     assert names(await nameless.command("draft")) == ["申报书-第1版-草稿.docx", "申报书-第1版-草稿.pdf"]
+    # Someone who registered on the web as 王芳 has her name in it before the 申报表's 姓名 is filled.
+    registered = applicant_named(storage, criteria, tmp_path / "files", "8004")
+    await registered.consent()
+    assert names(await registered.command("draft"))[0] == "申报书-wf-第1版-草稿.docx"
 
 
 async def test_a_name_that_looks_like_a_path_gives_a_plain_file_name(

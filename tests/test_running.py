@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from aiohttp import ClientSession
 
 from tests.conftest import ROOT, jpeg
 from tests.fake_telegram import FakeTelegram
@@ -88,3 +91,50 @@ async def test_when_another_program_polls_the_same_bot_it_stops_cleanly_and_says
     assert code == 1 and "409 Conflict" in log and "只运行一个 award-bot run" in log
     assert "Traceback" not in log
     assert sum(1 for method, _ in telegram.calls if method == "getUpdates") <= 3  # no endless retries
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def page(port: int, limit: float = 30) -> str:
+    deadline = time.monotonic() + limit
+    async with ClientSession() as session:
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/") as response:
+                    return await response.text()
+            except OSError:
+                assert time.monotonic() < deadline, "the web page never answered"
+                await asyncio.sleep(0.1)
+
+
+async def test_with_a_web_port_one_run_serves_telegram_and_the_web_page_on_one_database(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    port = free_port()
+    bot = start_bot(telegram, tmp_path, AWARD_WEB_PORT=str(port))
+    try:
+        await polling(telegram)
+        assert "开始申报" in await page(port)
+        phone = Phone(telegram, 4201, "申报人")
+        await phone.type("/start")
+        assert "同意并开始" in str(phone.last_with_buttons().buttons)
+    finally:
+        code, log = stop(bot)
+    assert code == 0, log[-2000:]
+
+
+def test_award_bot_web_alone_needs_no_token_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "AWARD_DB": str(tmp_path / "award.db"),
+                   "AWARD_PDF": "false"}
+    web = subprocess.Popen([sys.executable, "-m", "bot.cli", "web", "--port", str(port)], env=environment,
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert "开始申报" in asyncio.run(page(port))
+    finally:
+        code, log = stop(web)
+    assert code == 0, log[-2000:]

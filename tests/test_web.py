@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -296,3 +297,24 @@ async def test_a_forged_or_stale_mini_app_sign_in_is_refused(mini_site, storage)
             assert response.status == 403
         assert (await app.client.get("/chat", allow_redirects=False)).status == 303
     assert await storage.fetchall("SELECT * FROM web_tokens") == []
+
+
+async def test_two_tabs_opening_at_once_get_one_welcome(site, storage) -> None:
+    async with Browser(site) as phone:
+        await phone.register("王芳")
+        await asyncio.gather(*(phone.client.get("/chat") for _ in range(3)))
+        data = await (await phone.client.get("/api/messages?after=0")).json()
+        assert texts(data).count("欢迎使用质量奖申报助手") == 1
+
+
+async def test_the_chat_page_with_its_style_and_script_weighs_under_150_kb(site) -> None:
+    async with Browser(site) as phone:
+        await phone.register("王芳")
+        page = await phone.open_chat()
+        sizes = [len(page.encode())]
+        for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', page):
+            response = await phone.client.get(asset)
+            assert response.status == 200
+            sizes.append(len(await response.read()))
+        assert len(sizes) == 3 and sum(sizes) < 150_000, sizes
+        assert not re.search(r'(?:href|src)="(?:https?:)?//', page)  # nothing from another host

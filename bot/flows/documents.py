@@ -79,7 +79,7 @@ class Documents:
                                                   str(pdf) if pdf else None, source)
         log.info("document v%s (%s) made for application %s", version, kind, app.id)
         number = await self.storage.document_number(app.id, kind, version)
-        return self._replies(profile, number, kind, docx, pdf)
+        return self._replies(await self._name(app, profile), number, kind, docx, pdf)
 
     async def _pdf(self, app: Application, docx: Path, pdf: Path) -> Path | None:
         """The PDF beside the .docx, or None: whatever goes wrong, the .docx is sent alone."""
@@ -95,10 +95,13 @@ class Documents:
             return None
         return pdf
 
-    def _replies(self, profile: dict[str, str], number: int, kind: str, docx: Path,
-                 pdf: Path | None) -> list[Reply]:
+    async def _name(self, app: Application, profile: dict[str, str]) -> str:
+        """Whose document: the 申报表's 姓名, or before it is filled the name they gave the channel."""
+        return profile.get("name") or await self.storage.display_name(app.applicant_id)
+
+    def _replies(self, name: str, number: int, kind: str, docx: Path, pdf: Path | None) -> list[Reply]:
         """The .docx (and PDF) under one readable name; the caption gives the same number as the name."""
-        stem = document_stem(profile.get("name"), kind, number)
+        stem = document_stem(name, kind, number)
         if kind == "draft":
             caption = say("document_draft_caption", version=number)
         else:
@@ -114,7 +117,7 @@ class Documents:
             pdf = None
         profile = await self.storage.profile(app.id)
         number = await self.storage.document_number(app.id, latest.kind, latest.version)
-        return self._replies(profile, number, latest.kind, Path(latest.path), pdf)
+        return self._replies(await self._name(app, profile), number, latest.kind, Path(latest.path), pdf)
 
     async def latest(self, app: Application, day: date) -> list[Reply]:
         """The latest 申报书 again; after submission, the final one (made now if it failed or is gone)."""

@@ -145,8 +145,7 @@ class Site:
         if found is None:
             raise web.HTTPSeeOther("/")
         who, secret = found
-        if not await self.store.shown(who, 0, 1):
-            await self.channel.start(await self.sender(who), who)
+        await self.channel.start_once(await self.sender(who), who)
         shown = await self.store.shown(who)
         return self.page("chat.html", csrf=csrf_for(secret), progress=await self.progress(who),
                          messages=[self.client_message(m) for m in shown],
@@ -312,7 +311,8 @@ def _page_words() -> dict[str, str]:
     """The wording the page's script needs, from messages.yaml like every other sentence."""
     return {"chars": say("web_chars", chars="{chars}"), "sending": say("web_sending"), "failed": say("web_send_failed"),
             "too_fast": say("web_too_fast"), "signed_out": say("web_signed_out"), "view_pdf": say("web_view_pdf"),
-            "wechat": say("web_wechat_download"), "uploading": say("web_uploading")}
+            "wechat": say("web_wechat_download"), "wechat_docx": say("web_wechat_download_docx"),
+            "uploading": say("web_uploading")}
 
 
 def _int(value: str | None) -> int:

@@ -50,9 +50,14 @@ class WebChannel:
         shown = {"text": received.file_name + (f"（{received.caption}）" if received.caption else ""), "file": True}
         await self._exchange(who, shown, received)
 
-    async def start(self, sender: Sender, who: Who) -> None:
-        """A first visit: the welcome (or where they left off) without typing /start."""
-        await self._exchange(who, None, Command(sender, "start"))
+    async def start_once(self, sender: Sender, who: Who) -> None:
+        """A first visit: the welcome (or where they left off) without typing /start; once, however
+        many tabs open at the same moment (the check and the welcome share the person's lane)."""
+        async def welcome() -> None:
+            if not await self.store.shown(who, 0, 1):
+                await self._exchange_now(who, None, Command(sender, "start"))
+
+        await self.lanes.run(f"{who.channel}:{who.user_id}", welcome())
 
     async def _exchange(self, who: Who, mine: dict[str, object] | None, event: Event) -> None:
         await self.lanes.run(f"{who.channel}:{who.user_id}", self._exchange_now(who, mine, event))

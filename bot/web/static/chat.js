@@ -41,7 +41,7 @@
         view.rel = "noopener";
         doc.appendChild(view);
       }
-      if (wechat) { doc.appendChild(el("p", "hint", words.wechat)); }
+      if (wechat) { doc.appendChild(el("p", "hint", message.document.view ? words.wechat : words.wechat_docx)); }
       item.appendChild(doc);
     }
     (message.buttons || []).forEach(function (row) {
@@ -76,9 +76,17 @@
     return response.json();
   }
 
+  var sendButton = document.getElementById("send");
+
+  function working(on) {
+    busy = on;
+    sendButton.disabled = on;
+    if (on) { say(words.sending); }
+  }
+
   function post(url, body) {
     if (busy) { return Promise.resolve(); }
-    busy = true;
+    working(true);
     body.after = last;
     return fetch(url, {
       method: "POST", credentials: "same-origin",
@@ -86,20 +94,20 @@
       body: JSON.stringify(body)
     }).then(handle).then(function (data) { if (data) { show(data); } })
       .catch(function () { say(words.failed); })
-      .then(function () { busy = false; });
+      .then(function () { busy = false; sendButton.disabled = false; });
   }
 
   function upload(file) {
     var data = new FormData();
     data.append("file", file);
     data.append("after", String(last));
+    working(true);
     say(words.uploading);
-    busy = true;
     return fetch("/api/upload?after=" + last, {
       method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}, body: data
     }).then(handle).then(function (result) { if (result) { show(result); } })
       .catch(function () { say(words.failed); })
-      .then(function () { busy = false; fileInput.value = ""; });
+      .then(function () { busy = false; sendButton.disabled = false; fileInput.value = ""; });
   }
 
   function grow() {
