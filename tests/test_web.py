@@ -127,7 +127,7 @@ async def test_a_pasted_answer_is_one_message_and_progress_counts_it(site, stora
         await phone.tap("同意并开始", data)
         await phone.say("/jump 1.1a")
         data = await phone.say("第一段：每天班前会讲质量。\n\n第二段：2023年起推行自检互检。")
-        assert "已保存 1.1a 的回答" in texts(data) and data["progress"] == "已答 1/39"
+        assert "已保存 1.1a 的回答" in texts(data) and data["progress"] == "1.1a · 已答 1/39"
         who = await WebStore(storage).holder(phone.session_cookie(), "session")
         found = await storage.find_applicant("web", who.user_id)
         app = await storage.application(found.id)

@@ -163,7 +163,7 @@ def test_a_new_applicant_registers_and_fills_in_on_a_phone(
     assert mine[0]["raw"] == PASTED
     assert mine[0]["text"] == PASTED  # as rendered: the blank line and the line break are on screen
     assert any("已保存 1.1a" in m["text"] for m in replies)
-    assert phone.progress() == "已答 1/39"
+    assert phone.progress() == "1.1a · 已答 1/39"  # where they are, and how far
 
     # A photo of a certificate, uploaded as evidence.
     photo = tmp_path / "荣誉证书.jpg"

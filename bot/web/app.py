@@ -281,7 +281,14 @@ class Site:
                                   "progress": await self.progress(who)})
 
     async def progress(self, who: Who) -> str:
-        return say("web_progress", answered=await self.store.answered(who), total=len(self.criteria.questions))
+        """已答 12/39, and where they are (2.1a, 申报表): always in sight at the top of the page."""
+        answered, step = await self.store.place(who)
+        total = len(self.criteria.questions)
+        if step.startswith("q:"):
+            return say("web_progress_at", answered=answered, total=total, here=step[2:])
+        if step.startswith("p:"):
+            return say("web_progress_at", answered=answered, total=total, here=say("btn_profile"))
+        return say("web_progress", answered=answered, total=total)
 
     def client_message(self, shown: Shown) -> dict[str, Any]:
         """A message as the page gets it: never a server path, a document by its URL and name."""
