@@ -41,12 +41,13 @@ from bot.reminders import (
 from bot.sender import OutboxSender, Transport
 from bot.shipped import shipped
 from bot.storage import Storage, StorageError, backup_database
+from bot.validation import clean_text
 from bot.wording import say
 
 SAMPLE = shipped("examples") / "answers.sample.json"
 
 
-NEEDS_DATABASE = ("backup", "export", "remind")  # they read an existing database, never make an empty one
+NEEDS_DATABASE = ("backup", "export", "remind", "invite")  # they read an existing database, never make an empty one
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,9 +142,16 @@ def web_main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         criteria = load_criteria(settings.criteria)
         if args.verb == "invite":
+            # The same cleaning as the start page's form: a name prints on the office's list.
+            name = " ".join(clean_text(args.name).split())[:40]
+            if not name:
+                print(say("cli_invite_no_name"), file=sys.stderr)
+                return 2
+
             async def made(storage: Storage, _criteria: Criteria) -> int:
-                link, png = await invite(storage, settings, args.name, args.unit, args.qr)
-                print(say("cli_invite_link", name=args.name, link=link))
+                unit = " ".join(clean_text(args.unit).split())[:80]
+                link, png = await invite(storage, settings, name, unit, args.qr)
+                print(say("cli_invite_link", name=name, link=link))
                 if png is not None:
                     print(say("cli_invite_qr", path=png))
                 return 0

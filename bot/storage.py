@@ -736,6 +736,16 @@ class Storage:
                 data["applications"].append(app)
             data["messages_from_the_office"] = await rows(
                 "SELECT kind, status, created_at, sent_at FROM outbox WHERE applicant_id = ? ORDER BY id", applicant_id)
+            # The web channel's own: what they gave at registration, their sessions, the page's conversation.
+            who = (person["channel"], person["external_id"])
+            data["web"] = {
+                "registration": await rows("SELECT display_name, unit, invited, created_at FROM web_people "
+                                           "WHERE user_id = ? AND ? = 'web'", who[1], who[0]),
+                "links_and_sessions": await rows("SELECT purpose, created_at FROM web_tokens "
+                                                 "WHERE channel = ? AND user_id = ? ORDER BY created_at", *who),
+                "conversation": await rows("SELECT role, payload, created_at FROM web_messages "
+                                           "WHERE channel = ? AND user_id = ? ORDER BY id", *who),
+            }
             return data
 
     async def delete_applicant(self, applicant_id: int, erased_notice: dict[str, Any]) -> Erased:

@@ -318,3 +318,53 @@ async def test_the_chat_page_with_its_style_and_script_weighs_under_150_kb(site)
             sizes.append(len(await response.read()))
         assert len(sizes) == 3 and sum(sizes) < 150_000, sizes
         assert not re.search(r'(?:href|src)="(?:https?:)?//', page)  # nothing from another host
+
+
+async def test_the_page_after_registering_is_the_personal_link_so_a_reload_registers_no_one_twice(
+        site, storage) -> None:
+    async with Browser(site) as phone:
+        page = await (await phone.client.get("/")).text()
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)[1]  # type: ignore[index]
+        response = await phone.client.post("/register", data={"name": "钱七", "csrf": csrf},
+                                           headers={"Origin": phone.origin}, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"].startswith("/k/")
+        landing = response.headers["Location"]
+        assert "钱七，这是您的个人链接" in await (await phone.client.get(landing)).text()
+        assert "钱七，这是您的个人链接" in await (await phone.client.get(landing)).text()  # a reload
+        assert len(await storage.fetchall("SELECT * FROM web_people")) == 1
+
+
+async def test_a_body_too_big_for_its_address_is_refused_before_it_is_read(site) -> None:
+    async with Browser(site) as phone:
+        await phone.register("王芳")
+        await phone.open_chat()
+        for path in ("/api/send", "/register"):
+            response = await phone.client.post(path, data=b"x" * (600 * 1024),
+                                               headers={"X-CSRF-Token": phone.csrf, "Origin": phone.origin})
+            assert response.status == 413, path
+
+
+async def test_mydata_on_the_web_includes_what_the_web_keeps(site, storage) -> None:
+    async with Browser(site) as phone:
+        page = await (await phone.client.get("/")).text()
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)[1]  # type: ignore[index]
+        await phone.client.post("/register", data={"name": "王芳", "unit": "某某公司", "csrf": csrf},
+                                headers={"Origin": phone.origin})
+        await phone.open_chat()
+        data = await (await phone.client.get("/api/messages?after=0")).json()
+        await phone.tap("同意并开始", data)
+        data = await phone.say("/mydata")
+        [document] = [m["document"] for m in data["messages"] if m.get("document")]
+        mine = json.loads(await (await phone.client.get(document["url"])).text())
+        assert mine["web"]["registration"][0]["unit"] == "某某公司"
+        assert any("同意并开始" in row["payload"] for row in mine["web"]["conversation"])
+
+
+def test_an_invitation_needs_a_name_and_the_servers_database(tmp_path) -> None:
+    env = {"AWARD_DB": str(tmp_path / "typo.db")}
+    missing = award_bot("invite", "--name", "王芳", env=env)
+    assert missing.returncode == 1 and "找不到数据库" in missing.stderr
+    assert not (tmp_path / "typo.db").exists()
+    (tmp_path / "typo.db").touch()
+    blank = award_bot("invite", "--name", "  \u200b \x07 ", env=env)
+    assert blank.returncode == 2 and "不能为空" in blank.stderr

@@ -271,7 +271,7 @@ def test_in_wechat_a_document_comes_with_a_way_to_open_it(server: WebServer, pho
     replies = phone.send("/draft")
     document = next(m for m in replies if m["links"])
     assert "钱进" in document["links"][0]["download"]
-    assert document["hint"] and "在浏览器打开" in document["hint"][0]
+    assert document["hint"] and "个人链接" in document["hint"][0] and "浏览器里打开" in document["hint"][0]
     shots(phone, "5-wechat-document.png")
     stayed_home(phone)
 

@@ -265,7 +265,8 @@ class Phone:
         return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
 
     def layout_problems(self) -> list[str]:
-        """What would look broken on this small screen: sideways scrolling, tiny text, small or covered controls."""
+        """What would look broken on this small screen: sideways scrolling, text under 16 px (the
+        issue's floor: no zoom on focus), small or covered controls."""
         return self.driver.execute_script("""
             var problems = [], width = window.innerWidth;
             if (document.documentElement.scrollWidth > width) {
@@ -276,8 +277,8 @@ class Phone:
               if (!box.width || !box.height || style.visibility === 'hidden' || node.closest('svg')) { return; }
               if (box.right > width + 1) { problems.push('beyond the right edge: ' + node.outerHTML.slice(0, 80)); }
               var own = Array.from(node.childNodes).some(function (c) { return c.nodeType === 3 && c.data.trim(); });
-              if (own && parseFloat(style.fontSize) < 13) {
-                problems.push('text under 13px (' + style.fontSize + '): ' + node.textContent.slice(0, 40));
+              if (own && parseFloat(style.fontSize) < 16) {
+                problems.push('text under 16px (' + style.fontSize + '): ' + node.textContent.slice(0, 40));
               }
               var control = node.matches('button, .button, label.upload');
               if (control && box.height < 40) {
@@ -287,7 +288,9 @@ class Phone:
                 var x = Math.min(box.left + box.width / 2, width - 1), y = box.top + box.height / 2;
                 if (y > 0 && y < window.innerHeight) {
                   var top = document.elementFromPoint(x, y);
-                  if (top && top !== node && !node.contains(top) && !top.contains(node)) {
+                  // A reply's button scrolled under the sticky header or answer box is a chat scrolled, not a fault.
+                  var scrolledUnder = node.closest('#log') && top && top.closest('.composer, .top');
+                  if (top && top !== node && !node.contains(top) && !top.contains(node) && !scrolledUnder) {
                     problems.push('covered: ' + node.textContent.slice(0, 30) + ' by ' + top.outerHTML.slice(0, 60));
                   }
                 }

@@ -28,6 +28,7 @@ from bot.web.guard import (
     CSRF_HEADER,
     FORM_COOKIE,
     SESSION_COOKIE,
+    UPLOAD_BODY,
     Bucket,
     client_address,
     csrf_for,
@@ -56,7 +57,7 @@ class WebSettings:
 
 def build_app(handle: Handle, storage: Storage, criteria: Criteria, settings: WebSettings) -> web.Application:
     # A body over the upload limit is refused (413) before it is read whole.
-    app = web.Application(middlewares=[security_headers], client_max_size=MAX_FILE_BYTES + 64 * 1024)
+    app = web.Application(middlewares=[security_headers], client_max_size=UPLOAD_BODY)
     site = Site(handle, storage, criteria, settings)
     app.add_routes([
         web.get("/", site.start),
@@ -112,33 +113,44 @@ class Site:
     async def register(self, request: web.Request) -> web.StreamResponse:
         if not self.settings.registration:
             return self.page("message.html", 403, text=say("web_registration_closed"))
-        data = await request.post()
-        if not same_origin(request, self.settings.base_url) or \
-                not csrf_ok(request.cookies.get(FORM_COOKIE), str(data.get("csrf", ""))):
+        # Refused before the body is read: a flood from one address costs nothing.
+        if not same_origin(request, self.settings.base_url):
             return self.page("message.html", 400, text=say("web_form_expired"))
         if not self.sign_ins.take(client_address(request)):
             return self.page("message.html", 429, text=say("web_too_many_sign_ins"))
+        data = await request.post()
+        if not csrf_ok(request.cookies.get(FORM_COOKIE), str(data.get("csrf", ""))):
+            return self.page("message.html", 400, text=say("web_form_expired"))
         name = " ".join(clean_text(str(data.get("name", ""))).split())[:MAX_NAME_CHARS]
         unit = " ".join(clean_text(str(data.get("unit", ""))).split())[:MAX_NAME_CHARS * 2]
         if not name:
             return self.page("message.html", 400, text=say("web_name_needed"), back=True)
-        who, token = await self.store.add_person(name, unit)
-        link = self.link_url(request, token)
-        # Drawing the QR code takes milliseconds of pure Python: not on the loop everyone's replies share.
-        qr = await asyncio.to_thread(qr_svg, link, label=say("web_qr_label"))
-        response = self.page("registered.html", link=link, qr=qr, name=name)
-        self._cookie(response, SESSION_COOKIE, await self.store.new_session(who))
-        return response
+        _who, token = await self.store.add_person(name, unit)
+        # To the personal link itself: the address the applicant bookmarks or shares is the link,
+        # and a reload or Back cannot register them twice.
+        raise web.HTTPSeeOther(f"/k/{token}?new=1")
 
     async def link(self, request: web.Request) -> web.StreamResponse:
         if not self.sign_ins.take(client_address(request)):
             return self.page("message.html", 429, text=say("web_too_many_sign_ins"))
-        who = await self.store.holder(request.match_info["token"], "link")
+        token = request.match_info["token"]
+        who = await self.store.holder(token, "link")
         if who is None:
             return self.page("message.html", 404, text=say("web_link_unknown"))
-        response = web.HTTPSeeOther("/chat")
-        self._cookie(response, SESSION_COOKIE, await self.store.new_session(who))
-        raise response
+        session = await self.store.new_session(who)
+        if request.query.get("new") == "1":
+            # Just registered: the link to keep, and its QR code. (Drawing the code takes milliseconds
+            # of pure Python: not on the loop everyone's replies share.)
+            link = self.link_url(request, token)
+            qr = await asyncio.to_thread(qr_svg, link, label=say("web_qr_label"))
+            person = await self.store.person(who.user_id)
+            response: web.StreamResponse = self.page("registered.html", link=link, qr=qr,
+                                                     name=person["display_name"] if person else "")
+            self._cookie(response, SESSION_COOKIE, session)
+            return response
+        redirect = web.HTTPSeeOther("/chat")
+        self._cookie(redirect, SESSION_COOKIE, session)
+        raise redirect
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         found = await self.session(request)
@@ -273,7 +285,7 @@ class Site:
         if farewell is not None:
             response = web.json_response({"messages": [self.client_message(Shown(after + n, "bot", payload))
                                                         for n, payload in enumerate(farewell, start=1)],
-                                          "progress": ""})
+                                          "progress": "", "erased": say("web_erased")})
             response.del_cookie(SESSION_COOKIE, path="/")
             return response
         shown = await self.store.shown(who, after)
@@ -282,8 +294,10 @@ class Site:
 
     async def progress(self, who: Who) -> str:
         """已答 12/39, and where they are (2.1a, 申报表): always in sight at the top of the page."""
-        answered, step = await self.store.place(who)
+        answered, step, status = await self.store.place(who)
         total = len(self.criteria.questions)
+        if status == "submitted":
+            return say("web_progress_submitted", answered=answered, total=total)
         if step.startswith("q:"):
             return say("web_progress_at", answered=answered, total=total, here=step[2:])
         if step.startswith("p:"):
@@ -319,7 +333,7 @@ def _page_words() -> dict[str, str]:
     return {"chars": say("web_chars", chars="{chars}"), "sending": say("web_sending"), "failed": say("web_send_failed"),
             "too_fast": say("web_too_fast"), "signed_out": say("web_signed_out"), "view_pdf": say("web_view_pdf"),
             "wechat": say("web_wechat_download"), "wechat_docx": say("web_wechat_download_docx"),
-            "uploading": say("web_uploading")}
+            "uploading": say("web_uploading"), "restart": say("web_btn_restart")}
 
 
 def _int(value: str | None) -> int:

@@ -66,7 +66,7 @@ class WebChannel:
         replies = await answer_safely(self.handle, event)
         payloads = [reply_payload(r) for r in replies]
         erasing = isinstance(event, ButtonPress) and event.data == "del:yes"
-        if erasing and who.channel == CHANNEL and await self.store.person(who.user_id) is None:
+        if erasing and await self.store.storage.find_applicant(who.channel, who.user_id) is None:
             # They erased everything (/delete): the goodbye is shown once and kept nowhere.
             self.farewells[who] = payloads
             return

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import logs
+from bot.uploads import MAX_FILE_BYTES
 from bot.wording import say
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "award_session"
 FORM_COOKIE = "award_form"
 CSRF_HEADER = "X-CSRF-Token"
+SMALL_BODY = 512 * 1024
+UPLOAD_BODY = MAX_FILE_BYTES + 64 * 1024  # a file at the limit, with its form around it
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'self' https://web.telegram.org")
 
@@ -54,9 +57,16 @@ def same_origin(request: web.Request, base_url: str) -> bool:
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if request.content_length and request.content_length > _body_limit(request):
+            raise web.HTTPRequestEntityTooLarge(max_size=_body_limit(request), actual_size=request.content_length,
+                                                text=say("web_too_big"))
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
+    except ConnectionError:
+        # A phone that lost its signal mid-request: nobody to answer, nothing to report.
+        log.info("connection lost during %s %s", request.method, request.path.split("/k/")[0])
+        raise
     except Exception:
         # Never a bare 500: the person gets a short word in Chinese, the log a traceback (no body).
         logs.unexpected(log, "unexpected error serving %s %s", request.method, request.path.split("/k/")[0])
@@ -70,6 +80,11 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     if isinstance(response, web.HTTPException):
         raise response  # a redirect or a refusal, now with the headers above
     return response
+
+
+def _body_limit(request: web.Request) -> int:
+    """Only an upload may be large; a typed message or a form is a few hundred kilobytes at most."""
+    return UPLOAD_BODY if request.path == "/api/upload" else SMALL_BODY
 
 
 class Bucket:

@@ -57,6 +57,7 @@ async def start_site(router: Router, storage: Storage, criteria: Criteria, setti
     runner = web.AppRunner(app, access_log=None)  # the access log would hold personal links' tokens
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    log.info("web channel is serving on %s:%d", host, port)
     return runner
 
 
@@ -91,7 +92,7 @@ async def serve_web(settings: Settings, host: str, port: int,
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        log.info("web channel is serving on %s:%d; stop with Ctrl+C", host, port)
+        log.info("stop with Ctrl+C")
         await stop.wait()
         planning.cancel()
         sender.stop()

@@ -100,13 +100,13 @@ class WebStore:
                 "INSERT INTO web_messages (channel, user_id, role, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                 [(who.channel, who.user_id, role, json.dumps(p, ensure_ascii=False), now) for role, p in rows])
 
-    async def place(self, who: Who) -> tuple[int, str]:
-        """How many questions this person has answered, and their step: one query, no answer's text."""
+    async def place(self, who: Who) -> tuple[int, str, str]:
+        """Questions answered, the step and the status: one query, no answer's text."""
         row = await self.storage.fetchone(
-            "SELECT p.step, (SELECT COUNT(*) FROM answers a WHERE a.application_id = p.id AND a.text != '') "
-            "FROM applications p JOIN applicants c ON c.id = p.applicant_id WHERE c.channel = ? AND c.external_id = ?",
-            (who.channel, who.user_id))
-        return (int(row[1]), str(row[0])) if row else (0, "")
+            "SELECT p.step, (SELECT COUNT(*) FROM answers a WHERE a.application_id = p.id AND a.text != ''), "
+            "p.status FROM applications p JOIN applicants c ON c.id = p.applicant_id "
+            "WHERE c.channel = ? AND c.external_id = ?", (who.channel, who.user_id))
+        return (int(row[1]), str(row[0]), str(row[2])) if row else (0, "", "")
 
     async def shown(self, who: Who, after: int = 0, limit: int = 500) -> list[Shown]:
         rows = await self.storage.fetchall(

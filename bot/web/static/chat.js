@@ -13,6 +13,14 @@
   var csrf = log.getAttribute("data-csrf");
   var last = 0;
   var busy = false;
+  var stopped = false;
+  var draftKey = "award-draft";
+
+  function saveDraft(text) {
+    // A half-written answer survives a reload (WeChat reloads pages left in the background).
+    try { if (text) { localStorage.setItem(draftKey, text); } else { localStorage.removeItem(draftKey); } }
+    catch (error) { /* private mode: nothing to keep it in */ }
+  }
   var wechat = /MicroMessenger/i.test(navigator.userAgent);
 
   function el(tag, cls, text) {
@@ -23,7 +31,7 @@
   }
 
   function render(message) {
-    if (message.id <= last) { return; }
+    if (message.id <= last) { return null; }
     last = message.id;
     var item = el("div", "msg " + message.role);
     item.setAttribute("data-id", String(message.id));
@@ -55,12 +63,32 @@
       item.appendChild(line);
     });
     log.appendChild(item);
+    return item;
   }
 
   function show(data) {
-    (data.messages || []).forEach(render);
+    var first = null;
+    (data.messages || []).forEach(function (message) {
+      var item = render(message);
+      // The start of the first new reply in sight (its question id and wording), as a chat app does.
+      if (item && !first && message.role === "bot") { first = item; }
+    });
     if (data.progress) { progress.textContent = data.progress; }
-    window.scrollTo(0, document.body.scrollHeight);
+    if (data.erased) { erased(data.erased); return; }
+    if (first) { first.scrollIntoView({block: "start"}); }
+  }
+
+  function erased(text) {
+    // Everything of theirs is gone: so is what the page showed, and nothing more can be sent.
+    while (log.firstChild) { log.removeChild(log.firstChild); }
+    log.appendChild(el("div", "msg bot")).appendChild(el("div", "text", text));
+    var home = el("a", "button primary", words.restart);
+    home.href = "/";
+    log.appendChild(home);
+    form.hidden = true;
+    progress.textContent = "";
+    stopped = true;
+    saveDraft("");
   }
 
   function say(text) {
@@ -122,22 +150,25 @@
     var text = box.value;
     if (!text.trim() || busy) { return; }
     post("/api/send", {text: text}).then(function () {
-      if (notice.hidden) { box.value = ""; grow(); }
+      if (notice.hidden) { box.value = ""; grow(); saveDraft(""); }
     });
   });
-  box.addEventListener("input", grow);
+  box.addEventListener("input", function () { grow(); saveDraft(box.value); });
   fileInput.addEventListener("change", function () {
     if (fileInput.files && fileInput.files[0]) { upload(fileInput.files[0]); }
   });
 
   function poll() {
-    if (busy || document.hidden) { return; }
+    if (busy || stopped || document.hidden) { return; }
     fetch("/api/messages?after=" + last, {credentials: "same-origin"})
       .then(handle).then(function (data) { if (data && data.messages.length) { show(data); } })
       .catch(function () {});
   }
 
-  show({messages: JSON.parse(document.getElementById("initial").textContent)});
+  var initial = JSON.parse(document.getElementById("initial").textContent);
+  initial.forEach(render);
+  window.scrollTo(0, document.body.scrollHeight);
+  try { box.value = localStorage.getItem(draftKey) || ""; } catch (error) { box.value = ""; }
   grow();
   window.setInterval(poll, 3000);
 }());
