@@ -47,7 +47,8 @@ from bot.wording import say
 SAMPLE = shipped("examples") / "answers.sample.json"
 
 
-NEEDS_DATABASE = ("backup", "export", "remind", "invite")  # they read an existing database, never make an empty one
+# They read an existing database, never make an empty one.
+NEEDS_DATABASE = ("backup", "export", "remind", "invite", "office-link")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    if args.verb in ("web", "invite"):
+    if args.verb in ("web", "invite", "office-link"):
         return web_main(settings, args)
     if args.verb == "console":
         # The terminal is for the applicant: keep routine log lines out of the conversation.
@@ -137,10 +138,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def web_main(settings: Settings, args: argparse.Namespace) -> int:
     """`award-bot web` (the web channel alone) and `award-bot invite` (a personal link made in advance)."""
-    from bot.web.serve import invite, serve_web
+    from bot.web.serve import invite, office_link, serve_web
 
     try:
         criteria = load_criteria(settings.criteria)
+        if args.verb == "office-link":
+            async def signed(storage: Storage, _criteria: Criteria) -> int:
+                link = await office_link(storage, settings, args.coordinator)
+                if link is None:
+                    print(say("cli_office_not_coordinator", who=args.coordinator), file=sys.stderr)
+                    return 2
+                print(say("cli_office_link", who=args.coordinator, link=link))
+                return 0
+            return asyncio.run(with_storage(settings, signed))
         if args.verb == "invite":
             # The same cleaning as the start page's form: a name prints on the office's list.
             name = " ".join(clean_text(args.name).split())[:40]

@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=int, default=None, metavar="PORT", help=say("cli_help_web_port"))
     db_option(web)
 
+    office_link = verb("office-link", say("cli_help_office_link"))
+    office_link.add_argument("coordinator", metavar="ID", help=say("cli_help_office_id"))
+    db_option(office_link)
+
     invite = verb("invite", say("cli_help_invite"))
     invite.add_argument("--name", required=True, metavar="NAME", help=say("cli_help_invite_name"))
     invite.add_argument("--unit", default="", metavar="UNIT", help=say("cli_help_invite_unit"))

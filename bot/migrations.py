@@ -323,6 +323,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX web_messages_by_user ON web_messages (channel, user_id, id);
         """,
     ),
+    (
+        "the award office's desk on the web: one-time sign-in links and sessions of coordinators",
+        """
+        CREATE TABLE office_tokens (
+            token_hash TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL CHECK (purpose IN ('link', 'session')),
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        """,
+    ),
 ]
 
 # Migrations that rebuild a table others refer to: run with foreign keys off (outside the

@@ -36,6 +36,7 @@ from bot.web.guard import (
     same_origin,
     security_headers,
 )
+from bot.web.office import Desk, OfficeSettings
 from bot.web.qr import qr_svg
 from bot.web.store import Shown, WebStore, Who, new_token
 from bot.web.telegram_auth import telegram_user
@@ -55,7 +56,8 @@ class WebSettings:
     telegram_token: str = ""  # for the Mini App's sign-in (initData is signed with it); empty: no Mini App
 
 
-def build_app(handle: Handle, storage: Storage, criteria: Criteria, settings: WebSettings) -> web.Application:
+def build_app(handle: Handle, storage: Storage, criteria: Criteria, settings: WebSettings,
+              office: OfficeSettings | None = None) -> web.Application:
     # A body over the upload limit is refused (413) before it is read whole.
     app = web.Application(middlewares=[security_headers], client_max_size=UPLOAD_BODY)
     site = Site(handle, storage, criteria, settings)
@@ -73,6 +75,8 @@ def build_app(handle: Handle, storage: Storage, criteria: Criteria, settings: We
         web.post("/miniapp/signin", site.miniapp_signin),
         web.static("/static", HERE / "static", append_version=True),
     ])
+    if office is not None:
+        app.add_routes(Desk(storage, criteria, office, site.templates).routes())
     app[SITE] = site
     return app
 

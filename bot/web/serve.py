@@ -20,8 +20,10 @@ from bot.sender import OutboxSender, Refused, Transport
 from bot.storage import OutboxMessage, Storage
 from bot.web.app import WebSettings, build_app
 from bot.web.channel import WebTransport
+from bot.web.office import OfficeSettings
+from bot.web.office_store import OfficeStore
 from bot.web.qr import qr_png
-from bot.web.store import CHANNEL, WebStore
+from bot.web.store import CHANNEL, WebStore, Who
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,9 @@ class RoutedTransport:
 
 async def start_site(router: Router, storage: Storage, criteria: Criteria, settings: Settings,
                      host: str, port: int) -> web.AppRunner:
-    app = build_app(router.handle, storage, criteria, web_settings(settings))
+    office = OfficeSettings(Coordinators.parse(settings.coordinators).members, settings.policy(),
+                            settings.default_deadline(), settings.web_base_url.strip().startswith("https://"))
+    app = build_app(router.handle, storage, criteria, web_settings(settings), office)
     runner = web.AppRunner(app, access_log=None)  # the access log would hold personal links' tokens
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -119,6 +123,17 @@ async def invite(storage: Storage, settings: Settings, name: str, unit: str,
 def _write_png(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+async def office_link(storage: Storage, settings: Settings, coordinator: str) -> str | None:
+    """A one-time sign-in link to the desk for a coordinator named as in AWARD_COORDINATORS; None if not one."""
+    named = Coordinators.parse(coordinator).members
+    if len(named) != 1 or not named <= Coordinators.parse(settings.coordinators).members:
+        return None
+    [member] = named
+    token = await OfficeStore(storage).new_link(Who(*member))
+    base = settings.web_base_url.strip().rstrip("/") or f"http://{settings.web_host}:{settings.web_port or 8080}"
+    return f"{base}/office/in/{token}"
 
 
 def _file_part(name: str) -> str:

@@ -1,0 +1,115 @@
+"""The award office's desk on the web (#14, first part): sign-in links, the overview and the table."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import ClientSession, CookieJar
+from aiohttp.test_utils import TestServer
+
+from bot.criteria import Criteria
+from bot.flows.dispatch import Dispatcher
+from bot.flows.interview import Interview
+from bot.reminders import ReminderPolicy
+from bot.storage import Storage
+from bot.web.app import WebSettings, build_app
+from bot.web.office import OfficeSettings
+from bot.web.office_store import OfficeStore
+from bot.web.store import Who
+from tests.conftest import FakeApplicant, answer_for, award_bot
+
+BOSS = Who("telegram", "9000")
+POLICY = ReminderPolicy(ZoneInfo("Asia/Shanghai"))
+
+
+def desk_app(storage: Storage, criteria: Criteria, tmp_path: Path, members: set[tuple[str, str]]) -> TestServer:
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files")
+    return TestServer(build_app(Dispatcher(interview.handle).handle, storage, criteria, WebSettings(),
+                                OfficeSettings(frozenset(members), POLICY)))
+
+
+@pytest.fixture
+async def desk(storage: Storage, criteria: Criteria, tmp_path: Path) -> AsyncIterator[TestServer]:
+    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000"), ("console", "王主任")})
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+def browser(server: TestServer) -> ClientSession:
+    return ClientSession(base_url=str(server.make_url("")).rstrip("/"), cookie_jar=CookieJar(unsafe=True))
+
+
+async def applicants(storage: Storage, criteria: Criteria) -> None:
+    interview = Interview(storage, criteria)
+    wang = FakeApplicant(interview, "501", "王芳")
+    await wang.reach_questions()
+    await wang.say(answer_for("1.1a"))
+    li = FakeApplicant(interview, "502", "李雷")
+    await li.consent()
+
+
+async def test_a_coordinator_signs_in_once_from_a_link_and_sees_everyone(desk, storage, criteria) -> None:
+    await applicants(storage, criteria)
+    link = await OfficeStore(storage).new_link(BOSS)
+    async with browser(desk) as session:
+        response = await session.get(f"/office/in/{link}", allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/office"
+        page = await (await session.get("/office")).text()
+        assert "共 2 人：未开始 1 · 填写中 1 · 已提交 0" in page
+        header = re.search(r"<thead>(.*?)</thead>", page, re.S)[1]  # type: ignore[index]
+        assert all(column in header for column in ("姓名", "工作单位", "状态", "已答", "最近活动"))
+        assert re.search(r'<td><a href="/office/applicants/\d+">张三</a></td>', page)
+        filtered = await (await session.get("/office?state=open")).text()
+        assert "张三" in filtered and "（未填姓名）" not in filtered
+        searched = await (await session.get("/office?q=精密")).text()
+        assert "张三" in searched
+        person = re.search(r'href="(/office/applicants/\d+)">张三', page)[1]  # type: ignore[index]
+        detail = await (await session.get(person)).text()
+        assert answer_for("1.1a") in detail and "连云港某某精密机械有限公司" in detail
+    async with browser(desk) as again:
+        assert (await again.get(f"/office/in/{link}", allow_redirects=False)).status == 403  # used once
+
+
+async def test_an_expired_link_a_stranger_and_a_removed_coordinator_get_nothing(desk, storage, criteria,
+                                                                                tmp_path) -> None:
+    store = OfficeStore(storage)
+    old = await store.new_link(BOSS, now=datetime.now(UTC) - timedelta(minutes=16))
+    stranger = await store.new_link(Who("telegram", "1234"))
+    async with browser(desk) as session:
+        assert (await session.get(f"/office/in/{old}", allow_redirects=False)).status == 403
+        assert (await session.get(f"/office/in/{stranger}", allow_redirects=False)).status == 403
+        assert (await session.get("/office")).status == 401
+        assert (await session.get("/office/applicants/1")).status == 401
+    # Signed in, then removed from AWARD_COORDINATORS: the next request is refused.
+    link = await store.new_link(BOSS)
+    async with browser(desk) as session:
+        await session.get(f"/office/in/{link}")
+        cookie = session.cookie_jar.filter_cookies(desk.make_url("/office"))["award_office"].value
+    later = desk_app(storage, criteria, tmp_path, {("telegram", "1111")})
+    await later.start_server()
+    try:
+        async with browser(later) as session:
+            response = await session.get("/office", cookies={"award_office": cookie})
+            assert response.status == 403
+    finally:
+        await later.close()
+
+
+def test_office_link_from_the_command_line_for_a_console_coordinator(tmp_path, db_path) -> None:
+    env = {"AWARD_DB": str(db_path), "AWARD_COORDINATORS": "9000,console:王主任",
+           "AWARD_WEB_BASE_URL": "https://award.example.cn"}
+    missing = award_bot("office-link", "console:王主任", env=env)
+    assert missing.returncode == 1 and "找不到数据库" in missing.stderr  # the server's database, not a new one
+    sqlite3.connect(db_path).close()
+    made = award_bot("office-link", "console:王主任", env=env)
+    assert made.returncode == 0, made.stderr
+    assert re.search(r"https://award\.example\.cn/office/in/\S{30,}", made.stdout)
+    refused = award_bot("office-link", "8888", env=env)
+    assert refused.returncode == 2 and "不在 AWARD_COORDINATORS 里" in refused.stderr
