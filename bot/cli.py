@@ -343,9 +343,17 @@ def make_flows(settings: Settings, storage: Storage, criteria: Criteria) -> Rout
         # Kept on the server too: the office may want yesterday's export again.
         return (await export_all(storage, criteria, settings.files / "exports", tz=tz)).zip_path
 
+    desk_link = None
+    if settings.web_port:
+        from bot.web.serve import office_link
+
+        async def desk_link(sender: Sender) -> str:
+            # The coordinator asking is the one signed in: checked again by the desk on every request.
+            return await office_link(storage, settings, f"{sender.channel}:{sender.user_id}") or ""
+
     coordinator = Coordinator(storage, criteria, coordinators, settings.policy(),
                               default_deadline=settings.default_deadline(), exporter=exporter,
-                              refuse=interview.handle)
+                              refuse=interview.handle, desk_link=desk_link)
     return Router(interview, coordinator)
 
 

@@ -14,6 +14,7 @@ from aiohttp import ClientSession, CookieJar
 from aiohttp.test_utils import TestServer
 
 from bot.criteria import Criteria
+from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.dispatch import Dispatcher
 from bot.flows.interview import Interview
 from bot.reminders import ReminderPolicy
@@ -113,3 +114,17 @@ def test_office_link_from_the_command_line_for_a_console_coordinator(tmp_path, d
     assert re.search(r"https://award\.example\.cn/office/in/\S{30,}", made.stdout)
     refused = award_bot("office-link", "8888", env=env)
     assert refused.returncode == 2 and "不在 AWARD_COORDINATORS 里" in refused.stderr
+
+
+async def test_from_admin_in_the_chat_a_coordinator_opens_the_desk_with_one_tap(desk, storage, criteria) -> None:
+    async def desk_link(sender) -> str:
+        return "/office/in/" + await OfficeStore(storage).new_link(Who("telegram", sender.user_id))
+
+    office = Coordinator(storage, criteria, Coordinators.parse("test:9000"), POLICY, desk_link=desk_link)
+    boss = FakeApplicant(office, "9000", "办公室")
+    await boss.command("admin")
+    await boss.tap("在网页中打开")
+    link = re.search(r"/office/in/\S+", boss.text)[0]  # type: ignore[index]
+    async with browser(desk) as session:
+        assert (await session.get(link, allow_redirects=False)).status == 303
+        assert "申报办公室" in await (await session.get("/office")).text()

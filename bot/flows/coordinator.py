@@ -72,7 +72,8 @@ class Coordinators:
 class Coordinator:
     def __init__(self, storage: Storage, criteria: Criteria, coordinators: Coordinators, policy: ReminderPolicy, *,
                  default_deadline: datetime | None = None, exporter: Exporter | None = None,
-                 refuse: Callable[[Event], Awaitable[list[Reply]]] | None = None) -> None:
+                 refuse: Callable[[Event], Awaitable[list[Reply]]] | None = None,
+                 desk_link: Callable[[Sender], Awaitable[str]] | None = None) -> None:
         self.storage = storage
         self.criteria = criteria
         self.coordinators = coordinators
@@ -81,6 +82,8 @@ class Coordinator:
         self.exporter = exporter
         # What anyone else gets instead: the interview's answer to an unknown command or button.
         self.refuse = refuse
+        # A one-time sign-in link to the desk on the web (bot/web/office.py); None: no web desk.
+        self.desk_link = desk_link
 
     def wants(self, event: Event) -> bool:
         if isinstance(event, Command):
@@ -117,6 +120,8 @@ class Coordinator:
             return await self._download(int(args[0]))
         if action == "x":
             return await self._export()
+        if action == "web" and self.desk_link is not None:
+            return [Reply(say("co_desk_link", link=await self.desk_link(event.sender)))]
         if action == "dl":
             return await self._deadline("", now)
         if action == "r":
@@ -159,6 +164,7 @@ class Coordinator:
         return [Reply(text, keyboard(
             [Button(say("co_btn_list"), "co:l:all:0"), Button(say("co_btn_remind"), "co:r")],
             [Button(say("co_btn_export"), "co:x"), Button(say("co_btn_deadline"), "co:dl")],
+            [Button(say("co_btn_desk"), "co:web")] if self.desk_link is not None else [],
         ))]
 
     async def _list(self, wanted: str, page: int, now: datetime) -> list[Reply]:
