@@ -513,6 +513,13 @@ class Storage:
             )
             return version
 
+    async def documents(self, application_id: int) -> list[Document]:
+        """Every version made for the application, the newest first (the office's desk lists them)."""
+        rows = await self._fetchall("SELECT * FROM documents WHERE application_id = ? ORDER BY version DESC",
+                                    (application_id,))
+        return [Document(r["version"], r["kind"], r["path"], r["sha256"], r["created_at"], r["pdf_path"],
+                         r["source_sha256"]) for r in rows]
+
     async def latest_document(self, application_id: int) -> Document | None:
         row = await self._fetchone(
             "SELECT * FROM documents WHERE application_id = ? ORDER BY version DESC LIMIT 1", (application_id,)

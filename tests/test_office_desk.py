@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from bot.criteria import Criteria
 from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.dispatch import Dispatcher
+from bot.flows.events import FileReceived
 from bot.flows.interview import Interview
 from bot.reminders import ReminderPolicy
 from bot.storage import Storage
@@ -23,7 +25,7 @@ from bot.web.app import WebSettings, build_app
 from bot.web.office import OfficeSettings
 from bot.web.office_store import OfficeStore
 from bot.web.store import Who
-from tests.conftest import FakeApplicant, answer_for, award_bot
+from tests.conftest import FakeApplicant, answer_for, award_bot, jpeg
 
 BOSS = Who("telegram", "9000")
 POLICY = ReminderPolicy(ZoneInfo("Asia/Shanghai"))
@@ -128,3 +130,33 @@ async def test_from_admin_in_the_chat_a_coordinator_opens_the_desk_with_one_tap(
     async with browser(desk) as session:
         assert (await session.get(link, allow_redirects=False)).status == 303
         assert "申报办公室" in await (await session.get("/office")).text()
+
+
+async def test_an_applicants_page_shows_warnings_photos_and_every_document_to_the_office_alone(
+        desk, storage, criteria, tmp_path) -> None:
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files")
+    wang = FakeApplicant(interview, "601", "王芳")
+    await wang.reach_questions()
+    await wang.command("jump", "7.4a")
+    await wang.say("2024年获评开发区优秀质量工作者。")
+    await wang._send(FileReceived(wang.sender, "证书.jpg", "image/jpeg", jpeg("certificate"), "荣誉证书"))
+    await wang.command("draft")
+    other = FakeApplicant(interview, "602", "李雷")
+    await other.consent()
+    wang_id = (await storage.find_applicant("test", "601")).id
+    li_id = (await storage.find_applicant("test", "602")).id
+    link = await OfficeStore(storage).new_link(BOSS)
+    async with browser(desk) as session:
+        await session.get(f"/office/in/{link}")
+        page = await (await session.get(f"/office/applicants/{wang_id}")).text()
+        assert "偏短" in page and "荣誉证书" in page and "第 1 版" in page
+        photo = re.search(rf'<img src="(/office/applicants/{wang_id}/files/\d+)"', page)[1]  # type: ignore[index]
+        response = await session.get(photo)
+        assert response.status == 200 and response.headers["Content-Type"] == "image/jpeg"
+        assert (await session.get(photo.replace(f"/{wang_id}/", f"/{li_id}/"))).status == 404
+        document = await session.get(f"/office/applicants/{wang_id}/documents/1")
+        assert document.status == 200 and "attachment" in document.headers["Content-Disposition"]
+        # Named as the applicant sees it.
+        assert quote("申报书-张三-第1版-草稿.docx") in document.headers["Content-Disposition"]
+    async with browser(desk) as stranger:
+        assert (await stranger.get(photo)).status == 401

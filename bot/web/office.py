@@ -5,15 +5,21 @@ still named in AWARD_COORDINATORS: one removed from the list loses the desk at o
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
 
+from bot import evidence
 from bot.criteria import Criteria
 from bot.flows import review
+from bot.flows.documents import document_stem
 from bot.reminders import ReminderPolicy, current_deadline
 from bot.storage import ApplicantRow, Storage
 from bot.validation import count_chars
@@ -22,6 +28,8 @@ from bot.web.store import Who
 from bot.wording import say
 
 OFFICE_COOKIE = "award_office"
+IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})  # shown in the page; others are downloaded
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PAGE_ROWS = 50
 STATES = ("new", "open", "done", "idle")
 SORTS = {"name": lambda r: (r.name or r.display_name), "unit": lambda r: r.unit,
@@ -47,7 +55,9 @@ class Desk:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/office/in/{token}", self.sign_in), web.get("/office", self.overview),
-                web.get("/office/applicants/{applicant_id}", self.applicant)]
+                web.get("/office/applicants/{applicant_id}", self.applicant),
+                web.get("/office/applicants/{applicant_id}/files/{attachment_id}", self.attachment),
+                web.get("/office/applicants/{applicant_id}/documents/{version}", self.document)]
 
     def page(self, template: str, status: int = 200, **context: Any) -> web.Response:
         html = self.templates.get_template(template).render(award=self.criteria.award, **context)
@@ -96,17 +106,66 @@ class Desk:
 
     async def applicant(self, request: web.Request) -> web.StreamResponse:
         await self.coordinator(request)
+        row = await self.applicant_row(request)
+        profile = await self.storage.profile(row.application_id)
+        answers = await self.storage.answers(row.application_id)
+        files = await self.storage.attachments(row.application_id)
+        counts = Counter(f.question_id for f in files)
+        found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, counts)
+        tz = self.settings.policy.tz
+        return self.page(
+            "office_applicant.html", row=self.row(row, datetime.now(UTC)),
+            profile=[(f.label, profile.get(f.key, "")) for f in self.criteria.profile],
+            answers=[{"id": q.id, "label": review.question_label(self.criteria, q), "text": q.text,
+                      "answer": answers.get(q.id, ""), "chars": count_chars(answers.get(q.id, "")),
+                      "warnings": [say(f"evidence_label_{w.code}") for w in found.get(q.id, [])
+                                   if w.code != "empty"],
+                      "files": [{"id": f.id, "name": f.file_name, "caption": f.caption,
+                                 "image": f.mime_type in IMAGES} for f in files if f.question_id == q.id]}
+                     for q in self.criteria.questions],
+            documents=[{"version": d.version, "draft": d.kind == "draft", "pdf": bool(d.pdf_path),
+                        "made": datetime.fromisoformat(d.created_at).astimezone(tz).strftime("%Y-%m-%d %H:%M")}
+                       for d in await self.storage.documents(row.application_id)])
+
+    async def applicant_row(self, request: web.Request) -> ApplicantRow:
         wanted = _int(request.match_info["applicant_id"])
         row = next((r for r in await self.storage.applicant_rows() if r.applicant_id == wanted), None)
         if row is None:
             raise web.HTTPNotFound(text=say("office_no_such_applicant"))
-        profile = await self.storage.profile(row.application_id)
-        answers = await self.storage.answers(row.application_id)
-        return self.page(
-            "office_applicant.html", row=self.row(row, datetime.now(UTC)),
-            profile=[(f.label, profile.get(f.key, "")) for f in self.criteria.profile],
-            answers=[(q.id, review.question_label(self.criteria, q), q.text, answers.get(q.id, ""),
-                      count_chars(answers.get(q.id, ""))) for q in self.criteria.questions])
+        return row
+
+    async def attachment(self, request: web.Request) -> web.StreamResponse:
+        """A received file, shown in the page (an image) or downloaded, to a coordinator only."""
+        await self.coordinator(request)
+        row = await self.applicant_row(request)
+        wanted = _int(request.match_info["attachment_id"])
+        found = next((f for f in await self.storage.attachments(row.application_id) if f.id == wanted), None)
+        if found is None:
+            raise web.HTTPNotFound(text=say("web_file_gone"))
+        inline = found.mime_type in IMAGES
+        return await self.send_file(Path(found.path), found.file_name, found.mime_type, inline)
+
+    async def document(self, request: web.Request) -> web.StreamResponse:
+        await self.coordinator(request)
+        row = await self.applicant_row(request)
+        version = _int(request.match_info["version"])
+        found = next((d for d in await self.storage.documents(row.application_id) if d.version == version), None)
+        if found is None:
+            raise web.HTTPNotFound(text=say("web_file_gone"))
+        pdf = request.query.get("pdf") == "1" and found.pdf_path
+        path = Path(found.pdf_path) if pdf and found.pdf_path else Path(found.path)
+        number = await self.storage.document_number(row.application_id, found.kind, found.version)
+        name = document_stem(row.name or row.display_name, found.kind, number) + path.suffix
+        mime = "application/pdf" if path.suffix == ".pdf" else DOCX
+        return await self.send_file(path, name, mime, inline=False)
+
+    async def send_file(self, path: Path, name: str, mime: str, inline: bool) -> web.StreamResponse:
+        if not await asyncio.to_thread(path.is_file):
+            raise web.HTTPNotFound(text=say("web_file_gone"))
+        disposition = "inline" if inline else "attachment"
+        return web.FileResponse(path, headers={
+            "Content-Type": mime,
+            "Content-Disposition": f"{disposition}; filename=\"{_ascii(name)}\"; filename*=UTF-8''{quote(name)}"})
 
     def state(self, row: ApplicantRow, now: datetime) -> str:
         if row.status == "submitted":
@@ -123,6 +182,10 @@ class Desk:
         return {"id": row.applicant_id, "name": row.name or row.display_name or say("office_no_name"),
                 "unit": row.unit, "channel": row.channel, "state": state, "answered": row.answered,
                 "active": active.strftime("%Y-%m-%d %H:%M")}
+
+
+def _ascii(name: str) -> str:
+    return "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
 
 
 def _int(value: str | None) -> int:
