@@ -16,6 +16,13 @@ from tests.conftest import PROFILE, FakeApplicant, application_of, jpeg
 SHORT_RESULT = "2024年本人负责的产线合格率提高了。"  # 7.1a: short (有点短), no trend, no comparison
 
 
+def collect(delivered: list[OutboxMessage]):  # type: ignore[no-untyped-def]
+    """A transport that keeps what the outbox sender hands it, as a phone would receive it."""
+    async def transport(message: OutboxMessage) -> None:
+        delivered.append(message)
+    return transport
+
+
 async def answers_of(storage: Storage, person: FakeApplicant) -> dict[str, str]:
     return await storage.answers((await application_of(storage, person)).id)
 
@@ -156,10 +163,7 @@ async def test_advice_after_a_pause_comes_once_and_only_for_the_latest_part(stor
     await phone.say(SHORT_RESULT)
     await phone.say("第二段：班组获评先进。")
     delivered: list[OutboxMessage] = []
-
-    async def transport(message: OutboxMessage) -> None:
-        delivered.append(message)
-
+    transport = collect(delivered)
     sender = OutboxSender(storage, transport, per_chat_interval=0)
     await sender.send_due()
     [advice] = delivered
@@ -242,10 +246,7 @@ async def test_advice_still_queued_when_the_applicant_has_moved_on_is_never_sent
     app = await application_of(storage, phone)
     await storage.update_application(app.id, step="q:7.2a")
     delivered: list[OutboxMessage] = []
-
-    async def transport(message: OutboxMessage) -> None:
-        delivered.append(message)
-
+    transport = collect(delivered)
     policy = ReminderPolicy(ZoneInfo("Asia/Shanghai"), (7, 3, 1), 7, time(0, 0), time(0, 0))
     await OutboxSender(storage, transport, per_chat_interval=0, gate=reminder_gate(storage, policy)).send_due()
     assert delivered == []
@@ -327,10 +328,7 @@ async def test_a_certificate_sent_before_the_pause_ends_takes_its_warning_out_of
     await phone.say("2024年本人获评连云港经济技术开发区优秀质量工作者，2023年获市五一劳动奖章。")
     await phone._send(FileReceived(phone.sender, "证书.jpg", "image/jpeg", jpeg("certificate")))
     delivered: list[OutboxMessage] = []
-
-    async def transport(message: OutboxMessage) -> None:
-        delivered.append(message)
-
+    transport = collect(delivered)
     await OutboxSender(storage, transport, per_chat_interval=0).send_due()
     assert all("证明材料" not in m.payload["text"] for m in delivered)
 
@@ -342,10 +340,7 @@ async def test_advice_after_pauses_between_parts_is_given_once(storage: Storage,
     await phone.reach_questions()
     await phone.command("jump", "7.1a")
     delivered: list[OutboxMessage] = []
-
-    async def transport(message: OutboxMessage) -> None:
-        delivered.append(message)
-
+    transport = collect(delivered)
     sender = OutboxSender(storage, transport, per_chat_interval=0)
     for part in ("产线合格率提高了。", "班组获评先进。", "客户满意。"):
         await phone.say(part)

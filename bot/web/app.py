@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -33,6 +32,8 @@ from bot.web.guard import (
     client_address,
     csrf_for,
     csrf_ok,
+    file_response,
+    number,
     same_origin,
     security_headers,
 )
@@ -76,7 +77,7 @@ def build_app(handle: Handle, storage: Storage, criteria: Criteria, settings: We
         web.static("/static", HERE / "static", append_version=True),
     ])
     if office is not None:
-        app.add_routes(Desk(storage, criteria, office, site.templates).routes())
+        app.add_routes(Desk(storage, criteria, office, site.page).routes())
     app[SITE] = site
     return app
 
@@ -196,7 +197,7 @@ class Site:
 
     async def poll(self, request: web.Request) -> web.StreamResponse:
         who, _secret = await self.signed_in(request)
-        after = _int(request.query.get("after"))
+        after = number(request.query.get("after"))
         return await self.news(who, after)
 
     async def send(self, request: web.Request) -> web.StreamResponse:
@@ -232,18 +233,15 @@ class Site:
 
     async def file(self, request: web.Request) -> web.StreamResponse:
         who, _secret = await self.signed_in(request)
-        shown = await self.store.message(who, _int(request.match_info["message_id"]))
+        shown = await self.store.message(who, number(request.match_info["message_id"]))
         document = (shown.payload.get("document") if shown else None) or {}
         path = Path(str(document.get("path", "")))
-        if not document or not await asyncio.to_thread(path.is_file):
+        if not document:
             raise web.HTTPNotFound(text=say("web_file_gone"))
         name = str(document.get("name", path.name))
         inline = request.query.get("view") == "1" and path.suffix.lower() == ".pdf"
-        disposition = "inline" if inline else "attachment"
-        response = web.FileResponse(path, headers={
-            "Content-Disposition": f"{disposition}; filename=\"{_ascii(name)}\"; filename*=UTF-8''{quote(name)}",
-            "Content-Type": mimetypes.guess_type(path.name)[0] or "application/octet-stream"})
-        return response
+        return await file_response(path, name, mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                                   inline=inline)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -274,7 +272,7 @@ class Site:
             except ValueError as exc:
                 raise web.HTTPBadRequest(text=say("web_bad_request")) from exc
             body = raw if isinstance(raw, dict) else {}
-        return who, _int(str(body.get("after", request.query.get("after", "0")))), body
+        return who, number(str(body.get("after", request.query.get("after", "0")))), body
 
     async def sender(self, who: Who) -> Sender:
         person = await self.store.person(who.user_id) if who.channel == "web" else None
@@ -339,10 +337,3 @@ def _page_words() -> dict[str, str]:
             "wechat": say("web_wechat_download"), "wechat_docx": say("web_wechat_download_docx"),
             "uploading": say("web_uploading"), "restart": say("web_btn_restart")}
 
-
-def _int(value: str | None) -> int:
-    return int(value) if value and value.isascii() and value.isdecimal() and len(value) < 18 else 0
-
-
-def _ascii(name: str) -> str:
-    return "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)

@@ -7,12 +7,14 @@ it touches the database. Sign-in and registration are limited per address, messa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -105,6 +107,22 @@ class Bucket:
         if len(self._state) > 50_000:  # forget the oldest rather than grow without end
             self._state.pop(next(iter(self._state)))
         return True
+
+
+def number(value: str | None) -> int:
+    """A non-negative id or page from a URL; anything else (negative, huge, ①) is 0, which finds nothing."""
+    return int(value) if value and value.isascii() and value.isdecimal() and len(value) < 18 else 0
+
+
+async def file_response(path: Path, name: str, mime: str, *, inline: bool = False) -> web.StreamResponse:
+    """A stored file under the name its owner knows it by: downloaded, or shown in the page when inline."""
+    if not await asyncio.to_thread(path.is_file):
+        raise web.HTTPNotFound(text=say("web_file_gone"))
+    plain = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
+    disposition = "inline" if inline else "attachment"
+    return web.FileResponse(path, headers={
+        "Content-Type": mime,
+        "Content-Disposition": f"{disposition}; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"})
 
 
 def client_address(request: web.Request) -> str:

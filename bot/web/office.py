@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import jinja2
 from aiohttp import web
 
 from bot import evidence
@@ -23,6 +22,7 @@ from bot.flows.documents import document_stem
 from bot.reminders import ReminderPolicy, current_deadline
 from bot.storage import ApplicantRow, Storage
 from bot.validation import count_chars
+from bot.web.guard import file_response, number
 from bot.web.office_store import OfficeStore
 from bot.web.store import Who
 from bot.wording import say
@@ -46,11 +46,11 @@ class OfficeSettings:
 
 class Desk:
     def __init__(self, storage: Storage, criteria: Criteria, settings: OfficeSettings,
-                 templates: jinja2.Environment) -> None:
+                 page: Callable[..., web.Response]) -> None:
         self.storage = storage
         self.criteria = criteria
         self.settings = settings
-        self.templates = templates
+        self.page = page  # the site's: one set of templates and one way of rendering them
         self.tokens = OfficeStore(storage)
 
     def routes(self) -> list[web.RouteDef]:
@@ -58,10 +58,6 @@ class Desk:
                 web.get("/office/applicants/{applicant_id}", self.applicant),
                 web.get("/office/applicants/{applicant_id}/files/{attachment_id}", self.attachment),
                 web.get("/office/applicants/{applicant_id}/documents/{version}", self.document)]
-
-    def page(self, template: str, status: int = 200, **context: Any) -> web.Response:
-        html = self.templates.get_template(template).render(award=self.criteria.award, **context)
-        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
         who = await self.tokens.use_link(request.match_info["token"])
@@ -94,7 +90,7 @@ class Desk:
                  and (not search or search in f"{r.name} {r.display_name} {r.unit}")]
         sort = request.query.get("sort", "active")
         shown.sort(key=SORTS.get(sort, SORTS["active"]), reverse=sort in ("answered", "active"))
-        page = max(0, _int(request.query.get("page")))
+        page = max(0, number(request.query.get("page")))
         pages = max(1, -(-len(shown) // PAGE_ROWS))
         deadline = await current_deadline(self.storage, self.settings.default_deadline)
         return self.page(
@@ -128,7 +124,7 @@ class Desk:
                        for d in await self.storage.documents(row.application_id)])
 
     async def applicant_row(self, request: web.Request) -> ApplicantRow:
-        wanted = _int(request.match_info["applicant_id"])
+        wanted = number(request.match_info["applicant_id"])
         row = next((r for r in await self.storage.applicant_rows() if r.applicant_id == wanted), None)
         if row is None:
             raise web.HTTPNotFound(text=say("office_no_such_applicant"))
@@ -138,34 +134,26 @@ class Desk:
         """A received file, shown in the page (an image) or downloaded, to a coordinator only."""
         await self.coordinator(request)
         row = await self.applicant_row(request)
-        wanted = _int(request.match_info["attachment_id"])
+        wanted = number(request.match_info["attachment_id"])
         found = next((f for f in await self.storage.attachments(row.application_id) if f.id == wanted), None)
         if found is None:
             raise web.HTTPNotFound(text=say("web_file_gone"))
         inline = found.mime_type in IMAGES
-        return await self.send_file(Path(found.path), found.file_name, found.mime_type, inline)
+        return await file_response(Path(found.path), found.file_name, found.mime_type, inline=inline)
 
     async def document(self, request: web.Request) -> web.StreamResponse:
         await self.coordinator(request)
         row = await self.applicant_row(request)
-        version = _int(request.match_info["version"])
+        version = number(request.match_info["version"])
         found = next((d for d in await self.storage.documents(row.application_id) if d.version == version), None)
         if found is None:
             raise web.HTTPNotFound(text=say("web_file_gone"))
         pdf = request.query.get("pdf") == "1" and found.pdf_path
         path = Path(found.pdf_path) if pdf and found.pdf_path else Path(found.path)
-        number = await self.storage.document_number(row.application_id, found.kind, found.version)
-        name = document_stem(row.name or row.display_name, found.kind, number) + path.suffix
+        nth = await self.storage.document_number(row.application_id, found.kind, found.version)
+        name = document_stem(row.name or row.display_name, found.kind, nth) + path.suffix
         mime = "application/pdf" if path.suffix == ".pdf" else DOCX
-        return await self.send_file(path, name, mime, inline=False)
-
-    async def send_file(self, path: Path, name: str, mime: str, inline: bool) -> web.StreamResponse:
-        if not await asyncio.to_thread(path.is_file):
-            raise web.HTTPNotFound(text=say("web_file_gone"))
-        disposition = "inline" if inline else "attachment"
-        return web.FileResponse(path, headers={
-            "Content-Type": mime,
-            "Content-Disposition": f"{disposition}; filename=\"{_ascii(name)}\"; filename*=UTF-8''{quote(name)}"})
+        return await file_response(path, name, mime)
 
     def state(self, row: ApplicantRow, now: datetime) -> str:
         if row.status == "submitted":
@@ -183,10 +171,3 @@ class Desk:
                 "unit": row.unit, "channel": row.channel, "state": state, "answered": row.answered,
                 "active": active.strftime("%Y-%m-%d %H:%M")}
 
-
-def _ascii(name: str) -> str:
-    return "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
-
-
-def _int(value: str | None) -> int:
-    return int(value) if value and value.isascii() and value.isdecimal() and len(value) < 9 else 0

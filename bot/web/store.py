@@ -84,16 +84,15 @@ class WebStore:
     # -- the conversation ----------------------------------------------------------------
 
     async def record(self, who: Who, role: str, payloads: list[dict[str, Any]]) -> None:
-        if not payloads:
-            return
-        now = now_utc()
-        async with self.storage.transaction() as db:
-            await db.executemany(
-                "INSERT INTO web_messages (channel, user_id, role, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                [(who.channel, who.user_id, role, json.dumps(p, ensure_ascii=False), now) for p in payloads])
+        await self._insert(who, [(role, payload) for payload in payloads])
 
     async def record_exchange(self, who: Who, mine: dict[str, Any] | None, replies: list[dict[str, Any]]) -> None:
-        rows = ([("me", mine)] if mine is not None else []) + [("bot", payload) for payload in replies]
+        """What they sent and what came back, in one transaction: the log never shows one without the other."""
+        await self._insert(who, ([("me", mine)] if mine is not None else []) + [("bot", p) for p in replies])
+
+    async def _insert(self, who: Who, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        if not rows:
+            return
         now = now_utc()
         async with self.storage.transaction() as db:
             await db.executemany(
