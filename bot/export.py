@@ -265,6 +265,8 @@ def _is_draft(entry: _Entry) -> bool:
 def _status(row: ApplicantRow, answered: int) -> str:
     if row.status == "submitted":
         return say("export_status_submitted")
+    if row.returned:
+        return say("export_status_returned")
     return say("export_status_new") if answered == 0 else say("export_status_active")
 
 

@@ -337,6 +337,29 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "applications returned for changes (退回修改) with the office's comments, each on a question or the 申报表",
+        # Returned is not a status of its own: a returned application is open ('active') with a return
+        # not yet resolved by a resubmission. The answer as it was when returned is kept for the diff.
+        """
+        CREATE TABLE returns (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            application_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            coordinator_channel TEXT NOT NULL,
+            coordinator_id TEXT NOT NULL,
+            returned_at TEXT NOT NULL,
+            resolved_at TEXT
+        );
+        CREATE INDEX returns_by_application ON returns (application_id, resolved_at);
+        CREATE TABLE return_comments (
+            return_id INTEGER NOT NULL REFERENCES returns(id) ON DELETE CASCADE,
+            target TEXT NOT NULL,  -- a question id, or 'profile' for the 申报表
+            comment TEXT NOT NULL,
+            answer_then TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (return_id, target)
+        );
+        """,
+    ),
 ]
 
 # Migrations that rebuild a table others refer to: run with foreign keys off (outside the

@@ -142,6 +142,8 @@ class ApplicantRow:
     last_active_at: str
     submitted_at: str | None
     blocked_at: str | None
+    returned: bool = False  # returned for changes (退回修改) and not resubmitted since
+    email: str = ""  # the 申报表's e-mail address, where reminders also go when AWARD_SMTP_URL is set
 
 
 class Storage:
@@ -699,7 +701,11 @@ class Storage:
                                 AND v.field = 'name'), '') AS name,
                       COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
                                 AND v.field = 'unit'), '') AS unit,
-                      (SELECT COUNT(*) FROM answers s WHERE s.application_id = p.id AND s.text != '') AS answered
+                      (SELECT COUNT(*) FROM answers s WHERE s.application_id = p.id AND s.text != '') AS answered,
+                      EXISTS (SELECT 1 FROM returns r WHERE r.application_id = p.id
+                              AND r.resolved_at IS NULL) AS returned,
+                      COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
+                                AND v.field = 'email'), '') AS email
                FROM applicants a JOIN applications p ON p.applicant_id = a.id
                WHERE p.status != 'consent'
                ORDER BY a.last_active_at DESC, a.id"""
@@ -707,7 +713,7 @@ class Storage:
         return [
             ApplicantRow(r["applicant_id"], r["application_id"], r["channel"], r["external_id"], r["display_name"],
                          r["name"], r["unit"], r["status"], r["answered"], r["last_active_at"], r["submitted_at"],
-                         r["blocked_at"])
+                         r["blocked_at"], bool(r["returned"]), r["email"])
             for r in rows
         ]
 

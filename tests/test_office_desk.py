@@ -65,7 +65,7 @@ async def test_a_coordinator_signs_in_once_from_a_link_and_sees_everyone(desk, s
         response = await session.get(f"/office/in/{link}", allow_redirects=False)
         assert response.status == 303 and response.headers["Location"] == "/office"
         page = await (await session.get("/office")).text()
-        assert "共 2 人：未开始 1 · 填写中 1 · 已提交 0" in page
+        assert "共 2 人：未开始 1 · 填写中 1 · 已退回 0 · 已提交 0" in page
         header = re.search(r"<thead>(.*?)</thead>", page, re.S)[1]  # type: ignore[index]
         assert all(column in header for column in ("姓名", "工作单位", "状态", "已答", "最近活动"))
         assert re.search(r'<td><a href="/office/applicants/\d+">张三</a></td>', page)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import evidence
+from bot import evidence, states
 from bot.criteria import Criteria
 from bot.document import safe_file_part
 from bot.flows.documents import document_stem
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 COMMANDS = frozenset({"admin", "list", "deadline", "remind", "export"})
 PREFIX = "co:"
 PAGE_SIZE = 8
-FILTERS = ("all", "new", "open", "done", "idle")
+FILTERS = ("all", "new", "open", "returned", "done", "idle")
 
 Exporter = Callable[[], Awaitable[Path]]  # writes the export (on the server) and returns the ZIP
 # Telegram takes files up to 50 MB from a bot; a bigger export stays on the server.
@@ -136,21 +136,15 @@ class Coordinator:
 
     # -- overview ------------------------------------------------------------------------
 
-    def _state(self, row: ApplicantRow, now: datetime) -> str:
-        if row.status == "submitted":
-            return "done"
-        return "open" if row.answered else "new"
-
     def _matches(self, row: ApplicantRow, wanted: str, now: datetime) -> bool:
         if wanted == "all":
             return True
         if wanted == "idle":
             return row.status != "submitted" and self.policy.is_inactive(row, now)
-        return self._state(row, now) == wanted
+        return states.state_of(row) == wanted
 
     def _state_label(self, row: ApplicantRow, now: datetime) -> str:
-        label = {"done": say("co_state_done"), "open": say("co_state_open"), "new": say("co_state_new")}
-        text = label[self._state(row, now)]
+        text = states.state_label(row)
         if row.status != "submitted" and self.policy.is_inactive(row, now):
             text += say("co_state_idle_mark")
         return text
@@ -160,7 +154,8 @@ class Coordinator:
         counts = {f: sum(1 for r in rows if self._matches(r, f, now)) for f in FILTERS}
         deadline = await current_deadline(self.storage, self.default_deadline)
         text = say("co_menu", total=counts["all"], new=counts["new"], open=counts["open"], done=counts["done"],
-                   idle=counts["idle"], deadline=self._when(deadline) if deadline else say("co_no_deadline"))
+                   returned=counts["returned"], idle=counts["idle"],
+                   deadline=self._when(deadline) if deadline else say("co_no_deadline"))
         return [Reply(text, keyboard(
             [Button(say("co_btn_list"), "co:l:all:0"), Button(say("co_btn_remind"), "co:r")],
             [Button(say("co_btn_export"), "co:x"), Button(say("co_btn_deadline"), "co:dl")],
@@ -191,7 +186,7 @@ class Coordinator:
         if page < pages - 1:
             paging.append(Button(say("co_btn_next"), f"co:l:{wanted}:{page + 1}"))
         filters = [Button(_filter_label(f), f"co:l:{f}:0") for f in FILTERS if f != wanted]
-        return [Reply("\n".join(lines), keyboard(*rows_of_buttons, paging, filters[:2], filters[2:]))]
+        return [Reply("\n".join(lines), keyboard(*rows_of_buttons, paging, filters[:3], filters[3:]))]
 
     async def _open_warnings(self, row: ApplicantRow) -> int:
         answers = await self.storage.answers(row.application_id)
@@ -333,7 +328,7 @@ def _filter_named(text: str) -> str | None:
 
 def _filter_label(name: str) -> str:
     labels = {"all": say("co_filter_all"), "new": say("co_filter_new"), "open": say("co_filter_open"),
-              "done": say("co_filter_done"), "idle": say("co_filter_idle")}
+              "returned": say("co_filter_returned"), "done": say("co_filter_done"), "idle": say("co_filter_idle")}
     return labels[name]
 
 

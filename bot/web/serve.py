@@ -55,8 +55,9 @@ class RoutedTransport:
 
 async def start_site(router: Router, storage: Storage, criteria: Criteria, settings: Settings,
                      host: str, port: int) -> web.AppRunner:
+    base = settings.web_base_url.strip().rstrip("/")
     office = OfficeSettings(Coordinators.parse(settings.coordinators).members, settings.policy(),
-                            settings.default_deadline(), settings.web_base_url.strip().startswith("https://"))
+                            settings.default_deadline(), base.startswith("https://"), base)
     app = build_app(router.handle, storage, criteria, web_settings(settings), office)
     runner = web.AppRunner(app, access_log=None)  # the access log would hold personal links' tokens
     await runner.setup()
