@@ -914,6 +914,7 @@ def backup_database(source: Path, target: Path) -> dict[str, int]:
 
 
 async def _insert_outgoing(db: aiosqlite.Connection, message: Outgoing, broadcast_id: int | None) -> bool:
+    """Queue a message inside a transaction already open (see Storage.transaction)."""
     now = now_utc()
     cursor = await db.execute(
         """INSERT INTO outbox (channel, recipient, applicant_id, broadcast_id, kind, payload, dedupe_key,
@@ -924,6 +925,9 @@ async def _insert_outgoing(db: aiosqlite.Connection, message: Outgoing, broadcas
          message.subject_id),
     )
     return cursor.rowcount == 1
+
+
+queue_in = _insert_outgoing  # for a unit of work elsewhere that queues a message with its other writes
 
 
 def _outbox(r: aiosqlite.Row) -> OutboxMessage:

@@ -26,7 +26,7 @@ from bot import evidence
 from bot.criteria import Criteria, ProfileField, Question, parse_target
 from bot.document import TEMPLATE
 from bot.files import default_data_dir
-from bot.flows import advice, materials, review, typed
+from bot.flows import advice, materials, returned, review, typed
 from bot.flows.coordinator import submission_notices
 from bot.flows.data_rights import DataRights
 from bot.flows.documents import Documents, submission_day
@@ -43,6 +43,7 @@ from bot.flows.events import (
     keyboard,
 )
 from bot.pdf import PdfConverter
+from bot.returns import PROFILE, Returns, profile_text
 from bot.storage import Application, Storage
 from bot.validation import Invalid, clean_text, count_chars, validate_field
 from bot.wording import say
@@ -104,6 +105,7 @@ class Interview:
                                                        self.materials.folder_of(app)], self.coordinators)
         self.criteria = criteria
         self.advice = advice.Advice(storage, criteria, pause=advice_pause)
+        self.returns = Returns(storage)
         self.tz = ZoneInfo(timezone)
         self.steps = [f"p:{f.key}" for f in criteria.profile] + [f"q:{q.id}" for q in criteria.questions] + [END]
         self._commands: dict[str, Callable[[Turn, str], Awaitable[list[Reply]]]] = {
@@ -264,8 +266,11 @@ class Interview:
             return [self._submitted_reply(turn.app)]
         answers = await self.storage.answers(turn.app.id)
         answered = sum(1 for q in self.criteria.questions if answers.get(q.id))
-        return [Reply(say("welcome_back", answered=answered, total=len(self.criteria.questions))),
-                await self._prompt(turn.app)]
+        replies = [Reply(say("welcome_back", answered=answered, total=len(self.criteria.questions)))]
+        back = await self.returns.open(turn.app.id)
+        if back is not None:
+            replies.append(Reply(returned.notice_text(self.criteria, back)))
+        return [*replies, await self._prompt(turn.app)]
 
     async def _cmd_help(self, turn: Turn, _args: str) -> list[Reply]:
         return [Reply(say("help", commands=self._command_list()))]
@@ -360,6 +365,9 @@ class Interview:
         profile = await self.storage.profile(turn.app.id)
         answers = await self.storage.answers(turn.app.id)
         text = review.progress_text(self.criteria, profile, answers, self._here(turn.app))
+        back = await self.returns.open(turn.app.id)
+        if back is not None:
+            text += "\n" + returned.progress_line(self.criteria, back)
         if turn.app.status == "submitted":
             return [Reply(text, self._submitted_reply(turn.app).buttons)]
         return [Reply(text, keyboard([Button(say("btn_continue"), "here"), Button(say("btn_menu"), "menu")],
@@ -400,6 +408,11 @@ class Interview:
         advice = await self._evidence_summary(turn.app, answers)
         if advice:
             text += "\n\n" + advice
+        back = await self.returns.open(turn.app.id)
+        unchanged = back and returned.still_unchanged(self.criteria, back, answers,
+                                                      profile_text(self.criteria, profile))
+        if unchanged:
+            text += "\n\n" + unchanged
         return [Reply(text, keyboard([Button(yes, "fin:yes")], [Button(say("btn_keep_editing"), "here")]),
                       choice_only=True)]
 
@@ -669,6 +682,9 @@ class Interview:
                 text += "\n" + field.help
             if current:
                 text += "\n" + say("profile_current", value=current)
+            note = returned.on_step(await self.returns.open(app.id), PROFILE)
+            if note:
+                text += "\n\n" + note
             return Reply(text, self._profile_buttons(field, current),
                          choice_only=field.type == "choice" and not current)
         question = self._question(step)
@@ -683,6 +699,9 @@ class Interview:
         limit = self.criteria.max_chars(question)
         if limit:
             text += "\n" + say("question_budget", max=limit)
+        note = returned.on_step(await self.returns.open(app.id), question.id)
+        if note:
+            text += "\n\n" + note
         preview = answer if len(answer) <= PREVIEW_CHARS else answer[:PREVIEW_CHARS] + "……"
         if app.mode == REPLACE:
             text += "\n\n" + say("question_rewriting", chars=count_chars(answer), preview=preview)
@@ -793,6 +812,7 @@ class Interview:
     async def _submit(self, turn: Turn) -> list[Reply]:
         # The step stays: after /reopen the applicant is back where they were.
         await self.storage.update_application(turn.app.id, status="submitted", mode="")
+        await self.returns.resolve(turn.app.id)
         app = await self._reload(turn)
         log.info("application submitted applicant=%s", turn.sender.key)
         replies = [Reply(say("submitted", when=self._local(app.submitted_at)))]

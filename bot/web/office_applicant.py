@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from bot import evidence
-from bot.flows import review
+from bot.flows import returned, review
 from bot.flows.documents import document_stem
+from bot.reminders import AUTOMATIC, MANUAL
+from bot.returns import MAX_COMMENT, PROFILE, Comment, Return, Returns, changes, profile_text
+from bot.storage import ApplicantRow
 from bot.validation import count_chars
 from bot.web.guard import file_response, number
 from bot.web.office import Desk
@@ -20,39 +25,105 @@ from bot.wording import say
 
 IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})  # shown in the page; others are downloaded
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+SENT_KINDS = (AUTOMATIC, MANUAL, returned.KIND)  # what the page lists as reminders and notices sent
 
 
 class ApplicantPages:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
+        self.returns = Returns(desk.storage)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/office/applicants/{applicant_id}", self.applicant),
+                web.post("/office/applicants/{applicant_id}/return", self.give_back),
                 web.get("/office/applicants/{applicant_id}/files/{attachment_id}", self.attachment),
                 web.get("/office/applicants/{applicant_id}/documents/{version}", self.document)]
 
-    async def applicant(self, request: web.Request) -> web.StreamResponse:
+    async def applicant(self, request: web.Request, problem: str = "", typed: dict[str, str] | None = None,
+                        status: int = 200) -> web.StreamResponse:
         desk = self.desk
         await desk.coordinator(request)
         row = await desk.applicant_row(request)
-        profile = await desk.storage.profile(row.application_id)
-        answers = await desk.storage.answers(row.application_id)
-        files = await desk.storage.attachments(row.application_id)
-        counts = Counter(f.question_id for f in files)
-        found = await asyncio.to_thread(evidence.check_application, desk.criteria, answers, counts)
+        storage, criteria = desk.storage, desk.criteria
+        profile = await storage.profile(row.application_id)
+        answers = await storage.answers(row.application_id)
+        files = await storage.attachments(row.application_id)
+        found = await asyncio.to_thread(evidence.check_application, criteria, answers,
+                                        Counter(f.question_id for f in files))
+        last = await self.returns.latest(row.application_id)
+        history = {q.id: await storage.history(row.application_id, q.id) for q in criteria.questions}
         return desk.page(
-            "office_applicant.html", row=row_view(desk, row, datetime.now(UTC)),
-            profile=[(f.label, profile.get(f.key, "")) for f in desk.criteria.profile],
-            answers=[{"id": q.id, "label": review.question_label(desk.criteria, q), "text": q.text,
+            "office_applicant.html", status, row=row_view(desk, row, datetime.now(UTC)),
+            profile=[(f.label, profile.get(f.key, "")) for f in criteria.profile],
+            profile_return=self.returned_view(last, PROFILE, profile_text(criteria, profile)),
+            answers=[{"id": q.id, "label": review.question_label(criteria, q), "text": q.text,
                       "answer": answers.get(q.id, ""), "chars": count_chars(answers.get(q.id, "")),
                       "warnings": [say(f"evidence_label_{w.code}") for w in found.get(q.id, [])
                                    if w.code != "empty"],
                       "files": [{"id": f.id, "name": f.file_name, "caption": f.caption,
-                                 "image": f.mime_type in IMAGES} for f in files if f.question_id == q.id]}
-                     for q in desk.criteria.questions],
+                                 "image": f.mime_type in IMAGES} for f in files if f.question_id == q.id],
+                      "history": [{"when": desk.local(r.created_at), "chars": count_chars(r.text), "text": r.text}
+                                  for r in reversed(history[q.id][:-1])],
+                      "returned": self.returned_view(last, q.id, answers.get(q.id, ""))}
+                     for q in criteria.questions],
             documents=[{"version": d.version, "draft": d.kind == "draft", "pdf": bool(d.pdf_path),
                         "made": desk.local(d.created_at)}
-                       for d in await desk.storage.documents(row.application_id)])
+                       for d in await storage.documents(row.application_id)],
+            last_return={"when": desk.local(last.returned_at), "open": last.resolved_at is None,
+                         "resolved": desk.local(last.resolved_at), "count": len(last.comments)} if last else None,
+            sent=await self.sent(row), csrf=desk.csrf(request), nonce=secrets.token_urlsafe(12),
+            can_return=row.status == "submitted", problem=problem, typed=typed or {},
+            just_returned=request.query.get("done") == "returned", max_comment=MAX_COMMENT)
+
+    def returned_view(self, last: Return | None, target: str, now: str) -> dict[str, Any] | None:
+        """A comment of the last return on this question (or the 申报表), and what changed since."""
+        comment = last.comment_on(target) if last else None
+        if last is None or comment is None:
+            return None
+        return {"comment": comment.text, "open": last.resolved_at is None, "changed": now != comment.answer_then,
+                "diff": changes(comment.answer_then, now)}
+
+    async def sent(self, row: ApplicantRow) -> list[dict[str, str]]:
+        """The reminders and notices sent to this applicant, newest first, with how each went."""
+        marks = ",".join("?" * len(SENT_KINDS))
+        rows = await self.desk.storage.fetchall(
+            f"SELECT kind, channel, status, created_at, sent_at FROM outbox WHERE applicant_id = ? "
+            f"AND kind IN ({marks}) ORDER BY id DESC LIMIT 50", (row.applicant_id, *SENT_KINDS))
+        kinds = {AUTOMATIC: say("office_sent_automatic"), MANUAL: say("office_sent_manual"),
+                 returned.KIND: say("office_sent_returned")}
+        return [{"kind": kinds[r["kind"]], "channel": r["channel"], "status": say_status(r["status"]),
+                 "when": self.desk.local(r["sent_at"] or r["created_at"])} for r in rows]
+
+    async def give_back(self, request: web.Request) -> web.StreamResponse:
+        """退回修改: the comments written on the page, the application reopened, the applicant told."""
+        desk = self.desk
+        who, form = await desk.posted(request)
+        row = await desk.applicant_row(request)
+        typed = {key[2:]: str(value).strip() for key, value in form.items() if key.startswith("c-")}
+        known = {PROFILE} | {q.id for q in desk.criteria.questions}
+        written = {target: text for target, text in typed.items() if text and target in known}
+        if row.status != "submitted":
+            return await self.applicant(request, say("office_return_not_submitted"), typed, 409)
+        if not written:
+            return await self.applicant(request, say("office_return_no_comment"), typed, 400)
+        too_long = [t for t, text in written.items() if len(text) > MAX_COMMENT]
+        if too_long:
+            return await self.applicant(request, say("office_return_too_long", max=MAX_COMMENT, targets="、".join(
+                returned.target_label(desk.criteria, t) for t in returned.ordered(desk.criteria, too_long))),
+                typed, 400)
+        profile = await desk.storage.profile(row.application_id)
+        answers = await desk.storage.answers(row.application_id)
+        comments = [Comment(t, written[t], profile_text(desk.criteria, profile) if t == PROFILE
+                            else answers.get(t, "")) for t in returned.ordered(desk.criteria, list(written))]
+        first = comments[0].target
+        step = f"p:{desk.criteria.profile[0].key}" if first == PROFILE else f"q:{first}"
+        draft = Return(0, row.application_id, (who.channel, who.user_id), "", None, tuple(comments))
+        nonce = str(form.get("nonce", ""))[:40] or secrets.token_urlsafe(12)
+        told = returned.notice(desk.criteria, draft, row.channel, row.external_id, row.applicant_id, nonce)
+        if not await self.returns.give_back(row.application_id, (who.channel, who.user_id), comments, step,
+                                            [told] if told else []):
+            return await self.applicant(request, say("office_return_not_submitted"), typed, 409)
+        raise web.HTTPSeeOther(f"/office/applicants/{row.applicant_id}?done=returned")
 
     async def attachment(self, request: web.Request) -> web.StreamResponse:
         """A received file, shown in the page (an image) or downloaded, to a coordinator only."""
@@ -78,3 +149,10 @@ class ApplicantPages:
         nth = await desk.storage.document_number(row.application_id, found.kind, found.version)
         name = document_stem(row.name or row.display_name, found.kind, nth) + path.suffix
         return await file_response(path, name, "application/pdf" if path.suffix == ".pdf" else DOCX)
+
+
+def say_status(status: str) -> str:
+    return {"pending": say("office_sent_pending"), "sending": say("office_sent_pending"),
+            "sent": say("office_sent_sent"), "uncertain": say("office_sent_uncertain"),
+            "failed": say("office_sent_failed"), "blocked": say("office_sent_blocked"),
+            "dropped": say("office_sent_dropped")}.get(status, status)

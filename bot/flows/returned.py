@@ -1,0 +1,78 @@
+"""What the applicant is told of a return (退回修改): the notice, the comment under its question,
+the places still to change. Pure: the interview and the desk give it the return and the criteria.
+"""
+
+from __future__ import annotations
+
+from bot.criteria import Criteria
+from bot.flows.events import Button, keyboard
+from bot.returns import PROFILE, Return
+from bot.storage import Outgoing
+from bot.wording import say
+
+KIND = "returned"  # outbox kind of the notice
+# The notice is one message (a transport sends one): each comment is cut there; the question shows it whole.
+NOTICE_COMMENT_CHARS = 200
+FIX_BUTTONS = 3
+NOTIFIED_CHANNELS = ("telegram", "web")  # the terminal has no one to deliver to: its next /start shows it
+
+
+def target_label(criteria: Criteria, target: str) -> str:
+    if target == PROFILE:
+        return say("returned_profile")
+    question = criteria.question(target)
+    return f"{target} {question.text}" if question else target
+
+
+def ordered(criteria: Criteria, targets: list[str] | tuple[str, ...]) -> list[str]:
+    """The 申报表 first, then the questions in the guide's order: the order the applicant meets them."""
+    order = {PROFILE: -1} | criteria.question_index
+    return sorted(targets, key=lambda t: order.get(t, len(order)))
+
+
+def notice_text(criteria: Criteria, ret: Return) -> str:
+    lines = []
+    for target in ordered(criteria, [c.target for c in ret.comments]):
+        comment = ret.comment_on(target)
+        assert comment is not None
+        text = comment.text if len(comment.text) <= NOTICE_COMMENT_CHARS else \
+            comment.text[:NOTICE_COMMENT_CHARS] + "……"
+        lines.append(say("returned_comment_line", target=target_label(criteria, target), comment=text))
+    return say("returned_notice", comments="\n\n".join(lines))
+
+
+def fix_buttons(criteria: Criteria, ret: Return) -> tuple[tuple[Button, ...], ...]:
+    targets = ordered(criteria, [c.target for c in ret.comments])[:FIX_BUTTONS]
+    return keyboard(*[[Button(say("btn_fix", target=say("returned_profile") if t == PROFILE else t),
+                              "go:p" if t == PROFILE else f"go:{t}")] for t in targets])
+
+
+def notice(criteria: Criteria, ret: Return, channel: str, recipient: str, applicant_id: int,
+           nonce: str) -> Outgoing | None:
+    """The notice queued for the applicant's channel; None for a channel nothing is delivered to."""
+    if channel not in NOTIFIED_CHANNELS:
+        return None
+    buttons = [[[b.label, b.data] for b in row] for row in fix_buttons(criteria, ret)]
+    return Outgoing(channel, recipient, KIND, {"text": notice_text(criteria, ret), "buttons": buttons},
+                    applicant_id=applicant_id, dedupe_key=f"{KIND}:{ret.application_id}:{nonce}")
+
+
+def on_step(ret: Return | None, target: str) -> str | None:
+    """The line shown under a question (or the 申报表's fields) while its comment stands."""
+    comment = ret.comment_on(target) if ret else None
+    return say("returned_on_question", comment=comment.text) if comment else None
+
+
+def still_unchanged(criteria: Criteria, ret: Return, answers: dict[str, str], profile_now: str) -> str | None:
+    """Before resubmitting: the places with a comment that have not been touched since the return."""
+    same = [c.target for c in ret.comments
+            if (profile_now if c.target == PROFILE else answers.get(c.target, "")) == c.answer_then]
+    if not same:
+        return None
+    return say("returned_unchanged", targets="、".join(
+        say("returned_profile") if t == PROFILE else t for t in ordered(criteria, same)))
+
+
+def progress_line(criteria: Criteria, ret: Return) -> str:
+    return say("returned_progress", targets="、".join(
+        say("returned_profile") if t == PROFILE else t for t in ordered(criteria, [c.target for c in ret.comments])))
