@@ -85,8 +85,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 
 def _body_limit(request: web.Request) -> int:
-    """Only an upload may be large; a typed message or a form is a few hundred kilobytes at most."""
-    return UPLOAD_BODY if request.path == "/api/upload" else SMALL_BODY
+    """Only an upload may be large (a file to the chat, the office's list of names as .xlsx); a typed
+    message or a form is a few hundred kilobytes at most."""
+    return UPLOAD_BODY if request.path in ("/api/upload", "/office/invites") else SMALL_BODY
 
 
 class Bucket:

@@ -33,6 +33,19 @@ class Shown:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Invited:
+    """Someone the office invited, as its list shows them."""
+
+    user_id: str
+    name: str
+    unit: str
+    invited_at: str
+    first_used_at: str | None  # None: the link was never opened
+    has_link: bool  # False: revoked
+    applicant_id: int | None  # their application, once the chat page opened
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
@@ -80,6 +93,80 @@ class WebStore:
         if row is None or not hmac.compare_digest(row["token_hash"], wanted):
             return None
         return Who(row["channel"], row["user_id"])
+
+    # -- invitations (the office's desk) --------------------------------------------------
+
+    async def invite_people(self, people: list[tuple[str, str]]) -> tuple[list[tuple[str, str, str]],
+                                                                          list[tuple[str, str]]]:
+        """Invite everyone of a list at once: ([(name, unit, link token)], [(name, unit) skipped]).
+
+        Someone already invited under the same name and unit whose link still works is skipped, not
+        invited twice (a double click, a list sent again); all in one transaction, so two such
+        requests at once cannot both invite them. Tokens are returned once and kept only hashed.
+        """
+        made: list[tuple[str, str, str]] = []
+        skipped: list[tuple[str, str]] = []
+        now = now_utc()
+        async with self.storage.transaction() as db:
+            rows = await (await db.execute(
+                "SELECT p.display_name, p.unit FROM web_people p WHERE p.invited = 1 AND EXISTS "
+                "(SELECT 1 FROM web_tokens t WHERE t.channel = ? AND t.user_id = p.user_id AND t.purpose = 'link')",
+                (CHANNEL,))).fetchall()
+            known = {(r[0], r[1]) for r in rows}
+            for name, unit in people:
+                if (name, unit) in known:
+                    skipped.append((name, unit))
+                    continue
+                user_id, token = "w" + secrets.token_hex(8), new_token()
+                await db.execute("INSERT INTO web_people (user_id, display_name, unit, invited, created_at) "
+                                 "VALUES (?, ?, ?, 1, ?)", (user_id, name, unit, now))
+                await db.execute("INSERT INTO web_tokens (token_hash, purpose, channel, user_id, created_at) "
+                                 "VALUES (?, 'link', ?, ?, ?)", (digest(token), CHANNEL, user_id, now))
+                made.append((name, unit, token))
+        return made, skipped
+
+    async def invited_count(self) -> int:
+        row = await self.storage.fetchone("SELECT COUNT(*) FROM web_people WHERE invited = 1")
+        return int(row[0]) if row else 0
+
+    async def invited(self, offset: int = 0, limit: int = 100, *, user_id: str | None = None) -> list[Invited]:
+        """Everyone the office invited (or the one named), the newest batch first and each batch in its
+        own order, with whether and when their link was first used.
+
+        Used: a session was opened with it (sessions go when the link is revoked), or the interview
+        knows them (from when they agree and start; this stays after a revocation).
+        """
+        rows = await self.storage.fetchall(
+            "SELECT p.user_id, p.display_name, p.unit, p.created_at, "
+            "(SELECT MIN(t.created_at) FROM web_tokens t WHERE t.channel = ? AND t.user_id = p.user_id "
+            " AND t.purpose = 'session') AS first_session, "
+            "EXISTS (SELECT 1 FROM web_tokens t WHERE t.channel = ? AND t.user_id = p.user_id "
+            " AND t.purpose = 'link') AS has_link, "
+            "a.id AS applicant_id, a.created_at AS started_at "
+            "FROM web_people p LEFT JOIN applicants a ON a.channel = ? AND a.external_id = p.user_id "
+            "WHERE p.invited = 1 AND (? IS NULL OR p.user_id = ?) "
+            "ORDER BY p.created_at DESC, p.rowid LIMIT ? OFFSET ?",
+            (CHANNEL, CHANNEL, CHANNEL, user_id, user_id, limit, offset))
+        return [Invited(r["user_id"], r["display_name"], r["unit"], r["created_at"],
+                        min(filter(None, (r["first_session"], r["started_at"])), default=None),
+                        bool(r["has_link"]), r["applicant_id"]) for r in rows]
+
+    async def revoke(self, user_id: str, *, renew: bool = False) -> str | None:
+        """The person's link and every session opened with it stop working; their answers stay.
+
+        With `renew`, a new link token (returned once, kept only hashed) replaces the old one in the
+        same transaction. None, and nothing done, for someone who is not a web person.
+        """
+        token = new_token() if renew else ""
+        async with self.storage.transaction() as db:
+            found = await (await db.execute("SELECT 1 FROM web_people WHERE user_id = ?", (user_id,))).fetchone()
+            if found is None:
+                return None
+            await db.execute("DELETE FROM web_tokens WHERE channel = ? AND user_id = ?", (CHANNEL, user_id))
+            if token:
+                await db.execute("INSERT INTO web_tokens (token_hash, purpose, channel, user_id, created_at) "
+                                 "VALUES (?, 'link', ?, ?, ?)", (digest(token), CHANNEL, user_id, now_utc()))
+        return token
 
     # -- the conversation ----------------------------------------------------------------
 
