@@ -31,6 +31,7 @@ from bot.flows.events import Sender
 from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.instance import AlreadyRunning, InstanceLock
+from bot.mail import EMAIL, email_transport
 from bot.pdf import PdfConverter, PdfError
 from bot.remind_report import remind_main
 from bot.reminders import (
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return 2
-    logs.setup(settings.log_level, secrets=[settings.telegram_bot_token])
+    logs.setup(settings.log_level, secrets=[settings.telegram_bot_token, *smtp_secrets(settings)])
     if getattr(args, "db", None):  # another database: its files go beside it too, unless AWARD_DATA_DIR says where
         settings = settings.model_copy(update={"db": args.db})
     if args.verb in NEEDS_DATABASE and not settings.db.exists():
@@ -406,7 +407,8 @@ async def serve(settings: Settings) -> int:
 
         async def planner() -> int:
             deadline = await current_deadline(storage, settings.default_deadline())
-            return await queue_automatic(storage, criteria, policy, deadline, datetime.now(UTC))
+            return await queue_automatic(storage, criteria, policy, deadline, datetime.now(UTC),
+                                         email=settings.email)
 
         stop = asyncio.Event()
         conflict = asyncio.Event()
@@ -434,6 +436,16 @@ async def serve(settings: Settings) -> int:
 
                 site = await start_site(router, storage, criteria, settings, settings.web_host, settings.web_port)
                 transport = RoutedTransport({"telegram": transport, WEB: WebTransport(WebStore(storage))})
+            username = getattr(application.bot, "username", None)
+            mail = email_transport(settings, storage, criteria,
+                                   telegram_link=f"https://t.me/{username}" if username else None)
+            if mail is not None:
+                # Reminders and 退回修改 notices to those who gave an e-mail address: the same outbox.
+                from bot.web.serve import RoutedTransport
+
+                routes = dict(transport.transports) if isinstance(transport, RoutedTransport) \
+                    else {"telegram": transport}
+                transport = RoutedTransport({**routes, EMAIL: mail})
             sender = OutboxSender(storage, transport, rate=settings.send_rate,
                                   gate=reminder_gate(storage, policy, Coordinators.parse(settings.coordinators)))
             task = start_background(application, sender, planner, settings.reminder_check_seconds)
@@ -442,6 +454,8 @@ async def serve(settings: Settings) -> int:
             if conflict.is_set():
                 logging.getLogger(__name__).error("409 Conflict: another program polls this bot; stopping")
             await stop_background(sender, task)
+            if mail is not None:
+                await mail.close()
             if site is not None:
                 await site.cleanup()
             await stop_polling(application)
@@ -451,6 +465,12 @@ async def serve(settings: Settings) -> int:
         print(CONFLICT, file=sys.stderr)
         return 1
     return 0
+
+
+def smtp_secrets(settings: Settings) -> list[str]:
+    """What of AWARD_SMTP_URL no log line may show: the password, and the URL that holds it."""
+    config = settings.smtp()
+    return [secret for secret in (config.password if config else "", settings.smtp_url.strip()) if len(secret) >= 4]
 
 
 def _reason(exc: BaseException) -> str:

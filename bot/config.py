@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.criteria import DEFAULT_CRITERIA
 from bot.document import TEMPLATE
 from bot.files import default_data_dir
+from bot.mail import SmtpConfig, SmtpUrlError, masked_url, parse_smtp_url, plausible_address
 from bot.reminders import ReminderPolicy, parse_deadline
 from bot.wording import say
 
@@ -34,6 +35,8 @@ EXAMPLES: dict[str, str] = {
     "AWARD_WEB_PORT": "8080",
     "AWARD_WEB_BASE_URL": "https://award.example.cn",
     "AWARD_WEB_REGISTRATION": "false",
+    "AWARD_SMTP_URL": "smtps://award%40example.cn:password@smtp.example.cn:465",
+    "AWARD_SMTP_FROM": "award@example.cn",
 }
 
 
@@ -71,6 +74,9 @@ class Settings(BaseSettings):
     web_port: int | None = Field(default=None, ge=1, le=65535, alias="AWARD_WEB_PORT")
     web_base_url: str = Field(default="", alias="AWARD_WEB_BASE_URL")
     web_registration: bool = Field(default=True, alias="AWARD_WEB_REGISTRATION")
+    # Empty: no e-mail. Set: reminders and 退回修改 notices also go to the 申报表's e-mail address.
+    smtp_url: str = Field(default="", alias="AWARD_SMTP_URL")
+    smtp_from: str = Field(default="", alias="AWARD_SMTP_FROM")
 
     @field_validator("remind_days")
     @classmethod
@@ -118,6 +124,35 @@ class Settings(BaseSettings):
         if value.strip() and not value.strip().startswith(("http://", "https://")):
             raise ValueError(f"expected the public address like https://award.example.cn, got {value!r}")
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_smtp_url(value, "award@example.cn")  # the sender is checked on its own
+            except SmtpUrlError as exc:
+                # The value is shown only masked (see _bad_setting): it holds the password.
+                raise PydanticCustomError("smtp_url", "{detail}", {"detail": str(exc)}) from None
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str) -> str:
+        if value.strip() and not plausible_address(value.strip()):
+            raise ValueError(f"expected an e-mail address like award@example.cn, got {value!r}")
+        return value.strip()
+
+    def smtp(self) -> SmtpConfig | None:
+        """The mail server as configured, or None: e-mail is off."""
+        if not self.smtp_url.strip():
+            return None
+        return parse_smtp_url(self.smtp_url, self.smtp_from)
+
+    @property
+    def email(self) -> bool:
+        """Whether reminders and notices also go by e-mail."""
+        return bool(self.smtp_url.strip())
 
     @field_validator("log_level")
     @classmethod
@@ -186,6 +221,8 @@ def explain(exc: ValidationError) -> list[str]:
 def _bad_setting(name: str, error: Any) -> str:
     given = error.get("input")
     value = given if isinstance(given, str) else "" if given is None else str(given)
+    if name == "AWARD_SMTP_URL":
+        value = masked_url(value)  # never the password on the screen
     detail = error.get("msg", "").removeprefix("Value error, ")
     params = {"name": name, "example": EXAMPLES.get(name, ""), "entry": (error.get("ctx") or {}).get("entry", ""),
               "detail": detail}
@@ -204,6 +241,8 @@ def _bad_setting(name: str, error: Any) -> str:
         "AWARD_WEB_PORT": say("config_bad_web_port", **params),
         "AWARD_WEB_BASE_URL": say("config_bad_web_base_url", **params),
         "AWARD_WEB_REGISTRATION": say("config_bad_web_registration", **params),
+        "AWARD_SMTP_URL": say("config_bad_smtp_url", **params),
+        "AWARD_SMTP_FROM": say("config_bad_smtp_from", **params),
     }
     problem = problems.get(name) or say("config_bad_setting", **params)
     return say("config_error", name=name, value=value if value.strip() else '""', problem=problem)

@@ -4,7 +4,8 @@ The rules are plain functions of the clock and the stored state, so a test can m
 the outbox delivers what they queue. Automatic reminders never go out in quiet hours, never to
 a submitted application, and never twice on one (award time zone) day to the same person.
 Each is queued under a key that names its reason, so running the planner again, or after a
-restart, queues nothing twice.
+restart, queues nothing twice. Where e-mail is on (AWARD_SMTP_URL), an applicant who gave an address
+gets each reminder by e-mail too: a message of its own under the same rules (see bot/mail.py).
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from zoneinfo import ZoneInfo
 from bot.criteria import Criteria
 from bot.flows import advice
 from bot.flows.events import Button, keyboard
+from bot.mail import RETURNED, copy_of, plausible_address
 from bot.sender import Drop, Gate, Postpone
 from bot.storage import ApplicantRow, OutboxMessage, Outgoing, Storage
 from bot.wording import say
 
 AUTOMATIC = "reminder_auto"
 MANUAL = "reminder"
+# A 退回修改 notice (bot/mail.py's RETURNED) waits out quiet hours like a reminder, and is dropped if the
+# applicant has resubmitted meanwhile.
+GATED_KINDS = frozenset({AUTOMATIC, MANUAL, RETURNED})
 OFFICE_KINDS = frozenset({"notice", "report"})  # messages to coordinators: submissions, erasures, reports
 DEADLINE_SETTING = "deadline"
 
@@ -128,9 +133,11 @@ def reminder_buttons() -> list[list[list[str]]]:
 
 
 async def plan_automatic(
-    storage: Storage, criteria: Criteria, policy: ReminderPolicy, deadline: datetime | None, now: datetime
+    storage: Storage, criteria: Criteria, policy: ReminderPolicy, deadline: datetime | None, now: datetime,
+    *, email: bool = False,
 ) -> list[tuple[ApplicantRow, Reason, Outgoing]]:
-    """The automatic reminders due now, not yet queued."""
+    """The automatic reminders due now, not yet queued. With `email` (AWARD_SMTP_URL is set) an applicant
+    who gave an e-mail address gets its copy too, right after the chat's, with the same row and reason."""
     if policy.is_quiet(now):
         return []
     today = now.astimezone(policy.tz).date()
@@ -152,15 +159,18 @@ async def plan_automatic(
             message = Outgoing(row.channel, row.external_id, AUTOMATIC, {"text": text, "buttons": reminder_buttons()},
                                applicant_id=row.applicant_id, dedupe_key=reason.key, not_before=_stamp(now))
             planned.append((row, reason, message))
+            if email and plausible_address(row.email.strip()):
+                planned.append((row, reason, copy_of(message, row.email)))
             break
     return planned
 
 
 async def queue_automatic(
-    storage: Storage, criteria: Criteria, policy: ReminderPolicy, deadline: datetime | None, now: datetime
+    storage: Storage, criteria: Criteria, policy: ReminderPolicy, deadline: datetime | None, now: datetime,
+    *, email: bool = False,
 ) -> int:
     queued = 0
-    for _row, _reason, message in await plan_automatic(storage, criteria, policy, deadline, now):
+    for _row, _reason, message in await plan_automatic(storage, criteria, policy, deadline, now, email=email):
         queued += await storage.enqueue(message)
     return queued
 
@@ -179,7 +189,7 @@ def reminder_gate(storage: Storage, policy: ReminderPolicy,
             return Drop("the recipient is no longer a coordinator")
         if message.kind == advice.KIND:
             return Drop("the applicant moved on or submitted") if await advice.outdated(storage, message) else None
-        if message.kind not in (AUTOMATIC, MANUAL) or message.applicant_id is None:
+        if message.kind not in GATED_KINDS or message.applicant_id is None:
             return None
         app = await storage.application(message.applicant_id)
         if app is None or app.status == "submitted":
@@ -206,15 +216,22 @@ def audience_rows(rows: list[ApplicantRow], audience: str, policy: ReminderPolic
 
 
 def manual_messages(rows: list[ApplicantRow], criteria: Criteria, deadline: datetime | None, policy: ReminderPolicy,
-                    now: datetime, nonce: str) -> list[Outgoing]:
+                    now: datetime, nonce: str, *, email: bool = False) -> list[Outgoing]:
+    """A coordinator's reminder to each of `rows`; with `email`, each chat message is followed by its e-mail
+    copy for those who gave an address."""
     # In quiet hours even a coordinator's reminder waits for the morning.
     start = _stamp(policy.quiet_over(now))
-    return [
-        Outgoing(row.channel, row.external_id, MANUAL,
-                 {"text": reminder_text("manual", criteria, row, deadline, policy.tz), "buttons": reminder_buttons()},
-                 applicant_id=row.applicant_id, dedupe_key=f"manual:{nonce}:{row.applicant_id}", not_before=start)
-        for row in rows
-    ]
+    messages = []
+    for row in rows:
+        message = Outgoing(row.channel, row.external_id, MANUAL,
+                           {"text": reminder_text("manual", criteria, row, deadline, policy.tz),
+                            "buttons": reminder_buttons()},
+                           applicant_id=row.applicant_id, dedupe_key=f"manual:{nonce}:{row.applicant_id}",
+                           not_before=start)
+        messages.append(message)
+        if email and plausible_address(row.email.strip()):
+            messages.append(copy_of(message, row.email))
+    return messages
 
 
 def _stamp(moment: datetime) -> str:

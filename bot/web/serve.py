@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.criteria import Criteria
 from bot.flows.coordinator import Coordinators
 from bot.flows.router import Router
+from bot.mail import EMAIL, email_transport
 from bot.reminders import current_deadline, queue_automatic, reminder_gate
 from bot.sender import OutboxSender, Refused, Transport
 from bot.storage import OutboxMessage, Storage
@@ -77,7 +78,11 @@ async def serve_web(settings: Settings, host: str, port: int,
         runner = await start_site(router, storage, criteria, settings, host, port)
         policy = settings.policy()
         # The same gate as the Telegram bot's: quiet hours, nothing after submission, advice still due.
-        sender = OutboxSender(storage, RoutedTransport({CHANNEL: WebTransport(WebStore(storage))}),
+        routes: dict[str, Transport] = {CHANNEL: WebTransport(WebStore(storage))}
+        mail = email_transport(settings, storage, criteria)
+        if mail is not None:
+            routes[EMAIL] = mail  # reminders and 退回修改 notices to those who gave an e-mail address
+        sender = OutboxSender(storage, RoutedTransport(routes),
                               rate=settings.send_rate, per_chat_interval=0,
                               gate=reminder_gate(storage, policy, Coordinators.parse(settings.coordinators)))
         sending = asyncio.create_task(sender.run(), name="outbox-sender")
@@ -86,7 +91,8 @@ async def serve_web(settings: Settings, host: str, port: int,
             while True:
                 try:
                     deadline = await current_deadline(storage, settings.default_deadline())
-                    if await queue_automatic(storage, criteria, policy, deadline, datetime.now(UTC)):
+                    if await queue_automatic(storage, criteria, policy, deadline, datetime.now(UTC),
+                                             email=settings.email):
                         sender.wake()
                 except Exception:
                     log.exception("reminder planning failed")
@@ -102,6 +108,8 @@ async def serve_web(settings: Settings, host: str, port: int,
         planning.cancel()
         sender.stop()
         await sending
+        if mail is not None:
+            await mail.close()
         await runner.cleanup()
     finally:
         await storage.close()
