@@ -354,7 +354,7 @@ def make_flows(settings: Settings, storage: Storage, criteria: Criteria) -> Rout
 
     coordinator = Coordinator(storage, criteria, coordinators, settings.policy(),
                               default_deadline=settings.default_deadline(), exporter=exporter,
-                              refuse=interview.handle, desk_link=desk_link)
+                              refuse=interview.handle, desk_link=desk_link, email=settings.email)
     return Router(interview, coordinator)
 
 

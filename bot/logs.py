@@ -15,7 +15,7 @@ import sys
 import traceback
 
 OWN = "bot"
-_MASK = "<TELEGRAM_BOT_TOKEN>"
+_MASK = "<secret>"  # the bot token or the SMTP password, never in a log line
 
 
 class _OnlyOwnDebug(logging.Filter):

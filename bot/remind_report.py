@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.criteria import Criteria
+from bot.mail import EMAIL
 from bot.reminders import DEADLINE_SETTING, Reason, current_deadline, plan_automatic
 from bot.storage import ApplicantRow, Outgoing, Storage
 from bot.wording import say
@@ -47,15 +48,18 @@ async def reminder_report(settings: Settings, storage: Storage, criteria: Criter
         report.lines.append(say("remind_deadline_passed"))
     if policy.is_quiet(now):
         report.quiet_until = policy.quiet_over(now)
-        report.later = await plan_automatic(storage, criteria, policy, deadline, report.quiet_until)
+        report.later = await plan_automatic(storage, criteria, policy, deadline, report.quiet_until,
+                                            email=settings.email)
         at = local(report.quiet_until)
         report.lines.append(say("remind_quiet", hours=settings.quiet_hours, at=at) if report.later
                             else say("remind_quiet_nobody", hours=settings.quiet_hours, at=at))
         listed = report.later
     else:
-        report.due = await plan_automatic(storage, criteria, policy, deadline, now)
+        report.due = await plan_automatic(storage, criteria, policy, deadline, now, email=settings.email)
         listed = report.due
-    for row, reason, _message in listed:
+    for row, reason, message in listed:
+        if message.channel == EMAIL:
+            continue  # the same person's reminder by e-mail: listed once, counted once
         why = say("remind_why_deadline", days=reason.days) if reason.kind == "deadline" \
             else say("remind_why_inactive", days=reason.days)
         report.lines.append(say("remind_row", who=row.name or row.display_name or row.external_id,
@@ -73,7 +77,7 @@ async def remind_main(settings: Settings, dry_run: bool, storage: Storage, crite
     listed = report.later if report.quiet_until else report.due
     if dry_run:
         if listed:
-            print(say("remind_dry_run", count=len(listed)))
+            print(say("remind_dry_run", count=sum(1 for _row, _reason, m in listed if m.channel != EMAIL)))
     elif report.quiet_until is not None:
         if report.later:
             print(say("remind_quiet_not_queued",

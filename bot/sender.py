@@ -213,12 +213,18 @@ class OutboxSender:
 
     async def _report_finished(self) -> None:
         for broadcast_id, channel, coordinator in await self.storage.finished_unreported_broadcasts():
+            # Imported here: bot.mail builds on this module.
+            from bot.mail import email_report, report_counts
+
             counts = await self.storage.outbox_counts(broadcast_id)
+            chats, mails = await report_counts(self.storage, broadcast_id)  # people in their chat; e-mails apart
             if channel and coordinator:
-                text = say("broadcast_report", sent=counts.get("sent", 0), blocked=counts.get("blocked", 0),
-                           failed=counts.get("failed", 0), uncertain=counts.get("uncertain", 0))
-                if counts.get("dropped"):
-                    text += "\n" + say("broadcast_report_dropped", dropped=counts["dropped"])
+                text = say("broadcast_report", sent=chats.get("sent", 0), blocked=chats.get("blocked", 0),
+                           failed=chats.get("failed", 0), uncertain=chats.get("uncertain", 0))
+                if chats.get("dropped"):
+                    text += "\n" + say("broadcast_report_dropped", dropped=chats["dropped"])
+                if mails:
+                    text += "\n" + email_report(mails)
                 await self.storage.enqueue(Outgoing(channel, coordinator, "report", {"text": text},
                                                     dedupe_key=f"report:{broadcast_id}"))
             await self.storage.mark_reported(broadcast_id)

@@ -322,8 +322,9 @@ async def test_an_address_the_server_refuses_is_reported_as_failed_and_not_tried
     assert len(inbox.mails) == 1 and inbox.to("nobody@example.cn") == []
     report = phone.got[-1]
     assert report.recipient == "900" and report.kind == "report"
-    assert "失败 1 人" in report.payload["text"]
-    # What the report can say of its e-mails (for the sender's report: see bot/mail.py).
+    # People are counted by their chat; the e-mails apart, the refused one among them.
+    assert "送达 2 人" in report.payload["text"] and "失败 0 人" in report.payload["text"]
+    assert "另发邮件：送达 1 封，被拒收或失败 1 封" in report.payload["text"]
     with sqlite3.connect(db_path) as db:
         [(broadcast_id,)] = db.execute("SELECT id FROM broadcasts").fetchall()
     chats, mails = await report_counts(storage, broadcast_id)

@@ -12,11 +12,14 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from bot.flows.coordinator import Coordinator, Coordinators
+from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
 from bot.storage import Storage
+from bot.web.app import WebSettings, build_app
+from bot.web.office import OfficeSettings
 from bot.web.office_store import OfficeStore
-from tests.conftest import FakeApplicant, answer_for
+from tests.conftest import PROFILE, FakeApplicant, answer_for
 from tests.test_office_desk import BOSS, POLICY, browser, desk_app
 
 
@@ -137,6 +140,24 @@ async def test_a_forged_or_empty_or_late_return_changes_nothing(desk, storage, c
                                        headers={"Origin": here})
         assert response.status == 401
     assert len(await notices(storage)) == 1  # a web applicant's page gets it once
+
+
+async def test_with_email_configured_the_notice_also_goes_to_the_address_in_the_form(storage, criteria,
+                                                                                    tmp_path) -> None:
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files")
+    server = TestServer(build_app(Dispatcher(interview.handle).handle, storage, criteria, WebSettings(),
+                                  OfficeSettings(frozenset({("telegram", "9000")}), POLICY, email=True)))
+    await server.start_server()
+    try:
+        _wang, wang_id = await submitted(storage, criteria, "telegram", "601", "王芳")
+        async with await signed_in(server, storage) as office:
+            assert (await give_back(office, server, wang_id, {"1.1a": "请补充数据。"})).status == 200
+    finally:
+        await server.close()
+    sent = await storage.fetchall("SELECT channel, recipient, payload FROM outbox WHERE kind = 'returned' "
+                                  "ORDER BY id")
+    assert [(m["channel"], m["recipient"]) for m in sent] == [("telegram", "601"), ("email", PROFILE["email"])]
+    assert "请补充数据" in sent[1]["payload"]
 
 
 async def test_a_terminal_applicant_learns_of_the_return_at_their_next_session(desk, storage, criteria) -> None:

@@ -73,7 +73,7 @@ class Coordinator:
     def __init__(self, storage: Storage, criteria: Criteria, coordinators: Coordinators, policy: ReminderPolicy, *,
                  default_deadline: datetime | None = None, exporter: Exporter | None = None,
                  refuse: Callable[[Event], Awaitable[list[Reply]]] | None = None,
-                 desk_link: Callable[[Sender], Awaitable[str]] | None = None) -> None:
+                 desk_link: Callable[[Sender], Awaitable[str]] | None = None, email: bool = False) -> None:
         self.storage = storage
         self.criteria = criteria
         self.coordinators = coordinators
@@ -84,6 +84,7 @@ class Coordinator:
         self.refuse = refuse
         # A one-time sign-in link to the desk on the web (bot/web/office.py); None: no web desk.
         self.desk_link = desk_link
+        self.email = email  # AWARD_SMTP_URL is set: a reminder also goes to the 申报表's e-mail address
 
     def wants(self, event: Event) -> bool:
         if isinstance(event, Command):
@@ -302,7 +303,7 @@ class Coordinator:
     async def _remind_confirm(self, audience: str, nonce: str, sender: Sender, now: datetime) -> list[Reply]:
         recipients = audience_rows(await self.storage.applicant_rows(), audience, self.policy, now)
         deadline = await current_deadline(self.storage, self.default_deadline)
-        messages = manual_messages(recipients, self.criteria, deadline, self.policy, now, nonce)
+        messages = manual_messages(recipients, self.criteria, deadline, self.policy, now, nonce, email=self.email)
         if not messages:
             return [Reply(say("co_remind_nobody"))]
         _broadcast, queued = await self.storage.create_broadcast(audience, messages,

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from bot.criteria import Criteria
 from bot.flows.events import Button, keyboard
+from bot.mail import RETURNED
 from bot.returns import PROFILE, Return
 from bot.storage import Outgoing
 from bot.wording import say
 
-KIND = "returned"  # outbox kind of the notice
+KIND = RETURNED  # outbox kind of the notice (and of its e-mail copy)
 # The notice is one message (a transport sends one): each comment is cut there; the question shows it whole.
 NOTICE_COMMENT_CHARS = 200
 FIX_BUTTONS = 3

@@ -35,6 +35,7 @@ class OfficeSettings:
     default_deadline: datetime | None = None
     secure_cookie: bool = False
     base_url: str = ""  # the public address (AWARD_WEB_BASE_URL): links in invitations, allowed Origin
+    email: bool = False  # AWARD_SMTP_URL is set: reminders and 退回修改 notices also go by e-mail
 
 
 class Desk:

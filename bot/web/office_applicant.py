@@ -14,6 +14,7 @@ from aiohttp import web
 from bot import evidence
 from bot.flows import returned, review
 from bot.flows.documents import document_stem
+from bot.mail import copy_of, plausible_address
 from bot.reminders import AUTOMATIC, MANUAL
 from bot.returns import MAX_COMMENT, PROFILE, Comment, Return, Returns, changes, profile_text
 from bot.storage import ApplicantRow
@@ -120,8 +121,11 @@ class ApplicantPages:
         draft = Return(0, row.application_id, (who.channel, who.user_id), "", None, tuple(comments))
         nonce = str(form.get("nonce", ""))[:40] or secrets.token_urlsafe(12)
         told = returned.notice(desk.criteria, draft, row.channel, row.external_id, row.applicant_id, nonce)
+        notices = [told] if told else []
+        if told and desk.settings.email and plausible_address(row.email.strip()):
+            notices.append(copy_of(told, row.email.strip()))
         if not await self.returns.give_back(row.application_id, (who.channel, who.user_id), comments, step,
-                                            [told] if told else []):
+                                            notices):
             return await self.applicant(request, say("office_return_not_submitted"), typed, 409)
         raise web.HTTPSeeOther(f"/office/applicants/{row.applicant_id}?done=returned")
 
