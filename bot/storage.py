@@ -746,6 +746,11 @@ class Storage:
                                                 "ORDER BY id", app_id)
                 app["documents"] = await rows("SELECT version, kind, created_at FROM documents "
                                               "WHERE application_id = ? ORDER BY version", app_id)
+                # 退回修改: the office's comments on their application are about them too.
+                app["returned_for_changes"] = await rows(
+                    "SELECT r.returned_at, r.resolved_at, c.target, c.comment FROM returns r "
+                    "JOIN return_comments c ON c.return_id = r.id WHERE r.application_id = ? ORDER BY r.id, c.rowid",
+                    app_id)
                 data["applications"].append(app)
             data["messages_from_the_office"] = await rows(
                 "SELECT kind, status, created_at, sent_at FROM outbox WHERE applicant_id = ? ORDER BY id", applicant_id)

@@ -167,3 +167,8 @@ async def test_a_terminal_applicant_learns_of_the_return_at_their_next_session(d
     assert await notices(storage) == []  # nothing to deliver to: the terminal shows it when opened
     await li.command("start")
     assert "申报办公室退回了您的申报书" in li.text and "【1.2a" in li.text and "请写明您本人的做法" in li.text
+    # The office's comments are about them: in what /mydata gives, and gone with /delete.
+    [app] = (await storage.personal_data(li_id))["applications"]
+    assert [c["comment"] for c in app["returned_for_changes"]] == ["请写明您本人的做法。"]
+    await storage.delete_applicant(li_id, {"text": ""})
+    assert await storage.fetchall("SELECT * FROM return_comments") == []
