@@ -18,6 +18,7 @@ import os
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,9 +68,13 @@ class _Entry:
 
 
 async def export_all(
-    storage: Storage, criteria: Criteria, out_dir: Path, *, tz: ZoneInfo, now: datetime | None = None
+    storage: Storage, criteria: Criteria, out_dir: Path, *, tz: ZoneInfo, now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Write the ZIP of latest 申报书 and the 汇总 spreadsheet into out_dir (created if missing).
+
+    `progress(done, total)`, if given, is called from the worker thread as each applicant's document
+    is added to the ZIP (the desk shows 已打包 12/40 份): it must only store what it is given.
 
     The export is recorded, with whose data it holds, before its files are written: an applicant
     who erases their data meanwhile takes the record with them, and the export, which holds them,
@@ -93,7 +98,7 @@ async def export_all(
             entries.append(_Entry(row, answers, dict(counts), document, number))
         export_id = await storage.record_export(zip_path, xlsx_path, [row.application_id for row in rows])
         try:
-            result = await asyncio.to_thread(_write, entries, criteria, zip_path, xlsx_path, tz, moment)
+            result = await asyncio.to_thread(_write, entries, criteria, zip_path, xlsx_path, tz, moment, progress)
         except BaseException:
             await storage.forget_export(export_id)
             raise
@@ -110,13 +115,13 @@ async def export_all(
 
 
 def _write(entries: list[_Entry], criteria: Criteria, zip_path: Path, xlsx_path: Path, tz: ZoneInfo,
-           now: datetime) -> ExportResult:
+           now: datetime, progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Both files or neither: a failure (a full disk) leaves no ZIP without its spreadsheet, no .part."""
     private_folder(zip_path.parent)
     zip_part, xlsx_part = temporary_beside(zip_path), temporary_beside(xlsx_path)
     try:
         with zipfile.ZipFile(zip_part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            documents, missing, versions = _add_documents(archive, entries)
+            documents, missing, versions = _add_documents(archive, entries, progress)
             # Built after the copies, so that it says what the ZIP really holds.
             workbook = _workbook(entries, versions, criteria, tz, now)
             archive.writestr(say("export_xlsx_in_zip") + ".xlsx", workbook)
@@ -132,12 +137,15 @@ def _write(entries: list[_Entry], criteria: Criteria, zip_path: Path, xlsx_path:
     return ExportResult(zip_path, xlsx_path, len(entries), documents, missing)
 
 
-def _add_documents(archive: zipfile.ZipFile, entries: list[_Entry]) -> tuple[int, list[str], list[str]]:
+def _add_documents(archive: zipfile.ZipFile, entries: list[_Entry],
+                   progress: Callable[[int, int], None] | None = None) -> tuple[int, list[str], list[str]]:
     """Copy each latest 申报书 (and its PDF) in; returns files copied, who has none, and the version column."""
     # An applicant's number is their application's id: the same in every export, never reused.
     width = max(2, len(str(max((entry.row.application_id for entry in entries), default=0))))
     copied, missing, versions = 0, list[str](), list[str]()
-    for entry in entries:
+    for done, entry in enumerate(entries):
+        if progress is not None:
+            progress(done, len(entries))  # how many are in so far, before this one's copy
         doc = entry.document
         stem = _file_stem(entry.row.application_id, width, entry.row, draft=_is_draft(entry))
         if doc is not None and _add(archive, Path(doc.path), f"{stem}.docx"):
@@ -153,6 +161,8 @@ def _add_documents(archive: zipfile.ZipFile, entries: list[_Entry]) -> tuple[int
             log.warning("export: document v%s of application %s is no longer on disk",
                         doc.version, entry.row.application_id)
             versions.append(say("export_version_lost", version=entry.number))
+    if progress is not None:
+        progress(len(entries), len(entries))
     return copied, missing, versions
 
 

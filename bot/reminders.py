@@ -215,6 +215,19 @@ def audience_rows(rows: list[ApplicantRow], audience: str, policy: ReminderPolic
     return []
 
 
+async def queue_manual(storage: Storage, criteria: Criteria, policy: ReminderPolicy, default_deadline: datetime | None,
+                       audience: str, nonce: str, coordinator: tuple[str, str], now: datetime, *,
+                       email: bool = False) -> tuple[int, int]:
+    """A coordinator's reminder (from the chat or the desk), queued as one broadcast: (its id, how many were
+    queued); (0, 0) when nobody is left to remind. The nonce makes a confirm sent twice one broadcast."""
+    recipients = audience_rows(await storage.applicant_rows(), audience, policy, now)
+    deadline = await current_deadline(storage, default_deadline)
+    messages = manual_messages(recipients, criteria, deadline, policy, now, nonce, email=email)
+    if not messages:
+        return 0, 0
+    return await storage.create_broadcast(audience, messages, coordinator=coordinator)
+
+
 def manual_messages(rows: list[ApplicantRow], criteria: Criteria, deadline: datetime | None, policy: ReminderPolicy,
                     now: datetime, nonce: str, *, email: bool = False) -> list[Outgoing]:
     """A coordinator's reminder to each of `rows`; with `email`, each chat message is followed by its e-mail

@@ -8,6 +8,7 @@ with the answer as it stood, so the office can see what changed since.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from bot.criteria import Criteria
@@ -16,7 +17,8 @@ from bot.storage import Outgoing, Storage, now_utc, queue_in
 PROFILE = "profile"  # a comment on the 申报表 rather than on a question
 MAX_COMMENT = 1000
 REWRITTEN = 0.3  # below this similarity a diff is noise: the text was written anew
-FOLD = 4  # characters kept the same between two changes that still read as part of one
+FOLD = 3  # characters kept the same between two changes that still read as part of one
+TOKEN = re.compile(r"[0-9A-Za-z.%]+|\s+|.", re.S)
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,15 @@ def changes(before: str, after: str) -> list[tuple[str, str]]:
     A short run left the same between two changes (a digit, a 年) is folded into them, as a reader
     sees "95.2%→99.0%" as one change, not five; a text mostly rewritten reads as removed and added whole.
     """
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    # Compared by token: a number with its unit (99.0%, 2024, ISO9001) is one, each Chinese character another,
+    # so 98% → 99.0% reads as one change and not as 9 kept and 8 → 9.0.
+    old, new = TOKEN.findall(before), TOKEN.findall(after)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     if matcher.ratio() < REWRITTEN:
         return [(op, text) for op, text in (("removed", before), ("added", after)) if text]
     pieces: list[list[str]] = []  # [before part, after part, 'same' or 'changed']
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        pieces.append([before[a1:a2], after[b1:b2], "same" if op == "equal" else "changed"])
+        pieces.append(["".join(old[a1:a2]), "".join(new[b1:b2]), "same" if op == "equal" else "changed"])
     for n, piece in enumerate(pieces):
         if piece[2] == "same" and 0 < n < len(pieces) - 1 and len(piece[0]) < FOLD:
             piece[2] = "changed"

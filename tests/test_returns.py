@@ -15,6 +15,7 @@ from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
+from bot.returns import changes
 from bot.storage import Storage
 from bot.web.app import WebSettings, build_app
 from bot.web.office import OfficeSettings
@@ -172,3 +173,15 @@ async def test_a_terminal_applicant_learns_of_the_return_at_their_next_session(d
     assert [c["comment"] for c in app["returned_for_changes"]] == ["请写明您本人的做法。"]
     await storage.delete_applicant(li_id, {"text": ""})
     assert await storage.fetchall("SELECT * FROM return_comments") == []
+
+
+def test_the_diff_reads_as_a_person_would_mark_the_changes() -> None:
+    # A figure changes whole; a kept 年 between two changes does not split them; a new text is new.
+    assert changes("闭环率由85%提升至98%。", "闭环率由85%提升至99.0%，高于行业平均97%。") == [
+        ("same", "闭环率由85%提升至"), ("removed", "98%"), ("added", "99.0%，高于行业平均97%"), ("same", "。")]
+    assert changes("2023年起每月复盘", "2024年起每周复盘") == [
+        ("removed", "2023"), ("added", "2024"), ("same", "年起每"), ("removed", "月"), ("added", "周"),
+        ("same", "复盘")]
+    assert changes("我负责来料检验。", "2022—2024年主导产线改造，一次合格率提高到99%。") == [
+        ("removed", "我负责来料检验。"), ("added", "2022—2024年主导产线改造，一次合格率提高到99%。")]
+    assert changes("", "新写的") == [("added", "新写的")]

@@ -41,6 +41,7 @@ from bot.web.store import CHANNEL, WebStore
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WIDTH, HEIGHT = 390, 844  # an ordinary phone, in CSS pixels
+DESK_WIDTH, DESK_HEIGHT = 1280, 900  # the award office's screen
 ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/124.0.0.0 Mobile Safari/537.36")
 WECHAT = ("Mozilla/5.0 (Linux; Android 14; V2309A Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -61,8 +62,9 @@ def missing_browser() -> str:
 class WebServer:
     """`award-bot web` in a background thread: the site, its database and its outbox sender."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, coordinators: str = "") -> None:
         self.folder = folder
+        self.coordinators = coordinators  # AWARD_COORDINATORS: who may sign in to the desk
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="web-server", daemon=True)
         self.origin = ""
@@ -78,7 +80,7 @@ class WebServer:
 
     async def _start(self) -> None:
         settings = Settings(_env_file=None, AWARD_DB=str(self.folder / "award.db"),  # type: ignore[call-arg]
-                            AWARD_PDF=False, AWARD_WEB_HOST="127.0.0.1")
+                            AWARD_PDF=False, AWARD_WEB_HOST="127.0.0.1", AWARD_COORDINATORS=self.coordinators)
         criteria = load_criteria(settings.criteria)
         self.storage = await Storage.open(settings.db)
         await claim_files(settings, self.storage)
@@ -134,7 +136,8 @@ def fetch(url: str, session: str | None) -> tuple[int, dict[str, str], bytes]:
 class Phone:
     """One person's phone browser: what they see, and what they type, tap and upload."""
 
-    def __init__(self, origin: str, user_agent: str = ANDROID) -> None:
+    def __init__(self, origin: str, user_agent: str = ANDROID, *, desk: bool = False) -> None:
+        """A phone; with `desk`, a desktop browser window (the award office's) instead."""
         self.origin = origin
         options = Options()
         options.binary_location = CHROMIUM
@@ -142,9 +145,12 @@ class Phone:
                          "--no-first-run", "--disable-background-networking", "--disable-component-update",
                          "--disable-sync", "--disable-extensions", "--lang=zh-CN"):
             options.add_argument(argument)
-        options.add_experimental_option("mobileEmulation", {
-            "deviceMetrics": {"width": WIDTH, "height": HEIGHT, "pixelRatio": 1.0, "touch": True, "mobile": True},
-            "userAgent": user_agent})
+        if desk:
+            options.add_argument(f"--window-size={DESK_WIDTH},{DESK_HEIGHT}")
+        else:
+            options.add_experimental_option("mobileEmulation", {
+                "deviceMetrics": {"width": WIDTH, "height": HEIGHT, "pixelRatio": 1.0, "touch": True, "mobile": True},
+                "userAgent": user_agent})
         options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         self.requested: list[str] = []
@@ -237,6 +243,8 @@ class Phone:
         button = self.button(label)
         assert button.tag_name == "button"
         before = self.last_id()
+        # A long message's buttons may sit below the answer box: a person scrolls them up first.
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
         button.click()
         return self._replied(before, f"tapping {label}")
 

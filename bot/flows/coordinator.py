@@ -25,8 +25,8 @@ from bot.reminders import (
     ReminderPolicy,
     audience_rows,
     current_deadline,
-    manual_messages,
     parse_deadline,
+    queue_manual,
     reminder_text,
 )
 from bot.storage import ApplicantRow, Outgoing, Storage
@@ -301,13 +301,11 @@ class Coordinator:
                                      [Button(say("co_btn_cancel"), "co:m")]), choice_only=True)]
 
     async def _remind_confirm(self, audience: str, nonce: str, sender: Sender, now: datetime) -> list[Reply]:
-        recipients = audience_rows(await self.storage.applicant_rows(), audience, self.policy, now)
-        deadline = await current_deadline(self.storage, self.default_deadline)
-        messages = manual_messages(recipients, self.criteria, deadline, self.policy, now, nonce, email=self.email)
-        if not messages:
+        broadcast, queued = await queue_manual(self.storage, self.criteria, self.policy, self.default_deadline,
+                                               audience, nonce, (sender.channel, sender.user_id), now,
+                                               email=self.email)
+        if not broadcast:
             return [Reply(say("co_remind_nobody"))]
-        _broadcast, queued = await self.storage.create_broadcast(audience, messages,
-                                                                 coordinator=(sender.channel, sender.user_id))
         if not queued:
             return [Reply(say("co_remind_already"))]
         log.info("coordinator %s queued %d reminders (%s)", sender.key, queued, audience)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +37,7 @@ class OfficeSettings:
     secure_cookie: bool = False
     base_url: str = ""  # the public address (AWARD_WEB_BASE_URL): links in invitations, allowed Origin
     email: bool = False  # AWARD_SMTP_URL is set: reminders and 退回修改 notices also go by e-mail
+    files: Path | None = None  # AWARD_DATA_DIR (the exports go where the chat's /export puts them)
 
 
 class Desk:

@@ -22,6 +22,7 @@ from bot.validation import count_chars
 from bot.web.guard import file_response, number
 from bot.web.office import Desk
 from bot.web.office_overview import row_view
+from bot.web.office_round import outbox_status
 from bot.wording import say
 
 IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})  # shown in the page; others are downloaded
@@ -92,7 +93,7 @@ class ApplicantPages:
             f"AND kind IN ({marks}) ORDER BY id DESC LIMIT 50", (row.applicant_id, *SENT_KINDS))
         kinds = {AUTOMATIC: say("office_sent_automatic"), MANUAL: say("office_sent_manual"),
                  returned.KIND: say("office_sent_returned")}
-        return [{"kind": kinds[r["kind"]], "channel": r["channel"], "status": say_status(r["status"]),
+        return [{"kind": kinds[r["kind"]], "channel": r["channel"], "status": outbox_status(r["status"]),
                  "when": self.desk.local(r["sent_at"] or r["created_at"])} for r in rows]
 
     async def give_back(self, request: web.Request) -> web.StreamResponse:
@@ -154,9 +155,3 @@ class ApplicantPages:
         name = document_stem(row.name or row.display_name, found.kind, nth) + path.suffix
         return await file_response(path, name, "application/pdf" if path.suffix == ".pdf" else DOCX)
 
-
-def say_status(status: str) -> str:
-    return {"pending": say("office_sent_pending"), "sending": say("office_sent_pending"),
-            "sent": say("office_sent_sent"), "uncertain": say("office_sent_uncertain"),
-            "failed": say("office_sent_failed"), "blocked": say("office_sent_blocked"),
-            "dropped": say("office_sent_dropped")}.get(status, status)

@@ -58,7 +58,8 @@ async def start_site(router: Router, storage: Storage, criteria: Criteria, setti
                      host: str, port: int) -> web.AppRunner:
     base = settings.web_base_url.strip().rstrip("/")
     office = OfficeSettings(Coordinators.parse(settings.coordinators).members, settings.policy(),
-                            settings.default_deadline(), base.startswith("https://"), base, settings.email)
+                            settings.default_deadline(), base.startswith("https://"), base, settings.email,
+                            settings.files)
     app = build_app(router.handle, storage, criteria, web_settings(settings), office)
     runner = web.AppRunner(app, access_log=None)  # the access log would hold personal links' tokens
     await runner.setup()
