@@ -35,6 +35,8 @@ from bot.criteria import Criteria
 from bot.document import safe_file_part
 from bot.evidence import check_application
 from bot.files import private_folder, remove_files, temporary_beside
+from bot.flows import returned
+from bot.returns import Return, Returns
 from bot.storage import ApplicantRow, Document, Storage
 from bot.validation import count_chars
 from bot.wording import say
@@ -65,6 +67,7 @@ class _Entry:
     attachments: dict[str, int]
     document: Document | None
     number: int  # which of its kind the document is (the 2nd draft): the number in the applicant's file name
+    returned: Return | None = None  # returned for changes and not resubmitted: its comments are listed
 
 
 async def export_all(
@@ -88,6 +91,7 @@ async def export_all(
     for _attempt in range(3):
         # In the order applicants started: a person keeps their number from one export to the next.
         rows = sorted(await storage.applicant_rows(), key=lambda row: row.application_id)
+        returns = await Returns(storage).all_open()
         entries = []
         for row in rows:
             answers = await storage.answers(row.application_id)
@@ -95,7 +99,7 @@ async def export_all(
             document = await storage.latest_document(row.application_id)
             number = 0 if document is None else (
                 await storage.document_number(row.application_id, document.kind, document.version))
-            entries.append(_Entry(row, answers, dict(counts), document, number))
+            entries.append(_Entry(row, answers, dict(counts), document, number, returns.get(row.application_id)))
         export_id = await storage.record_export(zip_path, xlsx_path, [row.application_id for row in rows])
         try:
             result = await asyncio.to_thread(_write, entries, criteria, zip_path, xlsx_path, tz, moment, progress)
@@ -215,6 +219,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
                 cell.data_type = "s"  # a name such as =HYPERLINK(…) is text, never a formula
     _style(sheet)
 
+    _comments_sheet(book, entries, criteria, tz)
     notes = book.create_sheet(say("export_sheet_notes"))
     notes.append([say("export_notes_title", time=now.strftime("%Y-%m-%d %H:%M"), tz=tz.key)])
     notes.append([say("export_notes_column"), say("export_notes_meaning")])
@@ -237,6 +242,31 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _comments_sheet(book: Workbook, entries: list[_Entry], criteria: Criteria, tz: ZoneInfo) -> None:
+    """退回修改 still open: one line per comment, so the office can check each one off."""
+    sheet = book.create_sheet(say("export_sheet_returned"))
+    sheet.append([say("export_col_number"), say("export_col_name"), say("export_col_unit"),
+                  say("export_col_returned_at"), say("export_col_target"), say("export_col_comment")])
+    for entry in entries:
+        if entry.returned is None:
+            continue
+        for target in returned.ordered(criteria, [c.target for c in entry.returned.comments]):
+            comment = entry.returned.comment_on(target)
+            assert comment is not None
+            sheet.append([_cell_text(v) for v in (
+                entry.row.application_id, _person(entry.row), entry.row.unit,
+                _timestamp(entry.returned.returned_at, tz), returned.target_label(criteria, target), comment.text)])
+    if sheet.max_row == 1:
+        sheet.append([say("export_returned_none")])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for column, width in zip("ABCDEF", (8, 12, 24, 18, 30, 60), strict=True):
+        sheet.column_dimensions[column].width = width
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _style(sheet: Worksheet) -> None:

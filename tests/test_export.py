@@ -141,7 +141,7 @@ async def test_the_spreadsheet_is_easy_to_read_and_explains_itself(
     await applicants_in_three_states(storage, criteria, tmp_path / "docs")
     result = await export_all(storage, criteria, tmp_path / "out", tz=SHANGHAI, now=NOW)
     book = load_workbook(result.xlsx_path)
-    assert book.sheetnames == ["汇总", "说明"]
+    assert book.sheetnames == ["汇总", "退回意见", "说明"]  # 退回意见: the office's open comments
     sheet = book["汇总"]
     assert all(cell.font.bold for cell in sheet[1]) and not sheet["B2"].font.bold
     assert sheet.freeze_panes == "C2"  # the header and the names stay in view

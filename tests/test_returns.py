@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+from openpyxl import load_workbook
 
+from bot.export import export_all
 from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
@@ -185,3 +187,18 @@ def test_the_diff_reads_as_a_person_would_mark_the_changes() -> None:
     assert changes("我负责来料检验。", "2022—2024年主导产线改造，一次合格率提高到99%。") == [
         ("removed", "我负责来料检验。"), ("added", "2022—2024年主导产线改造，一次合格率提高到99%。")]
     assert changes("", "新写的") == [("added", "新写的")]
+
+
+async def test_the_export_says_returned_and_lists_each_comment(desk, storage, criteria, tmp_path) -> None:
+    _wang, wang_id = await submitted(storage, criteria, "web", "w-9", "王芳")
+    async with await signed_in(desk, storage) as office:
+        await give_back(office, desk, wang_id, {"1.2a": "请写明您本人的做法。", "profile": "请写全职称。"})
+    result = await export_all(storage, criteria, tmp_path / "out", tz=POLICY.tz)
+    book = load_workbook(result.xlsx_path)
+    summary = book["汇总"]
+    header = [c.value for c in summary[1]]
+    assert summary.cell(2, header.index("状态") + 1).value == "已退回"
+    comments = [[c.value for c in row] for row in book["退回意见"].iter_rows(min_row=2)]
+    assert [row[4:] for row in comments] == [["申报表", "请写全职称。"],
+                                            [f"1.2a {criteria.question('1.2a').text}", "请写明您本人的做法。"]]
+    assert any("已退回" in str(c.value) for row in book["说明"].iter_rows() for c in row)
