@@ -19,7 +19,7 @@ from bot import evidence, states
 from bot.criteria import Criteria
 from bot.document import safe_file_part
 from bot.flows.documents import document_stem
-from bot.flows.events import Button, ButtonPress, Command, Event, Reply, Sender, keyboard
+from bot.flows.events import UNREACHABLE, Button, ButtonPress, Command, Event, Reply, Sender, keyboard
 from bot.reminders import (
     DEADLINE_SETTING,
     ReminderPolicy,
@@ -338,4 +338,4 @@ def submission_notices(coordinators: Iterable[tuple[str, str]], applicant_id: in
     buttons = [[[say("co_btn_detail"), f"co:d:{applicant_id}"]]]
     return [Outgoing(channel, user, "notice", {"text": text, "buttons": buttons},
                      dedupe_key=f"submitted:{application_id}:{submitted_at}:{channel}:{user}", subject_id=applicant_id)
-            for channel, user in coordinators]
+            for channel, user in coordinators if channel != UNREACHABLE]

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.files import remove_files, remove_folder, write_private
-from bot.flows.events import Reply, Sender
+from bot.flows.events import UNREACHABLE, Reply, Sender
 from bot.storage import Application, Outgoing, Storage
 from bot.wording import say
 
@@ -52,6 +52,8 @@ class DataRights:
         if erased.exports:
             text += "\n" + say("co_deleted_exports", count=erased.exports)
         for channel, user in self.coordinators:
+            if channel == UNREACHABLE:
+                continue
             await self.storage.enqueue(Outgoing(channel, user, "notice", {"text": text}))
         return [Reply(say("deleted"))]
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from bot.validation import clean_text
 
+# The terminal's channel: nothing is delivered there later (it has no push), so nobody on it is sent
+# notices through the outbox; its /start and /admin show what there is.
+UNREACHABLE = "console"
 
 @dataclass(frozen=True)
 class Sender:

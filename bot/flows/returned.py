@@ -5,7 +5,7 @@ the places still to change. Pure: the interview and the desk give it the return 
 from __future__ import annotations
 
 from bot.criteria import Criteria
-from bot.flows.events import Button, keyboard
+from bot.flows.events import UNREACHABLE, Button, keyboard
 from bot.mail import RETURNED
 from bot.returns import PROFILE, Return
 from bot.storage import Outgoing
@@ -15,7 +15,6 @@ KIND = RETURNED  # outbox kind of the notice (and of its e-mail copy)
 # The notice is one message (a transport sends one): each comment is cut there; the question shows it whole.
 NOTICE_COMMENT_CHARS = 200
 FIX_BUTTONS = 3
-NOTIFIED_CHANNELS = ("telegram", "web")  # the terminal has no one to deliver to: its next /start shows it
 
 
 def target_label(criteria: Criteria, target: str) -> str:
@@ -51,7 +50,7 @@ def fix_buttons(criteria: Criteria, ret: Return) -> tuple[tuple[Button, ...], ..
 def notice(criteria: Criteria, ret: Return, channel: str, recipient: str, applicant_id: int,
            nonce: str) -> Outgoing | None:
     """The notice queued for the applicant's channel; None for a channel nothing is delivered to."""
-    if channel not in NOTIFIED_CHANNELS:
+    if channel == UNREACHABLE:  # its next /start shows it
         return None
     buttons = [[[b.label, b.data] for b in row] for row in fix_buttons(criteria, ret)]
     return Outgoing(channel, recipient, KIND, {"text": notice_text(criteria, ret), "buttons": buttons},
