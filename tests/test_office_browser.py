@@ -32,7 +32,7 @@ from bot.flows.interview import Interview  # noqa: E402
 from bot.web.office import OFFICE_COOKIE  # noqa: E402
 from bot.web.office_store import OfficeStore  # noqa: E402
 from bot.web.store import Who  # noqa: E402
-from tests.conftest import PROFILE, FakeApplicant, answer_for  # noqa: E402
+from tests.conftest import PROFILE, FakeApplicant, answer_for, award_bot  # noqa: E402
 from tests.test_web_browser import enter_by_link  # noqa: E402
 from tests.web_browser import DESK_HEIGHT, DESK_WIDTH, Phone, WebServer  # noqa: E402
 
@@ -176,7 +176,13 @@ def test_a_whole_return_from_the_desk_to_the_phone_and_back(server: WebServer, b
 
 def test_strangers_forged_requests_and_old_links_get_nothing(server: WebServer,
                                                             browsers: Callable[..., Phone]) -> None:
-    used = sign_in_link(server)
+    # From the command line, beside the running server (as the office would on the server).
+    made = award_bot("office-link", "console:王主任", env={
+        "AWARD_DB": str(server.folder / "award.db"), "AWARD_COORDINATORS": "console:王主任",
+        "AWARD_WEB_BASE_URL": server.origin})
+    assert made.returncode == 0, made.stderr
+    used = made.stdout.strip().split("：")[-1]
+    assert used.startswith(f"{server.origin}/office/in/")
     desk = browsers(desk=True)
     desk.open(used)
     desk.wait(lambda: desk.driver.current_url.endswith("/office"), "the desk")
