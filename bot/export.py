@@ -212,11 +212,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
         ]
         for question in questions:
             values += [count_chars(entry.answers.get(question.id, "")), "、".join(labels[question.id])]
-        sheet.append([_cell_text(v) for v in values])
-        # Not sheet[sheet.max_row]: max_row scans every cell, which made the export quadratic.
-        for cell in next(sheet.iter_rows(min_row=line, max_row=line, max_col=len(values))):
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # a name such as =HYPERLINK(…) is text, never a formula
+        _append(sheet, line, values)
     _style(sheet)
 
     _comments_sheet(book, entries, criteria, tz)
@@ -249,15 +245,17 @@ def _comments_sheet(book: Workbook, entries: list[_Entry], criteria: Criteria, t
     sheet = book.create_sheet(say("export_sheet_returned"))
     sheet.append([say("export_col_number"), say("export_col_name"), say("export_col_unit"),
                   say("export_col_returned_at"), say("export_col_target"), say("export_col_comment")])
+    line = 1
     for entry in entries:
         if entry.returned is None:
             continue
         for target in returned.ordered(criteria, [c.target for c in entry.returned.comments]):
             comment = entry.returned.comment_on(target)
             assert comment is not None
-            sheet.append([_cell_text(v) for v in (
-                entry.row.application_id, _person(entry.row), entry.row.unit,
-                _timestamp(entry.returned.returned_at, tz), returned.target_label(criteria, target), comment.text)])
+            line += 1
+            _append(sheet, line, [entry.row.application_id, _person(entry.row), entry.row.unit,
+                                  _timestamp(entry.returned.returned_at, tz),
+                                  returned.target_label(criteria, target), comment.text])
     if sheet.max_row == 1:
         sheet.append([say("export_returned_none")])
     for cell in sheet[1]:
@@ -336,6 +334,16 @@ def _timestamp(value: str | None, tz: ZoneInfo) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _append(sheet: Worksheet, line: int, values: list[Any]) -> None:
+    """One row of what people typed: always text, never a formula (a name or comment such as
+    =HYPERLINK(…) must not become a live link in the office's spreadsheet)."""
+    sheet.append([_cell_text(v) for v in values])
+    # Not sheet[sheet.max_row]: max_row scans every cell, which made the export quadratic.
+    for cell in next(sheet.iter_rows(min_row=line, max_row=line, max_col=len(values))):
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
 
 
 def _cell_text(value: Any) -> Any:

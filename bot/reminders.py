@@ -29,6 +29,9 @@ MANUAL = "reminder"
 # A 退回修改 notice (bot/mail.py's RETURNED) waits out quiet hours like a reminder, and is dropped if the
 # applicant has resubmitted meanwhile.
 GATED_KINDS = frozenset({AUTOMATIC, MANUAL, RETURNED})
+# Quiet hours keep phones from ringing at night; a message waiting on one's own web page rings nothing,
+# and a 退回修改 notice held till morning left the page saying 已提交 while the desk said 已退回.
+SILENT_CHANNELS = frozenset({"web"})
 OFFICE_KINDS = frozenset({"notice", "report"})  # messages to coordinators: submissions, erasures, reports
 DEADLINE_SETTING = "deadline"
 
@@ -194,7 +197,7 @@ def reminder_gate(storage: Storage, policy: ReminderPolicy,
         app = await storage.application(message.applicant_id)
         if app is None or app.status == "submitted":
             return Drop("submitted before the reminder went out")
-        if policy.is_quiet(now):
+        if policy.is_quiet(now) and message.channel not in SILENT_CHANNELS:
             return Postpone(policy.quiet_over(now))
         return None
 

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.flows.events import UNREACHABLE
 from bot.storage import OutboxMessage, Outgoing, Storage
 from bot.wording import say
 
@@ -218,7 +219,8 @@ class OutboxSender:
 
             counts = await self.storage.outbox_counts(broadcast_id)
             chats, mails = await report_counts(self.storage, broadcast_id)  # people in their chat; e-mails apart
-            if channel and coordinator:
+            # A coordinator in the terminal is not written to later: the desk's report page says it.
+            if channel and coordinator and channel != UNREACHABLE:
                 text = say("broadcast_report", sent=chats.get("sent", 0), blocked=chats.get("blocked", 0),
                            failed=chats.get("failed", 0), uncertain=chats.get("uncertain", 0))
                 if chats.get("dropped"):

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.criteria import Criteria
 from bot.export import export_all
+from bot.files import default_data_dir
 from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.interview import Interview
 from bot.reminders import DEADLINE_SETTING, reminder_text
@@ -232,6 +233,26 @@ async def test_an_export_shows_progress_and_then_the_zip_downloads(desk, storage
     assert any((tmp_path / "award-files" / "exports").glob("*.zip"))
     async with browser(desk) as stranger:
         assert (await stranger.get("/office/export/zip")).status == 401
+
+
+async def test_after_a_restart_the_desk_still_offers_the_last_export(storage, criteria, tmp_path) -> None:
+    interview = Interview(storage, criteria, data_dir=tmp_path / "files")
+    wang = FakeApplicant(interview, "601", "王芳")
+    await wang.reach_questions()
+    await wang.command("draft")
+    # Made by the chat's /export (or the desk before the restart): the desk that starts now knows only the disk.
+    await export_all(storage, criteria, default_data_dir(storage.path) / "exports", tz=POLICY.tz)
+    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000")})
+    await server.start_server()
+    try:
+        async with await signed_in(server, storage) as session:
+            page = await (await session.get("/office/export")).text()
+            assert ("导出完成：1 人，1 个文件" in page and "再导出一次" in page) or "重新导出" in page, page
+            archive = await session.get("/office/export/zip")
+            assert archive.status == 200 and "汇总.xlsx" in zipfile.ZipFile(io.BytesIO(await archive.read())).namelist()
+            assert (await (await session.get("/office/export/xlsx")).read())[:2] == b"PK"
+    finally:
+        await server.close()
 
 
 async def test_export_all_reports_its_progress_applicant_by_applicant(storage, criteria, tmp_path) -> None:

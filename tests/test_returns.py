@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,14 @@ from aiohttp.test_utils import TestServer
 from openpyxl import load_workbook
 
 from bot.export import export_all
+from bot.flows import returned
 from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
-from bot.returns import changes
+from bot.reminders import reminder_gate
+from bot.returns import Comment, Return, changes
+from bot.sender import Postpone
 from bot.storage import Storage
 from bot.web.app import WebSettings, build_app
 from bot.web.office import OfficeSettings
@@ -127,7 +131,7 @@ async def test_a_forged_or_empty_or_late_return_changes_nothing(desk, storage, c
         empty = await give_back(office, desk, wang_id, {"1.1a": "  "})
         assert empty.status == 400 and "请至少在一处写下修改意见" in await empty.text()
         long = await give_back(office, desk, wang_id, {"1.2a": "长" * 1001})
-        assert long.status == 400 and "最多 1000 字" in await long.text() and "长" * 1001 in await long.text()
+        assert long.status == 400 and "这些超出了：1.2a。" in await long.text() and "长" * 1001 in await long.text()
         assert await notices(storage) == []
         assert (await storage.application(wang_id)).status == "submitted"
         page = await (await office.get(f"/office/applicants/{wang_id}")).text()
@@ -192,13 +196,38 @@ def test_the_diff_reads_as_a_person_would_mark_the_changes() -> None:
 async def test_the_export_says_returned_and_lists_each_comment(desk, storage, criteria, tmp_path) -> None:
     _wang, wang_id = await submitted(storage, criteria, "web", "w-9", "王芳")
     async with await signed_in(desk, storage) as office:
-        await give_back(office, desk, wang_id, {"1.2a": "请写明您本人的做法。", "profile": "请写全职称。"})
+        await give_back(office, desk, wang_id, {"1.2a": "请写明您本人的做法。", "profile": "请写全职称。",
+                                                "1.2b": '=HYPERLINK("https://evil.example","点这里")'})
     result = await export_all(storage, criteria, tmp_path / "out", tz=POLICY.tz)
     book = load_workbook(result.xlsx_path)
     summary = book["汇总"]
     header = [c.value for c in summary[1]]
     assert summary.cell(2, header.index("状态") + 1).value == "已退回"
     comments = [[c.value for c in row] for row in book["退回意见"].iter_rows(min_row=2)]
-    assert [row[4:] for row in comments] == [["申报表", "请写全职称。"],
-                                            [f"1.2a {criteria.question('1.2a').text}", "请写明您本人的做法。"]]
+    assert [row[4:] for row in comments] == [
+        ["申报表", "请写全职称。"], [f"1.2a {criteria.question('1.2a').text}", "请写明您本人的做法。"],
+        [f"1.2b {criteria.question('1.2b').text}", '=HYPERLINK("https://evil.example","点这里")']]
+    assert all(cell.data_type == "s" for row in book["退回意见"].iter_rows(min_row=2) for cell in row
+               if isinstance(cell.value, str))  # typed text, never a formula
     assert any("已退回" in str(c.value) for row in book["说明"].iter_rows() for c in row)
+
+
+async def test_at_night_the_notice_waits_for_a_phone_but_not_for_a_web_page(desk, storage, criteria) -> None:
+    _wang, wang_id = await submitted(storage, criteria, "web", "w-5", "王芳")
+    _li, li_id = await submitted(storage, criteria, "telegram", "605", "李雷")
+    async with await signed_in(desk, storage) as office:
+        for applicant_id in (wang_id, li_id):
+            assert (await give_back(office, desk, applicant_id, {"1.1a": "请补充数据。"})).status == 200
+    gate = reminder_gate(storage, POLICY)
+    night = datetime(2026, 11, 30, 23, 30, tzinfo=POLICY.tz)
+    decided = {m.channel: await gate(m, night) for m in await storage.due_messages()}
+    assert decided["web"] is None  # shown on the page now: a page does not ring
+    assert decided["telegram"] == Postpone(datetime(2026, 12, 1, 8, 0, tzinfo=POLICY.tz))
+
+
+def test_a_notice_with_many_long_comments_stays_one_telegram_message(criteria) -> None:
+    comments = tuple(Comment(q.id, "请补充数据，" * 60, "") for q in criteria.questions)
+    text = returned.notice_text(criteria, Return(1, 1, ("telegram", "9000"), "", None, comments))
+    assert len(text) < 4096
+    assert "【1.1a" in text and "另有意见在：" in text and "7.4b" in text  # the last one named, at least
+    assert text.endswith("改好后点「完成提交」再提交一次。")

@@ -14,6 +14,7 @@ from bot.wording import say
 KIND = RETURNED  # outbox kind of the notice (and of its e-mail copy)
 # The notice is one message (a transport sends one): each comment is cut there; the question shows it whole.
 NOTICE_COMMENT_CHARS = 200
+NOTICE_CHARS = 3000  # the comments' share of the one message (Telegram's limit is 4,096 characters)
 FIX_BUTTONS = 3
 
 
@@ -31,14 +32,24 @@ def ordered(criteria: Criteria, targets: list[str] | tuple[str, ...]) -> list[st
 
 
 def notice_text(criteria: Criteria, ret: Return) -> str:
-    lines = []
-    for target in ordered(criteria, [c.target for c in ret.comments]):
+    lines: list[str] = []
+    targets = ordered(criteria, [c.target for c in ret.comments])
+    for n, target in enumerate(targets):
         comment = ret.comment_on(target)
         assert comment is not None
         text = comment.text if len(comment.text) <= NOTICE_COMMENT_CHARS else \
             comment.text[:NOTICE_COMMENT_CHARS] + "……"
-        lines.append(say("returned_comment_line", target=target_label(criteria, target), comment=text))
+        line = say("returned_comment_line", target=target_label(criteria, target), comment=text)
+        if sum(len(x) + 2 for x in lines) + len(line) > NOTICE_CHARS:
+            # The rest by name only: each shows in full on its question.
+            lines.append(say("returned_more", targets="、".join(short(t) for t in targets[n:])))
+            break
+        lines.append(line)
     return say("returned_notice", comments="\n\n".join(lines))
+
+
+def short(target: str) -> str:
+    return say("returned_profile") if target == PROFILE else target
 
 
 def fix_buttons(criteria: Criteria, ret: Return) -> tuple[tuple[Button, ...], ...]:

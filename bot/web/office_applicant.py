@@ -111,8 +111,7 @@ class ApplicantPages:
         too_long = [t for t, text in written.items() if len(text) > MAX_COMMENT]
         if too_long:
             return await self.applicant(request, say("office_return_too_long", max=MAX_COMMENT, targets="、".join(
-                returned.target_label(desk.criteria, t) for t in returned.ordered(desk.criteria, too_long))),
-                typed, 400)
+                returned.short(t) for t in returned.ordered(desk.criteria, too_long))), typed, 400)
         profile = await desk.storage.profile(row.application_id)
         answers = await desk.storage.answers(row.application_id)
         comments = [Comment(t, written[t], profile_text(desk.criteria, profile) if t == PROFILE

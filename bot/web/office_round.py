@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import secrets
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,7 +211,7 @@ class Round:
     async def export_page(self, request: web.Request) -> web.StreamResponse:
         desk = self.desk
         await desk.coordinator(request)
-        run = self.export
+        run = self.export or await self.earlier()
         view = None
         if run is not None:
             result = run.result
@@ -242,6 +243,22 @@ class Round:
         finally:
             run.finished = datetime.now(UTC)
 
+    async def earlier(self) -> ExportRun | None:
+        """After a restart: the newest export still on disk (the desk's or the chat's /export)."""
+        row = await self.desk.storage.fetchone(
+            "SELECT e.id, e.zip_path, e.xlsx_path, e.created_at, COUNT(m.application_id) AS applicants FROM exports e "
+            "LEFT JOIN export_members m ON m.export_id = e.id WHERE e.xlsx_path IS NOT NULL "
+            "GROUP BY e.id ORDER BY e.id DESC LIMIT 1")
+        if row is None:
+            return None
+        zip_path, xlsx_path = Path(row["zip_path"]), Path(row["xlsx_path"])
+        documents = await asyncio.to_thread(_documents_in, zip_path)
+        if documents is None or not await asyncio.to_thread(xlsx_path.is_file):
+            return None
+        made = datetime.fromisoformat(row["created_at"])
+        return ExportRun(started=made, finished=made,
+                         result=ExportResult(zip_path, xlsx_path, row["applicants"], documents, []))
+
     async def export_zip(self, request: web.Request) -> web.StreamResponse:
         return await self._export_file(request, "zip")
 
@@ -250,13 +267,23 @@ class Round:
 
     async def _export_file(self, request: web.Request, kind: str) -> web.StreamResponse:
         await self.desk.coordinator(request)
-        result = self.export.result if self.export and not self.export.running else None
+        run = self.export or await self.earlier()
+        result = run.result if run and not run.running else None
         if result is None:
             return self.message(404, say("office_export_none"), "export", "/office/export")
         path = result.zip_path if kind == "zip" else result.xlsx_path
         if not await asyncio.to_thread(path.is_file):
             return self.message(404, say("office_export_gone"), "export", "/office/export")
         return await file_response(path, path.name, "application/zip" if kind == "zip" else XLSX)
+
+
+def _documents_in(zip_path: Path) -> int | None:
+    """How many 申报书 files an export's ZIP holds (its 汇总 not counted); None if it is gone or unreadable."""
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            return sum(1 for name in archive.namelist() if not name.endswith(".xlsx"))
+    except (OSError, zipfile.BadZipFile):
+        return None
 
 
 def _known_audience(audience: str) -> bool:
