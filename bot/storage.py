@@ -699,8 +699,11 @@ class Storage:
                       a.last_active_at, a.blocked_at, p.status, p.submitted_at,
                       COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
                                 AND v.field = 'name'), '') AS name,
-                      COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
-                                AND v.field = 'unit'), '') AS unit,
+                      -- The unit given at registration or invitation (web), until the 申报表 has one.
+                      COALESCE(NULLIF((SELECT value FROM profile_values v WHERE v.application_id = p.id
+                                       AND v.field = 'unit'), ''),
+                               (SELECT w.unit FROM web_people w WHERE a.channel = 'web'
+                                AND w.user_id = a.external_id), '') AS unit,
                       (SELECT COUNT(*) FROM answers s WHERE s.application_id = p.id AND s.text != '') AS answered,
                       EXISTS (SELECT 1 FROM returns r WHERE r.application_id = p.id
                               AND r.resolved_at IS NULL) AS returned,

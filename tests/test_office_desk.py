@@ -160,3 +160,16 @@ async def test_an_applicants_page_shows_warnings_photos_and_every_document_to_th
         assert quote("申报书-张三-第1版-草稿.docx") in document.headers["Content-Disposition"]
     async with browser(desk) as stranger:
         assert (await stranger.get(photo)).status == 401
+
+
+async def test_signing_out_ends_the_session_at_once(desk, storage) -> None:
+    link = await OfficeStore(storage).new_link(BOSS)
+    async with browser(desk) as session:
+        await session.get(f"/office/in/{link}")
+        cookie = session.cookie_jar.filter_cookies(desk.make_url("/office"))["award_office"].value
+        assert (await session.get("/office")).status == 200
+        out = await session.get("/office/out")
+        assert out.status == 200 and "已退出办公室页面" in await out.text()
+        assert (await session.get("/office")).status == 401
+    async with browser(desk) as again:  # the old cookie, kept by someone else, opens nothing either
+        assert (await again.get("/office", cookies={"award_office": cookie})).status == 401

@@ -12,9 +12,12 @@ from aiohttp.test_utils import TestServer
 
 from bot import evidence
 from bot.criteria import Criteria
+from bot.flows.events import Sender
+from bot.flows.interview import Interview
 from bot.storage import Storage
 from bot.web.office_store import OfficeStore
-from tests.conftest import answer_for
+from bot.web.store import WebStore
+from tests.conftest import FakeApplicant, answer_for
 from tests.test_office_desk import BOSS, browser, desk_app
 
 NOW = datetime.now(UTC)
@@ -197,6 +200,21 @@ async def test_before_anyone_starts_the_desk_says_so_and_has_its_nav(desk, stora
     assert "还没有人开始填写。" in page and "<svg" not in page
     nav = re.search(r'<nav class="desk-nav".*?</nav>', page, re.S)[0]  # type: ignore[index]
     assert re.findall(r'href="([^"]+)"', nav) == ["/office", "/office/remind", "/office/export", "/office/deadline",
-                                                  "/office/invites"]
+                                                  "/office/invites", "/office/out"]
     assert 'href="/office" aria-current="page"' in nav
     assert '<link rel="stylesheet" href="/static/office.css">' in page
+
+
+async def test_invited_people_who_have_not_started_are_counted_and_the_unit_they_were_invited_with_shows(
+        desk, storage, criteria) -> None:
+    store = WebStore(storage)
+    started, _link = await store.add_person("李雷", "连云港某某化工有限公司", invited=True)
+    await store.add_person("陈静", "某某港务公司", invited=True)
+    li = FakeApplicant(Interview(storage, criteria), started.user_id, "李雷")
+    li.sender = Sender("web", started.user_id, "李雷")
+    await li.consent()
+    async with await signed_in(desk, storage) as session:
+        page = await (await session.get("/office")).text()
+    assert "另有 1 位受邀者还没有打开链接并同意开始" in page
+    row = re.search(r"<tr>\s*<td[^>]*><a [^>]*>李雷</a></td>(.*?)</tr>", page, re.S)
+    assert row and "连云港某某化工有限公司" in row[1]

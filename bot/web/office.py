@@ -59,7 +59,8 @@ class Desk:
         from bot.web.office_round import Round
 
         rooms = (Overview(self), ApplicantPages(self), Round(self), Invitations(self))
-        return [web.get("/office/in/{token}", self.sign_in)] + [r for room in rooms for r in room.routes()]
+        return [web.get("/office/in/{token}", self.sign_in), web.get("/office/out", self.sign_out)] + [
+            r for room in rooms for r in room.routes()]
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
         who = await self.tokens.use_link(request.match_info["token"])
@@ -69,6 +70,13 @@ class Desk:
         response.set_cookie(OFFICE_COOKIE, await self.tokens.new_session(who), httponly=True, samesite="Lax",
                             path="/office", secure=self.settings.secure_cookie)
         raise response
+
+    async def sign_out(self, request: web.Request) -> web.StreamResponse:
+        """The session ends here and now (a shared office PC); a GET, as signing out gives nothing to forge."""
+        await self.tokens.end_session(request.cookies.get(OFFICE_COOKIE, ""))
+        response = self.page("message.html", text=say("office_signed_out_now"))
+        response.del_cookie(OFFICE_COOKIE, path="/office")
+        return response
 
     async def coordinator(self, request: web.Request) -> Who:
         """The coordinator behind this request, checked against today's list on every request."""

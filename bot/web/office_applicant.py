@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections import Counter
 from datetime import UTC, datetime
@@ -14,20 +15,22 @@ from aiohttp import web
 from bot import evidence
 from bot.flows import returned, review
 from bot.flows.documents import document_stem
-from bot.mail import copy_of, plausible_address
+from bot.mail import EMAIL, copy_of, plausible_address
 from bot.reminders import AUTOMATIC, MANUAL
 from bot.returns import MAX_COMMENT, PROFILE, Comment, Return, Returns, changes, profile_text
 from bot.storage import ApplicantRow
 from bot.validation import count_chars
 from bot.web.guard import file_response, number
 from bot.web.office import Desk
-from bot.web.office_overview import row_view
+from bot.web.office_overview import channel_labels, row_view
 from bot.web.office_round import outbox_status
 from bot.wording import say
 
 IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})  # shown in the page; others are downloaded
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SENT_KINDS = (AUTOMATIC, MANUAL, returned.KIND)  # what the page lists as reminders and notices sent
+
+log = logging.getLogger(__name__)
 
 
 class ApplicantPages:
@@ -93,8 +96,10 @@ class ApplicantPages:
             f"AND kind IN ({marks}) ORDER BY id DESC LIMIT 50", (row.applicant_id, *SENT_KINDS))
         kinds = {AUTOMATIC: say("office_sent_automatic"), MANUAL: say("office_sent_manual"),
                  returned.KIND: say("office_sent_returned")}
-        return [{"kind": kinds[r["kind"]], "channel": r["channel"], "status": outbox_status(r["status"]),
-                 "when": self.desk.local(r["sent_at"] or r["created_at"])} for r in rows]
+        channels = channel_labels() | {EMAIL: say("office_channel_email")}
+        return [{"kind": kinds[r["kind"]], "channel": channels.get(r["channel"], r["channel"]),
+                 "status": outbox_status(r["status"]), "when": self.desk.local(r["sent_at"] or r["created_at"])}
+                for r in rows]
 
     async def give_back(self, request: web.Request) -> web.StreamResponse:
         """退回修改: the comments written on the page, the application reopened, the applicant told."""
@@ -127,6 +132,8 @@ class ApplicantPages:
         if not await self.returns.give_back(row.application_id, (who.channel, who.user_id), comments, step,
                                             notices):
             return await self.applicant(request, say("office_return_not_submitted"), typed, 409)
+        log.info("application %s returned for changes by %s:%s with %d comment(s)", row.application_id,
+                 who.channel, who.user_id, len(comments))
         raise web.HTTPSeeOther(f"/office/applicants/{row.applicant_id}?done=returned")
 
     async def attachment(self, request: web.Request) -> web.StreamResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 import secrets
 import time
@@ -40,6 +41,8 @@ USER_ID = re.compile(r"w[0-9a-f]{16}")
 HEADER_NAMES = ("姓名", "名字")
 HEADER_UNITS = ("单位", "工作单位", "所在单位")
 COMMAS = re.compile(r"[,，;；]")
+
+log = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -184,7 +187,7 @@ class Invitations:
         people = await self.store.invited(page * PAGE_ROWS, PAGE_ROWS)
         return desk.page(
             "office_invites.html", status, nav="invites", csrf=desk.csrf(request), errors=errors or [], pasted=pasted,
-            total=total, page=page, pages=pages, limit=MAX_PEOPLE,
+            total=total, page=page, pages=pages, limit=MAX_PEOPLE, revoked=request.query.get("done") == "revoked",
             people=[{"id": p.user_id, "name": p.name, "unit": p.unit, "invited": desk.local(p.invited_at),
                      "used": desk.local(p.first_used_at), "revoked": not p.has_link,
                      "applicant": p.applicant_id} for p in people])
@@ -210,6 +213,8 @@ class Invitations:
                                       pasted=pasted)
         # Asked twice (a double click, a list sent again): one person keeps one working link.
         made, skipped = await self.store.invite_people(people)
+        log.info("%d invitation(s) made on the desk by %s:%s (%d skipped)", len(made), who.channel, who.user_id,
+                 len(skipped))
         raise web.HTTPSeeOther("/office/invites/batch/" + self.keep(
             who, [{"name": name, "unit": unit, "link": self.link_url(request, token)} for name, unit, token in made],
             [name + (f"（{unit}）" if unit else "") for name, unit in skipped]))
@@ -257,7 +262,8 @@ class Invitations:
             made = [{"name": person["name"], "unit": person["unit"], "link": self.link_url(request, token or "")}]
             raise web.HTTPSeeOther(f"/office/invites/batch/{self.keep(who, made, [])}")
         await self.store.revoke(person["id"])
-        raise web.HTTPSeeOther("/office/invites")
+        log.info("an invitation was revoked on the desk by %s:%s", who.channel, who.user_id)
+        raise web.HTTPSeeOther("/office/invites?done=revoked")
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from bot.web import office_query
 from bot.web.guard import number
 from bot.web.office import Desk
 from bot.web.office_query import CHANNELS, SORTS, STATES, TableQuery
+from bot.web.store import WebStore
 from bot.wording import say
 
 PAGE_ROWS = 50
@@ -65,7 +66,8 @@ class Overview:
             wanted=query.state, search=query.search, page=query.page, pages=pages,
             deadline=desk.local(deadline), days_left=(deadline - now).days if deadline and deadline > now else None,
             rows=[row_view(desk, r.row, now, r.warnings) for r in rows],
-            questions=len(desk.criteria.questions), channels=channel_labels(), chart=chart, nav="overview")
+            questions=len(desk.criteria.questions), channels=channel_labels(), chart=chart, nav="overview",
+            waiting=await WebStore(desk.storage).invited_waiting())
 
 
 def table_query(params: Any) -> TableQuery:

@@ -43,8 +43,10 @@ _BASE = """
                a.last_active_at, a.blocked_at, p.status, p.submitted_at,
                COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
                          AND v.field = 'name'), '') AS name,
-               COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
-                         AND v.field = 'unit'), '') AS unit,
+               COALESCE(NULLIF((SELECT value FROM profile_values v WHERE v.application_id = p.id
+                                AND v.field = 'unit'), ''),
+                        (SELECT w.unit FROM web_people w WHERE a.channel = 'web' AND w.user_id = a.external_id),
+                        '') AS unit,
                COALESCE(k.answered, 0) AS answered, k.warnings,
                EXISTS (SELECT 1 FROM returns r WHERE r.application_id = p.id AND r.resolved_at IS NULL) AS returned,
                COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id

@@ -47,6 +47,11 @@ class OfficeStore:
             return None
         return Who(row["channel"], row["user_id"])
 
+    async def end_session(self, token: str) -> None:
+        if token:
+            await self.storage.write("DELETE FROM office_tokens WHERE token_hash = ? AND purpose = 'session'",
+                                     (digest(token),))
+
     async def _issue(self, who: Who, purpose: str, lifetime: timedelta, now: datetime | None) -> str:
         token = new_token()
         moment = now or datetime.now(UTC)

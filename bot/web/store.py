@@ -125,6 +125,15 @@ class WebStore:
                 made.append((name, unit, token))
         return made, skipped
 
+    async def invited_waiting(self) -> int:
+        """Invited, with a working link, and not yet agreed and started: not among the desk's applicants."""
+        row = await self.storage.fetchone(
+            "SELECT COUNT(*) FROM web_people p WHERE p.invited = 1 AND EXISTS (SELECT 1 FROM web_tokens t "
+            "WHERE t.channel = ? AND t.user_id = p.user_id AND t.purpose = 'link') AND NOT EXISTS (SELECT 1 "
+            "FROM applicants a JOIN applications x ON x.applicant_id = a.id WHERE a.channel = ? "
+            "AND a.external_id = p.user_id AND x.status != 'consent')", (CHANNEL, CHANNEL))
+        return int(row[0]) if row else 0
+
     async def invited_count(self) -> int:
         row = await self.storage.fetchone("SELECT COUNT(*) FROM web_people WHERE invited = 1")
         return int(row[0]) if row else 0
