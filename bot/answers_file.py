@@ -115,7 +115,7 @@ def load_answers_file(path: Path, criteria: Criteria, *, today: date) -> Answers
             continue
         if str(value).strip() == "" and not field_.required:
             continue
-        checked = validate_field(field_, str(value), today=today)
+        checked = validate_field(field_, str(value), today=today, profile=profile)
         if isinstance(checked, Invalid):
             problems.append(f"profile.{key}: {say(checked.key, **checked.params)}")
         else:

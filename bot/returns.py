@@ -11,7 +11,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from bot.criteria import Criteria
+from bot import idcard
+from bot.criteria import Criteria, ProfileField
 from bot.storage import Outgoing, Storage, now_utc, queue_in
 
 PROFILE = "profile"  # a comment on the 申报表 rather than on a question
@@ -108,8 +109,14 @@ class Returns:
 
 
 def profile_text(criteria: Criteria, profile: dict[str, str]) -> str:
-    """The 申报表 as text, one field a line: how its comment's 'answer then' is kept and compared."""
-    return "\n".join(f"{field.label}：{profile.get(field.key, '')}" for field in criteria.profile)
+    """The 申报表 as text, one field a line: how its comment's 'answer then' is kept and compared (and
+    shown to the office: a 身份证号 masked, as on every office screen)."""
+    return "\n".join(f"{field.label}：{shown(field, profile.get(field.key, ''))}" for field in criteria.profile)
+
+
+def shown(field: ProfileField, value: str) -> str:
+    """A 申报表 value as the office's screens show it."""
+    return idcard.masked(value) if field.type == "idcard" and value else value
 
 
 def changes(before: str, after: str) -> list[tuple[str, str]]:

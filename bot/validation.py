@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from bot import idcard
 from bot.criteria import ProfileField
 
 # Control characters break documents (docx drops text after them) and mean nothing to a reader.
@@ -74,8 +76,25 @@ _YEAR_MONTH = re.compile(r"^(\d{4})\s*(?:[-./年]\s*)(\d{1,2})\s*月?$")
 _YEAR_MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
 
 
-def validate_field(field: ProfileField, raw: str, *, today: date) -> str | Invalid:
-    """The stored form of a profile value, or why it cannot be accepted."""
+def validate_field(field: ProfileField, raw: str, *, today: date,
+                   profile: Mapping[str, str] | None = None) -> str | Invalid:
+    """The stored form of a profile value, or why it cannot be accepted. `profile`: the 申报表 so far,
+    for what must agree with other fields (a 身份证号 with 出生年月 and 性别)."""
+    value = _validate(field, raw, today)
+    if isinstance(value, Invalid) or not profile:
+        return value
+    if field.type == "idcard":
+        number = value
+    elif field.key in idcard.AGREES:
+        number = profile.get(idcard.KEY, "")
+    else:
+        return value
+    card = idcard.parse(number, today) if number else None
+    found = idcard.disagreement(card, {**profile, field.key: value}) if isinstance(card, idcard.IdCard) else None
+    return Invalid(found[0], found[1]) if found else value
+
+
+def _validate(field: ProfileField, raw: str, today: date) -> str | Invalid:
     value = clean_text(raw)
     label = field.label
     if not value:
@@ -109,6 +128,9 @@ def validate_field(field: ProfileField, raw: str, *, today: date) -> str | Inval
                 return Invalid("invalid_year_month_range", {"label": label})
             return f"{year:04d}-{month:02d}"
         return Invalid("invalid_year_month", {"label": label})
+    if field.type == "idcard":
+        card = idcard.parse(value, today)
+        return card.number if isinstance(card, idcard.IdCard) else Invalid(card, {})
     if field.type == "integer":
         text = value.translate(_FULLWIDTH_DIGITS).removesuffix("年").strip()
         if not re.fullmatch(r"\d{1,4}", text):

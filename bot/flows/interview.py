@@ -590,7 +590,7 @@ class Interview:
         field = self.criteria.field(key) if key else None
         if field is None:
             return [Reply(say("edit_unknown"))]
-        value = validate_field(field, raw, today=self._now().date())
+        value = validate_field(field, raw, today=self._now().date(), profile=await self.storage.profile(app.id))
         if isinstance(value, Invalid):
             return [Reply(say(value.key, **value.params) + "\n" + say("edit_not_applied"))]
         await self.storage.set_profile_value(app.id, field.key, value, ref)
@@ -616,10 +616,12 @@ class Interview:
     # -- profile -------------------------------------------------------------------------
 
     async def _save_profile(self, turn: Turn, field: ProfileField, raw: str, ref: str | None) -> list[Reply]:
-        current = (await self.storage.profile(turn.app.id)).get(field.key)
+        profile = await self.storage.profile(turn.app.id)
+        current = profile.get(field.key)
         # A long field (主要工作经历) may come in several messages: they add up until 完成本项.
         appending = field.type == "longtext" and turn.app.mode == APPEND and bool(current)
-        value = validate_field(field, f"{current}\n{raw}" if appending else raw, today=self._now().date())
+        value = validate_field(field, f"{current}\n{raw}" if appending else raw, today=self._now().date(),
+                               profile=profile)
         if isinstance(value, Invalid):
             return [Reply(say(value.key, **value.params), buttons=self._profile_buttons(field, current),
                           choice_only=field.type == "choice" and not current)]

@@ -17,7 +17,7 @@ from bot.flows import returned, review
 from bot.flows.documents import document_stem
 from bot.mail import EMAIL, copy_of, plausible_address
 from bot.reminders import AUTOMATIC, MANUAL
-from bot.returns import MAX_COMMENT, PROFILE, Comment, Return, Returns, changes, profile_text
+from bot.returns import MAX_COMMENT, PROFILE, Comment, Return, Returns, changes, profile_text, shown
 from bot.storage import ApplicantRow
 from bot.validation import count_chars
 from bot.web.guard import file_response, number
@@ -59,7 +59,7 @@ class ApplicantPages:
         history = {q.id: await storage.history(row.application_id, q.id) for q in criteria.questions}
         return desk.page(
             "office_applicant.html", status, row=row_view(desk, row, datetime.now(UTC)),
-            profile=[(f.label, profile.get(f.key, "")) for f in criteria.profile],
+            profile=[(f.label, shown(f, profile.get(f.key, ""))) for f in criteria.profile],
             profile_return=self.returned_view(last, PROFILE, profile_text(criteria, profile)),
             answers=[{"id": q.id, "label": review.question_label(criteria, q), "text": q.text,
                       "answer": answers.get(q.id, ""), "chars": count_chars(answers.get(q.id, "")),
