@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import evidence, logs
-from bot.answers_file import AnswersFileError, load_answers_file
+from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.cli_parser import build_parser
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import Console
@@ -30,6 +30,7 @@ from bot.flows.dispatch import Dispatcher
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
 from bot.flows.router import Router
+from bot.glyphs import missing_glyphs
 from bot.instance import AlreadyRunning, InstanceLock
 from bot.mail import EMAIL, email_transport
 from bot.pdf import PdfConverter, PdfError
@@ -250,6 +251,26 @@ def render_main(settings: Settings, answers_path: Path, output: Path, no_pdf: bo
     for attachment in rendered.not_embedded:
         print(f"提示：附件{attachment.number}（{attachment.file_name}）放不进文档，只列在证明材料清单中："
               "Word 显示不了这种格式（能显示的是 JPG、PNG、GIF、BMP、TIFF），或文件不完整、已损坏", file=sys.stderr)
+    try:
+        return _render_pdf(settings, output, no_pdf, profile)
+    finally:
+        # After the normal output: characters that would print as a box or not at all.
+        missing = missing_glyphs(_texts_of(criteria, loaded))
+        if missing:
+            listed = "、".join(f"{char}（{'、'.join(places)}）" for char, places in missing.items())
+            print(say("render_missing_glyphs", chars=listed), file=sys.stderr)
+
+
+def _texts_of(criteria: Criteria, loaded: Answers) -> list[tuple[str, str]]:
+    """Every text of an answers file with where it is (申报表 label, question id, 附件说明)."""
+    labels = {f.key: f.label for f in criteria.profile}
+    texts = [(labels.get(key, key), str(value)) for key, value in loaded.profile.items()]
+    texts += list(loaded.answers.items())
+    texts += [(say("render_glyphs_caption", question=a.question_id), a.caption) for a in loaded.attachments]
+    return texts
+
+
+def _render_pdf(settings: Settings, output: Path, no_pdf: bool, profile: Path | None) -> int:
     if no_pdf or not settings.pdf:
         return 0
     converter = PdfConverter.find(profile or settings.libreoffice_profile)

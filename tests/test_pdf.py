@@ -63,9 +63,10 @@ def test_the_pdf_shows_the_chinese_title_an_answer_and_a_table_of_contents_with_
     contents = pages[1] + pages[2]
     assert re.search(r"一、申报表\.{5,}\d+", contents), contents[:300]
     assert re.search(r"7\.4[^.]*\.{5,}\d+", contents)
-    # 仿宋 body text prints in a serif CJK face, 黑体 headings in a sans one: the font map worked.
+    # Each face the template names prints in its own free font (templates/fonts.conf): 仿宋 body text in
+    # the light Ming face, 黑体 headings in a sans one, 楷体 in a Kai face, digits and Latin in Liberation Serif.
     fonts = " ".join(font_names(pdf))
-    assert "SerifCJK" in fonts and "SansCJK" in fonts, fonts
+    assert all(face in fonts for face in ("UMing", "UKai", "SansCJK", "LiberationSerif")), fonts
 
 
 async def test_an_applicant_who_finishes_gets_the_docx_and_the_pdf(
