@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.shipped import shipped
+from bot.wording import say
 
 DEFAULT_CRITERIA = shipped("criteria") / "lyg-etdz-individual.yaml"
 
@@ -102,6 +103,55 @@ class Budget(_Strict):
     report_max_chars: int | None = Field(default=None, gt=0)
 
 
+class CoverLine(_Strict):
+    """A line under the cover's title: a label and what it shows."""
+
+    label: NonEmpty
+    # A profile key, `date` for the 申报日期 or `year` for the 申报年度; without it the line stays
+    # blank, to be filled in by hand.
+    field: str | None = None
+
+
+class Cover(_Strict):
+    number: str = ""  # the label of the office's 编号 box at the top right; empty: no box
+    lines: Annotated[list[CoverLine], Field(min_length=1, max_length=8)]
+
+
+class Opinion(_Strict):
+    """One opinion page: a box for whoever signs and stamps it (所在单位, 推荐单位, 评审委员会…)."""
+
+    title: NonEmpty
+    note: str = ""  # printed in brackets at the top of the box
+    signature: str = ""  # e.g. 负责人（签字）; empty: no signature line
+    seal: str = ""  # e.g. 单位（盖章）; empty: no seal line
+
+
+COVER_DATE = "date"  # a cover line showing the 申报日期
+COVER_YEAR = "year"  # a cover line showing the 申报年度
+
+
+def default_cover() -> Cover:
+    """The cover of a criteria file that does not describe one (files written before #15)."""
+    return Cover(number=say("doc_cover_number"), lines=[
+        CoverLine(label=say("doc_cover_applicant"), field="name"),
+        CoverLine(label=say("doc_cover_unit"), field="unit"),
+        CoverLine(label=say("doc_cover_recommender")),
+        CoverLine(label=say("doc_cover_date"), field=COVER_DATE),
+    ])
+
+
+def default_opinions() -> list[Opinion]:
+    """The opinion pages of a criteria file that names none (files written before #15)."""
+    return [
+        Opinion(title=say("doc_opinion_unit"), note=say("doc_opinion_unit_note"),
+                signature=say("doc_opinion_signature"), seal=say("doc_opinion_unit_seal")),
+        Opinion(title=say("doc_opinion_recommender"), note=say("doc_opinion_recommender_note"),
+                signature=say("doc_opinion_signature"), seal=say("doc_opinion_recommender_seal")),
+        Opinion(title=say("doc_opinion_committee"), note=say("doc_opinion_committee_note"),
+                signature=say("doc_opinion_committee_signature"), seal=say("doc_opinion_committee_seal")),
+    ]
+
+
 class Criteria(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     version: Annotated[int, Field(ge=1)]
@@ -112,6 +162,10 @@ class Criteria(_Strict):
     core_concepts: list[CoreConcept] = Field(default_factory=list)
     profile: Annotated[list[ProfileField], Field(min_length=1)]
     categories: Annotated[list[Category], Field(min_length=1)]
+    # The 申报书's cover and opinion pages; a file without them gets the defaults above.
+    issuer: str = ""  # who issues the form, printed at the foot of the cover (…办公室 制)
+    cover: Cover | None = None
+    opinions: Annotated[list[Opinion], Field(max_length=6)] | None = None
 
     # -- navigation -------------------------------------------------------
 
@@ -156,6 +210,14 @@ class Criteria(_Strict):
     def max_chars(self, question: Question) -> int | None:
         return question.max_chars or self.budget.question_max_chars
 
+    @cached_property
+    def cover_layout(self) -> Cover:
+        return self.cover if self.cover is not None else default_cover()
+
+    @cached_property
+    def opinion_pages(self) -> list[Opinion]:
+        return self.opinions if self.opinions is not None else default_opinions()
+
 
 def consistency_problems(criteria: Criteria) -> list[tuple[tuple[str | int, ...], str]]:
     """What the schema alone cannot see: ids that repeat or sit under the wrong parent."""
@@ -183,6 +245,12 @@ def consistency_problems(criteria: Criteria) -> list[tuple[tuple[str | int, ...]
                 once("题目 id ", question.id, qloc)
                 if question.item_id != item.id:
                     problems.append((qloc, f"题目 {question.id} 不属于条目 {item.id}"))
+    for n, line in enumerate(criteria.cover.lines if criteria.cover else []):
+        if line.field not in (None, COVER_DATE, COVER_YEAR) and line.field not in criteria._fields:
+            problems.append((("cover", "lines", n, "field"),
+                             f"封面的「{line.label}」显示 {line.field}，但申报表（profile）没有这个 key；"
+                             f"可用 {COVER_DATE}（申报日期）、{COVER_YEAR}（申报年度）或 profile 里的 key，"
+                             "不写 field 则留空待手填"))
     return problems
 
 

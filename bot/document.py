@@ -33,11 +33,12 @@ from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
 from markupsafe import Markup, escape
 
-from bot.criteria import Criteria
+from bot.criteria import COVER_DATE, COVER_YEAR, Criteria
 from bot.files import temporary_beside
 from bot.shipped import shipped
+from bot.typeset import breakable
 from bot.uploads import decodes_fully
-from bot.validation import clean_text
+from bot.validation import clean_text, count_chars
 from bot.wording import say
 
 TEMPLATE = shipped("templates") / "application.docx.j2"
@@ -48,6 +49,10 @@ EMBEDDABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp
 # Photos are scaled to fit the text block of an A4 page with the template's margins.
 MAX_IMAGE_WIDTH_MM = 150.0
 MAX_IMAGE_HEIGHT_MM = 190.0
+# On the 附件 pages (a text block of 156 × 225 mm, less each 附件's two title lines): a landscape or
+# small photo takes half a page, so two share one; a portrait one (a certificate) the whole page.
+HALF_PAGE_IMAGE_MM = (150.0, 80.0)
+FULL_PAGE_IMAGE_MM = (150.0, 180.0)
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +86,14 @@ def lines_of(text: str | None) -> list[str]:
     """An answer's paragraphs: cleaned (no bidi overrides: they print a line backwards), each line
     stripped, blank lines dropped."""
     cleaned = clean_text(text or "")
-    return [line.strip() for line in cleaned.split("\n") if line.strip()]
+    # Long runs (figures, URLs, full-width Latin) get break opportunities instead of stretching a line.
+    return [breakable(line.strip()) for line in cleaned.split("\n") if line.strip()]
 
 
 def _clean(text: str | None) -> str:
-    return " ".join(lines_of(text))
+    """A short value on one line (a name, a unit, a file name): no break opportunities are added, so
+    nothing invisible reaches a file name."""
+    return " ".join(line.strip() for line in clean_text(text or "").split("\n") if line.strip())
 
 
 def image_size_mm(path: Path) -> tuple[float, float] | None:
@@ -150,6 +158,76 @@ class AttachmentEntry:
     path: Path
     size_mm: tuple[float, float] | None  # None: listed but not embeddable
     image: Any = None  # the InlineImage, set while rendering
+    title: str = ""  # the 附件 page's title: the caption, or question and kind of file
+    source: str = ""  # 对应条款 … 文件 … under the title
+    file_label: str = ""  # the file name as the list prints it: hyphens do not break
+    new_page: bool = True  # the 附件 starts a page (the first, a full-page one, or the first of a pair)
+
+
+@dataclass(frozen=True)
+class CoverRow:
+    label: str
+    value: str  # empty: a line to fill in by hand
+
+
+@dataclass(frozen=True)
+class OpinionEntry:
+    heading: str  # 五、所在单位意见
+    note: str
+    signature: str
+    seal: str
+
+
+@dataclass(frozen=True)
+class CountRow:
+    label: str
+    chars: str
+
+
+_CHINESE_DIGITS = "〇一二三四五六七八九"
+_SECTION_NUMBERS = "一二三四五六七八九十"
+
+
+def chinese_year(year: int) -> str:
+    """2026 → 二〇二六, as a cover prints the year."""
+    return "".join(_CHINESE_DIGITS[int(digit)] for digit in str(year))
+
+
+def _fit(size: tuple[float, float], box: tuple[float, float]) -> tuple[float, float]:
+    scale = min(1.0, box[0] / size[0], box[1] / size[1])
+    return size[0] * scale, size[1] * scale
+
+
+def page_layout(sizes: Sequence[tuple[float, float] | None]) -> list[tuple[tuple[float, float] | None, bool]]:
+    """Each 附件's printed size and whether it starts a page.
+
+    Landscape photos and those small enough for half a page are fitted to half a page and printed two
+    to a page; a portrait photo (a certificate) gets a page of its own, so none leaves half a page
+    blank. A file that is only listed takes a half page's slot (its title and a note).
+    """
+    placed: list[tuple[tuple[float, float] | None, bool]] = []
+    free_half = False  # the page so far holds one half-page 附件
+    for size in sizes:
+        half = size is None or size[1] <= size[0] or _fit(size, HALF_PAGE_IMAGE_MM) == size
+        if half:
+            placed.append((size and _fit(size, HALF_PAGE_IMAGE_MM), not free_half))
+            free_half = not free_half
+        else:
+            placed.append((_fit(size, FULL_PAGE_IMAGE_MM), True))
+            free_half = False
+    return placed
+
+
+def _file_label(name: str) -> str:
+    """A file name for the list: it may break at a space or between Chinese characters, never at a
+    hyphen ("fpy-chart-2021-/2025.png"): those become non-breaking hyphens (U+2011)."""
+    return _clean(name).replace("-", "\u2011")
+
+
+def _kind(path: Path, embedded: bool) -> str:
+    if embedded:
+        return say("doc_attachment_kind_image")
+    return say("doc_attachment_kind_pdf") if path.suffix.lower() == ".pdf" else say("doc_attachment_kind_file")
 
 
 def build_context(
@@ -162,19 +240,25 @@ def build_context(
     draft: bool,
 ) -> dict[str, Any]:
     """The template's data; photos are added as paths and become images in `render`."""
-    numbered = [
-        AttachmentEntry(
+    # Numbered in the order of the report, so 附件1 belongs to the earliest question.
+    ordered = sorted(attachments, key=lambda a: criteria.question_index.get(a.question_id, 10**6))
+    sizes = [image_size_mm(a.path) for a in ordered]
+    numbered = []
+    for n, (a, (size, new_page)) in enumerate(zip(ordered, page_layout(sizes), strict=True), start=1):
+        file_name = _clean(a.file_name) or a.path.name
+        numbered.append(AttachmentEntry(
             number=n,
             question_id=a.question_id,
             caption=_clean(a.caption) or _clean(a.file_name) or say("doc_no_caption"),
-            file_name=_clean(a.file_name) or a.path.name,
+            file_name=file_name,
             path=a.path,
-            size_mm=image_size_mm(a.path),
-        )
-        # Numbered in the order of the report, so 附件1 belongs to the earliest question.
-        for n, a in enumerate(sorted(attachments, key=lambda a: criteria.question_index.get(a.question_id, 10**6)),
-                              start=1)
-    ]
+            size_mm=size,
+            title=_clean(a.caption) or say("doc_attachment_title", question=a.question_id,
+                                           kind=_kind(a.path, size is not None)),
+            source=say("doc_attachment_source", question=a.question_id, file=_file_label(file_name)),
+            file_label=_file_label(file_name),
+            new_page=new_page,
+        ))
 
     def refs(question_id: str) -> str:
         return "、".join(say("doc_attachment_ref", number=a.number, caption=a.caption)
@@ -184,14 +268,44 @@ def build_context(
         lines = lines_of(profile.get(key))
         return lines or [say("empty_value") if required else say("doc_not_applicable")]
 
+    application_date = say("doc_date", year=day.year, month=day.month, day=day.day)
+
+    def cover_value(field: str | None) -> str:
+        if field is None:
+            return ""
+        if field == COVER_DATE:
+            return application_date
+        return say("doc_year", year=day.year) if field == COVER_YEAR else _clean(profile.get(field))
+
+    cover = criteria.cover_layout
+    opinions = [
+        OpinionEntry(say("doc_opinion_heading", number=_SECTION_NUMBERS[4 + n], title=o.title),
+                     say("doc_opinion_note", note=o.note) if o.note else "", o.signature, o.seal)
+        for n, o in enumerate(criteria.opinion_pages)
+    ]
+    per_category = [(c, sum(count_chars(answers.get(q.id) or "") for i in c.items for q in i.questions))
+                    for c in criteria.categories]
+    total = sum(chars for _, chars in per_category)
+    limit = criteria.budget.report_max_chars
+    if limit is None:
+        total_text = say("doc_count_chars", count=total)
+    elif total > limit:
+        total_text = say("doc_count_over", count=total, limit=limit, over=total - limit)
+    else:
+        total_text = say("doc_count_budget", count=total, limit=limit)
     return {
         "title": criteria.document_title,
         "award": criteria.award,
         "draft_mark": say("doc_draft_mark", date=f"{day:%Y-%m-%d}") if draft else "",
         "applicant": _clean(profile.get("name")),
-        "unit": _clean(profile.get("unit")),
-        "date": say("doc_date", year=day.year, month=day.month, day=day.day),
-        "year": say("doc_year", year=day.year),
+        "number_label": cover.number,
+        "cover": [CoverRow(line.label, cover_value(line.field)) for line in cover.lines],
+        "issuer": say("doc_cover_issuer", issuer=criteria.issuer) if criteria.issuer else "",
+        "year": say("doc_cover_year", year=chinese_year(day.year)),
+        "opinions": opinions,
+        "counts": [CountRow(say("doc_count_category", id=c.id, title=c.title), say("doc_count_chars", count=chars))
+                   for c, chars in per_category],
+        "count_total": CountRow(say("doc_count_total"), total_text),
         "profile": [ProfileRow(f.label, profile_lines(f.key, f.required)) for f in criteria.profile],
         "categories": [
             CategoryEntry(category.id, category.title, [

@@ -11,7 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from bot import idcard
+from bot import profile_view
 from bot.criteria import Criteria, ProfileField
 from bot.storage import Outgoing, Storage, now_utc, queue_in
 
@@ -116,7 +116,7 @@ def profile_text(criteria: Criteria, profile: dict[str, str]) -> str:
 
 def shown(field: ProfileField, value: str) -> str:
     """A 申报表 value as the office's screens show it."""
-    return idcard.masked(value) if field.type == "idcard" and value else value
+    return profile_view.shown(field, value, office=True)
 
 
 def changes(before: str, after: str) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from datetime import date
 
 from bot import idcard
 from bot.criteria import ProfileField
+from bot.table_rows import rows_of, stored
 
 # Control characters break documents (docx drops text after them) and mean nothing to a reader.
 # Newlines and tabs stay; a vertical tab or form feed is a line break someone pasted.
@@ -99,6 +100,10 @@ def _validate(field: ProfileField, raw: str, today: date) -> str | Invalid:
     label = field.label
     if not value:
         return Invalid("invalid_empty", {"label": label})
+    if field.type == "table":
+        # Lines as typed (an answers file, a paste), or the rows as stored: each line a row.
+        rows = rows_of(value, len(field.columns))
+        return stored(rows) if rows else Invalid("invalid_empty", {"label": label})
     if field.type != "longtext":
         value = " ".join(value.split())
     if field.max_length and count_chars(value) > field.max_length:

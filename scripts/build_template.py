@@ -164,18 +164,38 @@ def define_styles(document) -> None:
     paragraph_style(document, "封面信息", east_asia=FANGSONG, size=16, line=36)
     paragraph_style(document, "表格文字", east_asia=FANGSONG, size=12, line=20)
     paragraph_style(document, "Caption", east_asia=KAI, size=10.5, align=center, after=12)
-    paragraph_style(document, "图片", align=center, line=None, before=12, keep_next=True)
-    paragraph_style(document, "签署", size=14, line=32, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    paragraph_style(document, "图片", align=center, line=None, before=6)
+    # Each 附件 opens with 附件N and its title; the variant starts a page (the code decides which).
+    paragraph_style(document, "附件标题", east_asia=HEI, size=14, align=WD_ALIGN_PARAGRAPH.LEFT, before=18,
+                    after=3, line=None, keep_next=True)
+    paragraph_style(document, "附件标题（另起一页）", base="附件标题", east_asia=HEI, size=14,
+                    align=WD_ALIGN_PARAGRAPH.LEFT, after=3, line=None, keep_next=True, page_break=True)
+    paragraph_style(document, "附件来源", east_asia=KAI, size=10.5, align=WD_ALIGN_PARAGRAPH.LEFT, line=None,
+                    keep_next=True)
+    paragraph_style(document, "文件名", east_asia=FANGSONG, size=10.5, align=WD_ALIGN_PARAGRAPH.LEFT, line=18)
+    paragraph_style(document, "字数标题", east_asia=HEI, size=12, align=center, before=24, after=6, line=None,
+                    keep_next=True)
+    paragraph_style(document, "封面落款", east_asia=FANGSONG, size=16, align=center, line=30)
+    # Signature lines start right of the middle, so the blank after "（签字）：" stays room to sign.
+    sign = paragraph_style(document, "签署", size=14, line=32, align=WD_ALIGN_PARAGRAPH.LEFT)
+    sign.paragraph_format.left_indent = Mm(72)
     paragraph_style(document, "TOC Heading", east_asia=HEI, size=16, align=center, after=18, line=None,
                     page_break=True)
     for level, indent in ((1, 0), (2, 2), (3, 4)):
         style = paragraph_style(document, f"toc {level}", east_asia=HEI if level == 1 else FANGSONG,
-                                size=12, line=20)
+                                size=12, line=18)
         style.paragraph_format.left_indent = Pt(12 * indent / 2)
         style.element.set(qn("w:styleId"), f"TOC{level}")
         tabs = style.paragraph_format.tab_stops
         tabs.add_tab_stop(Mm(156), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
     paragraph_style(document, "Footer", east_asia=SONG, size=14, align=center, line=None)
+    # GB/T 9704: odd page numbers on the right, even ones on the left, one character in from the edge.
+    odd = paragraph_style(document, "页码（单页）", base="Footer", east_asia=SONG, size=14,
+                          align=WD_ALIGN_PARAGRAPH.RIGHT, line=None)
+    odd.paragraph_format.right_indent = Pt(14)
+    even = paragraph_style(document, "页码（双页）", base="Footer", east_asia=SONG, size=14,
+                           align=WD_ALIGN_PARAGRAPH.LEFT, line=None)
+    even.paragraph_format.left_indent = Pt(14)
     paragraph_style(document, "Header", east_asia=HEI, size=10.5, align=WD_ALIGN_PARAGRAPH.RIGHT, line=None)
 
 
@@ -253,22 +273,37 @@ def set_cell(cell, text: str, style: str = "表格文字", width_mm: float | Non
 
 
 def cover(document) -> None:
+    """Title, the lines of the criteria file's cover (申报人, 工作单位, 推荐单位…) and, at the top right,
+    the office's 编号 box; the issuer and the year sit in the cover's own footer, at the foot of the page."""
+    add(document, "{%p if number_label %}")
+    box = document.add_table(rows=1, cols=2)
+    box.alignment = WD_TABLE_ALIGNMENT.RIGHT
+    table_borders(box, "nil")
+    column_widths(box, 16, 40)
+    set_cell(box.rows[0].cells[0], "{{ number_label }}", "表格文字", 16).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    set_cell(box.rows[0].cells[1], "", "表格文字", 40)
+    cell_border(box.rows[0].cells[1], top="single", left="single", bottom="single", right="single")
+    box.rows[0].height = Mm(9)
+    box.rows[0].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    add(document, "{%p endif %}")
     add(document, "{{ draft_mark }}", "草稿标记")
-    for _ in range(4):
+    for _ in range(3):
         add(document)
     add(document, "{{ title }}", "Title")
-    for _ in range(8):
+    for _ in range(6):
         add(document)
-    table = document.add_table(rows=4, cols=2)
+    table = document.add_table(rows=3, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table_borders(table, "nil")
     column_widths(table, 38, 84)
-    rows = (("申 报 人", "{{ applicant }}"), ("工作单位", "{{ unit }}"), ("申报日期", "{{ date }}"),
-            ("申报年度", "{{ year }}"))
-    for row, (label, value) in zip(table.rows, rows, strict=True):
-        set_cell(row.cells[0], f"{label}：", "封面信息", 38).alignment = WD_ALIGN_PARAGRAPH.DISTRIBUTE
-        set_cell(row.cells[1], value, "封面信息", 84).alignment = WD_ALIGN_PARAGRAPH.CENTER
-        cell_border(row.cells[1], bottom="single")
+    opening, body, closing = table.rows
+    set_cell(opening.cells[0], "{%tr for line in cover %}", "封面信息", 38)
+    set_cell(opening.cells[1], "", "封面信息", 84)
+    set_cell(body.cells[0], "{{ line.label }}：", "封面信息", 38).alignment = WD_ALIGN_PARAGRAPH.DISTRIBUTE
+    set_cell(body.cells[1], "{{ line.value }}", "封面信息", 84).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    cell_border(body.cells[1], bottom="single")
+    set_cell(closing.cells[0], "{%tr endfor %}", "封面信息", 38)
+    set_cell(closing.cells[1], "", "封面信息", 84)
 
 
 def contents(document) -> None:
@@ -284,8 +319,10 @@ def contents(document) -> None:
     add(document, "{%p endfor %}")
     add(document, "三、证明材料清单", "toc 1")
     add(document, "四、申报人承诺", "toc 1")
-    last = add(document, "五、所在单位意见", "toc 1")
-    end_field(last)
+    add(document, "{%p for opinion in opinions %}")
+    add(document, "{{ opinion.heading }}", "toc 1")
+    add(document, "{%p endfor %}")
+    end_field(add(document, "", "toc 1"))
 
 
 def application_form(document) -> None:
@@ -328,6 +365,27 @@ def report(document) -> None:
     add(document, "{%p endfor %}")
     add(document, "{%p endfor %}")
     add(document, "{%p endfor %}")
+    # The report's length per category and in total, against the criteria file's budget.
+    add(document, "自评报告字数统计", "字数标题")
+    table = document.add_table(rows=5, cols=2)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    column_widths(table, 80, 66)
+    header, opening, body, closing, total = table.rows
+    for cell, text, width in zip(header.cells, ("类目", "字数"), (80, 66), strict=True):
+        set_cell(cell, text, width_mm=width).alignment = WD_ALIGN_PARAGRAPH.CENTER
+        cell.paragraphs[0].runs[0].bold = True
+    set_cell(opening.cells[0], "{%tr for row in counts %}", width_mm=80)
+    set_cell(opening.cells[1], "", width_mm=66)
+    set_cell(body.cells[0], "{{ row.label }}", width_mm=80)
+    set_cell(body.cells[1], "{{ row.chars }}", width_mm=66).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    set_cell(closing.cells[0], "{%tr endfor %}", width_mm=80)
+    set_cell(closing.cells[1], "", width_mm=66)
+    set_cell(total.cells[0], "{{ count_total.label }}", width_mm=80).runs[0].bold = True
+    set_cell(total.cells[1], "{{ count_total.chars }}", width_mm=66).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for row in table.rows:
+        row.height = Mm(8)
+        row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
 
 
 def evidence(document) -> None:
@@ -336,7 +394,7 @@ def evidence(document) -> None:
     table = document.add_table(rows=4, cols=4)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = (16, 24, 76, 40)
+    widths = (14, 22, 68, 52)
     column_widths(table, *widths)
     header, opening, body, closing = table.rows
     for cell, text, width in zip(header.cells, ("序号", "对应条款", "材料名称", "文件"), widths, strict=True):
@@ -347,18 +405,28 @@ def evidence(document) -> None:
         set_cell(cell, "", width_mm=width)
     opening.cells[0].paragraphs[0].add_run("{%tr for attachment in attachments %}")
     for cell, text, width in zip(body.cells, ("{{ attachment.number }}", "{{ attachment.question_id }}",
-                                              "{{ attachment.caption }}", "{{ attachment.file_name }}"),
+                                              "{{ attachment.caption }}", "{{ attachment.file_label }}"),
                                  widths, strict=True):
         set_cell(cell, text, width_mm=width)
+    body.cells[3].paragraphs[0].style = "文件名"
     body.cells[0].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     body.cells[1].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     for cell, width in zip(closing.cells, widths, strict=True):
         set_cell(cell, "", width_mm=width)
     closing.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    # 附件1…N in the order of the list: 附件N and its title, where it belongs, then the photo. The code
+    # decides which start a page (a portrait certificate alone, two landscape photos to a page).
     add(document, "{%p for attachment in attachments %}")
+    add(document, "{%p if attachment.new_page %}")
+    add(document, "附件{{ attachment.number }}　{{ attachment.title }}", "附件标题（另起一页）")
+    add(document, "{%p else %}")
+    add(document, "附件{{ attachment.number }}　{{ attachment.title }}", "附件标题")
+    add(document, "{%p endif %}")
+    add(document, "{{ attachment.source }}", "附件来源")
     add(document, "{%p if attachment.image %}")
     add(document, "{{ attachment.image }}", "图片")
-    add(document, "附件{{ attachment.number }}　{{ attachment.caption }}（{{ attachment.question_id }}）", "Caption")
+    add(document, "{%p else %}")
+    add(document, "（此文件无法嵌入申报书，原件随申报材料另附。）", "答复正文")
     add(document, "{%p endif %}")
     add(document, "{%p endfor %}")
     add(document, "{%p endif %}")
@@ -369,7 +437,7 @@ def evidence(document) -> None:
 
 def pledge(document) -> None:
     add(document, "四、申报人承诺", "Heading 1")
-    add(document, "本人自愿申报{{ award }}，郑重承诺：", "答复正文")
+    add(document, "本人{{ applicant }}自愿申报{{ award }}，郑重承诺：", "答复正文")
     for promise in (
         "一、本申报书所填内容及所附证明材料真实、准确、完整，不存在虚假、夸大或侵犯他人知识产权的情况；",
         "二、近三年本人及所负责工作范围内未发生重大质量、安全、环境事故，无违法违纪行为；",
@@ -382,8 +450,10 @@ def pledge(document) -> None:
     add(document, "　　　　年　　月　　日", "签署")
 
 
-def unit_opinion(document) -> None:
-    add(document, "五、所在单位意见", "Heading 1")
+def opinions(document) -> None:
+    """One page per opinion of the criteria file (所在单位, 推荐单位, 评审委员会): a box to sign and stamp."""
+    add(document, "{%p for opinion in opinions %}")
+    add(document, "{{ opinion.heading }}", "Heading 1")
     table = document.add_table(rows=1, cols=1)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -392,12 +462,19 @@ def unit_opinion(document) -> None:
     row.height = Mm(150)
     row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
     cell = row.cells[0]
-    set_cell(cell, "（请对申报人的思想品德、工作业绩及申报材料的真实性签署意见）", "材料引用", 156)
+    set_cell(cell, "{%p if opinion.note %}", "材料引用", 156)
+    add(cell, "{{ opinion.note }}", "材料引用")
+    add(cell, "{%p endif %}", "材料引用")
     for _ in range(12):
         add(cell, "", "表格文字")
-    add(cell, "负责人（签字）：　　　　　　　　　　", "签署")
-    add(cell, "单位（盖章）　　　　　　　　　　", "签署")
+    add(cell, "{%p if opinion.signature %}", "签署")
+    add(cell, "{{ opinion.signature }}：　　　　　　　　　　", "签署")
+    add(cell, "{%p endif %}", "签署")
+    add(cell, "{%p if opinion.seal %}", "签署")
+    add(cell, "{{ opinion.seal }}　　　　　　　　　　", "签署")
+    add(cell, "{%p endif %}", "签署")
     add(cell, "　　　　年　　月　　日", "签署")
+    add(document, "{%p endfor %}")
 
 
 def page_setup(document) -> None:
@@ -411,31 +488,41 @@ def page_setup(document) -> None:
 
 
 def draft_header(section) -> None:
-    section.header.is_linked_to_previous = False
-    header = section.header.paragraphs[0]
-    header.style = "Header"
-    header.add_run("{{ draft_mark }}")
+    # Odd and even pages have their own headers (see settings): the draft mark is on both.
+    for part in (section.header, section.even_page_header):
+        part.is_linked_to_previous = False
+        header = part.paragraphs[0]
+        header.style = "Header"
+        header.add_run("{{ draft_mark }}")
 
 
 def front_matter_pages(section) -> None:
-    """Cover and table of contents: no page number; the cover has no header either."""
+    """Cover and table of contents: no page number; the cover's footer holds the issuer and the year."""
     section.different_first_page_header_footer = True
     draft_header(section)
     section.footer.is_linked_to_previous = False
     section.footer.paragraphs[0].style = "Footer"
+    section.even_page_footer.is_linked_to_previous = False
+    section.even_page_footer.paragraphs[0].style = "Footer"
+    foot = section.first_page_footer
+    foot.is_linked_to_previous = False
+    foot.paragraphs[0].style = "封面落款"
+    foot.paragraphs[0].add_run("{{ issuer }}")
+    foot.add_paragraph("{{ year }}", style="封面落款")
 
 
 def body_pages(section) -> None:
     """From 一、申报表 on: page numbers "— 1 —", counted from the first page of the body."""
     section.different_first_page_header_footer = False
     draft_header(section)
-    section.footer.is_linked_to_previous = False
-    footer = section.footer.paragraphs[0]
-    footer.style = "Footer"
-    footer.add_run("— ")
-    add_field(footer, "PAGE", "1")
-    end_field(footer)
-    footer.add_run(" —")
+    for part, style in ((section.footer, "页码（单页）"), (section.even_page_footer, "页码（双页）")):
+        part.is_linked_to_previous = False
+        footer = part.paragraphs[0]
+        footer.style = style
+        footer.add_run("— ")
+        add_field(footer, "PAGE", "1")
+        end_field(footer)
+        footer.add_run(" —")
     numbering = OxmlElement("w:pgNumType")
     numbering.set(qn("w:start"), "1")
     sectpr = section._sectPr
@@ -457,6 +544,8 @@ def settings(document) -> None:
     update = OxmlElement("w:updateFields")
     update.set(qn("w:val"), "true")
     place(document.settings.element, update, SETTINGS_ORDER)
+    # Page numbers as GB/T 9704 places them: odd pages right, even pages left.
+    document.settings.odd_and_even_pages_header_footer = True
 
 
 def drop_styles_with_effects(document) -> None:
@@ -501,7 +590,7 @@ def build(path: Path) -> None:
     report(document)
     evidence(document)
     pledge(document)
-    unit_opinion(document)
+    opinions(document)
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
 
@@ -523,8 +612,14 @@ def listing(path: Path) -> list[str]:
 
     walk(document)
     for number, section in enumerate(document.sections, start=1):
-        for label, part in (("页眉", section.header), ("页脚", section.footer)):
-            lines.extend(f"第 {number} 节{label}: {p.text}" for p in part.paragraphs)
+        parts = [("页眉", section.header), ("页脚", section.footer)]
+        if document.settings.odd_and_even_pages_header_footer:
+            parts += [("偶数页页眉", section.even_page_header), ("偶数页页脚", section.even_page_footer)]
+        if section.different_first_page_header_footer:
+            parts += [("首页页眉", section.first_page_header), ("首页页脚", section.first_page_footer)]
+        for label, part in parts:
+            if not part.is_linked_to_previous:
+                lines.extend(f"第 {number} 节{label}: {p.text}" for p in part.paragraphs)
     return lines
 
 

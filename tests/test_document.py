@@ -29,13 +29,14 @@ DAY = date(2026, 11, 20)
 
 
 def paragraphs(path: Path) -> list[tuple[str, str]]:
-    """(style, text) of every paragraph of the body, table cells included, in reading order."""
+    """(style, text) of every paragraph of the body, table cells included, in reading order, as a
+    reader sees it: without the invisible break opportunities long runs get (bot/typeset.py)."""
     found: list[tuple[str, str]] = []
 
     def walk(container) -> None:
         for child in container.iter_inner_content():
             if isinstance(child, Paragraph):
-                found.append((child.style.name if child.style is not None else "", child.text))
+                found.append((child.style.name if child.style is not None else "", child.text.replace("\u200b", "")))
             elif isinstance(child, Table):
                 for row in child.rows:
                     for cell in row.cells:
@@ -51,7 +52,7 @@ def answer_after(found: list[tuple[str, str]], heading: str) -> list[str]:
     start = texts.index(heading) + 1
     lines = []
     for style, text in found[start:]:
-        if style.startswith("Heading") or style == "材料引用":
+        if style.startswith("Heading") or style in ("材料引用", "字数标题"):
             break
         lines.append(text)
     return lines
@@ -94,12 +95,15 @@ def test_the_cover_and_form_name_the_applicant_and_every_profile_value(
     texts = [text for _, text in paragraphs(sample_docx)]
     assert criteria.document_title in texts
     assert sample.profile["name"] in texts and sample.profile["unit"] in texts
-    assert "2026年11月20日" in texts and "2026年度" in texts
+    assert "2026年11月20日" in texts
+    # The cover's foot: the issuing office and the year of the 申报日期.
+    foot = [p.text for p in Document(str(sample_docx)).sections[0].first_page_footer.paragraphs]
+    assert foot == [f"{criteria.issuer}　制", "二〇二六年"]
     for field in criteria.profile:
         assert field.label in texts
-        for line in lines_of(sample.profile.get(field.key)):
+        for line in (text.replace("\u200b", "") for text in lines_of(sample.profile.get(field.key))):
             assert line in texts, field.key
-    for heading in ("三、证明材料清单", "四、申报人承诺", "五、所在单位意见"):
+    for heading in ("三、证明材料清单", "四、申报人承诺", "五、所在单位意见", "六、推荐单位意见", "七、评审委员会意见"):
         assert heading in texts
     assert any("盖章" in text for text in texts) and any("签字" in text for text in texts)
     # A final document carries no draft mark.
@@ -116,8 +120,9 @@ def test_every_attached_photo_is_embedded_and_fits_the_page(sample: Answers, sam
     for shape in document.inline_shapes:
         assert shape.width <= Mm(150.5) and shape.height <= Mm(190.5)
     texts = [text for _, text in paragraphs(sample_docx)]
-    for attachment in sample.attachments:
-        assert any(attachment.caption in text and attachment.question_id in text for text in texts)
+    for n, attachment in enumerate(sample.attachments, start=1):
+        title = texts.index(f"附件{n}　{attachment.caption}")
+        assert texts[title + 1].startswith(f"对应条款 {attachment.question_id}")
 
 
 def test_the_document_is_valid_office_open_xml(sample_docx: Path) -> None:
@@ -178,8 +183,10 @@ def test_files_word_cannot_embed_are_listed_not_embedded(criteria: Criteria, tmp
     render_application(criteria, {"name": "赵六"}, {"7.4a": "获得省级荣誉。"}, path, attachments=files, day=DAY)
     texts = [text for _, text in paragraphs(path)]
     assert len(Document(str(path)).inline_shapes) == 1
-    # Numbered in report order (1.2a before 7.4a); a photo without caption is named by its file.
-    assert any(t.startswith("附件1") and photo.name in t for t in texts)
+    # Numbered in report order (1.2a before 7.4a); a photo without caption is named by its question.
+    assert "附件1　1.2a 的图片" in texts
+    assert "附件2　省级荣誉证书" in texts and "（此文件无法嵌入申报书，原件随申报材料另附。）" in texts
+    assert photo.name.replace("-", "\u2011") in texts  # the list's 文件 column
     assert "证书扫描件.pdf" in texts and "省级荣誉证书" in texts
     assert any("附件2（省级荣誉证书）" in text for text in texts)
 

@@ -26,7 +26,7 @@ from bot import evidence
 from bot.criteria import Criteria, ProfileField, Question, parse_target
 from bot.document import TEMPLATE
 from bot.files import default_data_dir
-from bot.flows import advice, materials, returned, review, typed
+from bot.flows import advice, materials, returned, review, table_field, typed
 from bot.flows.coordinator import submission_notices
 from bot.flows.data_rights import DataRights
 from bot.flows.documents import Documents, submission_day
@@ -206,6 +206,8 @@ class Interview:
             CONFIRM_FINISH: isinstance(event, ButtonPress) and event.data == "fin:yes",
             CONFIRM_DELETE: isinstance(event, ButtonPress) and event.data == "del:yes",
         }
+        if app.mode.startswith(table_field.ROW):
+            continues[app.mode] = isinstance(event, Text) or _saves_typed(event)
         mode = app.mode if continues.get(app.mode, False) else ""
         step = app.step
         if step not in self.steps:
@@ -456,6 +458,8 @@ class Interview:
         if action == "cat":
             category = self.criteria.category(arg)
             return [self._item_menu(arg)] if category else await self._stale(turn)
+        if action == "tb":
+            return await self._table_button(turn, arg)
         if action == "go":
             target = "p" if arg == "p" else parse_target(self.criteria, arg)
             return await self._go(turn, self._step_for(target)) if target else await self._stale(turn)
@@ -590,6 +594,8 @@ class Interview:
         field = self.criteria.field(key) if key else None
         if field is None:
             return [Reply(say("edit_unknown"))]
+        if field.type == "table":
+            return [Reply(say("table_edit_refused"))]
         value = validate_field(field, raw, today=self._now().date(), profile=await self.storage.profile(app.id))
         if isinstance(value, Invalid):
             return [Reply(say(value.key, **value.params) + "\n" + say("edit_not_applied"))]
@@ -616,6 +622,8 @@ class Interview:
     # -- profile -------------------------------------------------------------------------
 
     async def _save_profile(self, turn: Turn, field: ProfileField, raw: str, ref: str | None) -> list[Reply]:
+        if field.type == "table":
+            return await self._table_row(turn, field, raw)
         profile = await self.storage.profile(turn.app.id)
         current = profile.get(field.key)
         # A long field (主要工作经历) may come in several messages: they add up until 完成本项.
@@ -638,6 +646,41 @@ class Interview:
         arrival = await self._arrival_note(app, f"p:{field.key}", next_step)
         note = say("profile_saved", label=field.label, value=value) + (f"\n\n{arrival}" if arrival else "")
         return [Reply(note + "\n\n" + prompt.text, prompt.buttons, prompt.choice_only)]
+
+    async def _table_row(self, turn: Turn, field: ProfileField, raw: str) -> list[Reply]:
+        """A typed line on a table: a new row, or the row being rewritten."""
+        current = (await self.storage.profile(turn.app.id)).get(field.key)
+        done = table_field.add(field, current, clean_text(raw), turn.app.mode)
+        if isinstance(done, str):
+            return [Reply(say(done)), await self._prompt(turn.app)]
+        value, n, cells = done
+        await self.storage.set_profile_value(turn.app.id, field.key, value, None)
+        said = say("table_row_replaced" if turn.app.mode.startswith(table_field.ROW) else "table_row_added",
+                   n=n, cells="｜".join(c or "—" for c in cells))
+        await self.storage.update_application(turn.app.id, mode="")
+        return [Reply(said), await self._prompt(await self._reload(turn))]
+
+    async def _table_button(self, turn: Turn, arg: str) -> list[Reply]:
+        action, _, rest = arg.partition(":")
+        key, _, number = rest.partition(":")
+        field = self.criteria.field(key)
+        if field is None or field.type != "table" or turn.app.step != f"p:{key}":
+            return await self._stale(turn)
+        if action == "x":
+            await self.storage.update_application(turn.app.id, mode="")
+            return [await self._prompt(await self._reload(turn))]
+        if not (number.isascii() and number.isdecimal()):
+            return await self._stale(turn)
+        current = (await self.storage.profile(turn.app.id)).get(key)
+        if action == "e" and 1 <= int(number) <= len(table_field.rows(field, current)):
+            await self.storage.update_application(turn.app.id, mode=f"{table_field.ROW}{int(number)}")
+            return [await self._prompt(await self._reload(turn))]
+        gone = table_field.delete(field, current, int(number)) if action == "d" else None
+        if gone is None:
+            return await self._stale(turn)
+        await self.storage.set_profile_value(turn.app.id, key, gone[0], None)
+        return [Reply(say("table_row_deleted", n=int(number), cells="｜".join(c or "—" for c in gone[1]))),
+                await self._prompt(turn.app)]
 
     async def _arrival_note(self, app: Application, from_step: str, to_step: str) -> str:
         """A word of orientation when the 申报表 is left for the 自评报告: done, or what is still open."""
@@ -663,10 +706,14 @@ class Interview:
             extra.append(Button(say("btn_keep"), f"keep:{field.key}"))
         elif not field.required:
             extra.append(Button(say("btn_skip_field"), f"skipf:{field.key}"))
-        if field.key != self.criteria.profile[0].key:
-            extra.append(Button(say("btn_back_field"), f"bk:p:{field.key}"))
+        back = self._back_field(field)
+        if back is not None:
+            extra.append(back)
         rows.append(extra)
         return keyboard(*rows)
+
+    def _back_field(self, field: ProfileField) -> Button | None:
+        return Button(say("btn_back_field"), f"bk:p:{field.key}") if field.key != self.criteria.profile[0].key else None
 
     # -- prompts and navigation ------------------------------------------------------------
 
@@ -682,6 +729,11 @@ class Interview:
                        required=say("required") if field.required else say("optional"))
             if field.help:
                 text += "\n" + field.help
+            if field.type == "table":
+                text += "\n" + table_field.prompt_extra(field, current, app.mode)
+                note = returned.on_step(await self.returns.open(app.id), PROFILE)
+                return Reply(text + ("\n\n" + note if note else ""),
+                             table_field.buttons(field, current, app.mode, self._back_field(field)))
             if current:
                 text += "\n" + say("profile_current", value=current)
             note = returned.on_step(await self.returns.open(app.id), PROFILE)

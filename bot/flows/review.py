@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import profile_view
 from bot.criteria import Criteria, Question
 from bot.validation import count_chars
 from bot.wording import say
@@ -76,7 +77,8 @@ def review_texts(criteria: Criteria, profile: dict[str, str], answers: dict[str,
     """The whole application as a few long texts: the profile, then one per category."""
     empty = say("empty_value")
     profile_lines = [say("review_profile_head")]
-    profile_lines += [f"{f.label}：{profile.get(f.key) or empty}" for f in criteria.profile]
+    profile_lines += [f"{f.label}：{profile_view.shown(f, profile.get(f.key, ''), office=False) or empty}"
+                      for f in criteria.profile]
     texts = ["\n".join(profile_lines)]
     for category in criteria.categories:
         lines = [say("review_category_head", id=category.id, title=category.title)]
