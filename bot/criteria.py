@@ -30,7 +30,10 @@ WARNING_CODES = (
     "missing_attachment",
 )
 
-FieldType = Literal["text", "longtext", "choice", "year_month", "integer", "phone", "email"]
+# idcard: a 身份证号 (bot/idcard.py); table: rows the applicant adds one at a time, in `columns`
+# (bot/flows/table_field.py); photo: the applicant's 1- or 2-inch photo for the 申报表's box.
+FieldType = Literal["text", "longtext", "choice", "year_month", "integer", "phone", "email", "idcard", "table",
+                    "photo"]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -48,9 +51,15 @@ class ProfileField(_Strict):
     min: int | None = None
     max: int | None = None
     choices: list[NonEmpty] = Field(default_factory=list)
+    columns: list[NonEmpty] = Field(default_factory=list)  # a table's, in order; the first a time (起止年月)
+    max_rows: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _choices_fit_type(self) -> ProfileField:
+        if self.type == "table" and len(self.columns) < 2:
+            raise ValueError("type 为 table 的字段必须给出至少两列 columns")
+        if self.type != "table" and (self.columns or self.max_rows):
+            raise ValueError("只有 type 为 table 的字段可以有 columns 和 max_rows")
         if self.type == "choice" and not self.choices:
             raise ValueError("type 为 choice 的字段必须给出 choices")
         if self.type != "choice" and self.choices:

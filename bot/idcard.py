@@ -28,31 +28,31 @@ class IdCard:
 
 
 def parse(raw: str, today: date) -> IdCard | str:
-    """The number, or the wording key of what is wrong with it."""
+    """The number, or what is wrong with it: 'old' (15 digits), 'format', 'birth' or 'check'."""
     text = "".join(unicodedata.normalize("NFKC", raw).split()).replace("-", "").upper()
     if len(text) == 15 and text.isdigit():
-        return "invalid_idcard_old"
+        return "old"
     if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
-        return "invalid_idcard_format"
+        return "format"
     try:
         born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
-        return "invalid_idcard_birth"
+        return "birth"
     if born > today or born.year < today.year - 120:
-        return "invalid_idcard_birth"
+        return "birth"
     if CHECKS[sum(int(d) * w for d, w in zip(text, WEIGHTS, strict=False)) % 11] != text[17]:
-        return "invalid_idcard_check"
+        return "check"
     return IdCard(text, born, "男" if int(text[16]) % 2 else "女")
 
 
 def disagreement(card: IdCard, profile: dict[str, str]) -> tuple[str, dict[str, str]] | None:
-    """Where the number and the 申报表's 出生年月 or 性别 disagree: a wording key and its parameters."""
+    """Where the number and the 申报表's 出生年月 or 性别 disagree ('birth' or 'gender'), and what each says."""
     birth = profile.get(BIRTH_KEY, "")
     if birth and birth != f"{card.born.year:04d}-{card.born.month:02d}":
-        return "invalid_idcard_vs_birth", {"card": f"{card.born.year}年{card.born.month}月", "birth": birth}
+        return "birth", {"card": f"{card.born.year}年{card.born.month}月", "birth": birth}
     gender = profile.get(GENDER_KEY, "")
     if gender and gender != card.gender:
-        return "invalid_idcard_vs_gender", {"card": card.gender, "gender": gender}
+        return "gender", {"card": card.gender, "gender": gender}
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import idcard
 from bot.criteria import ProfileField
 from bot.table_rows import as_text, rows_of
+from bot.wording import say
 
 
 def shown(field: ProfileField, value: str, *, office: bool) -> str:
@@ -13,6 +14,8 @@ def shown(field: ProfileField, value: str, *, office: bool) -> str:
         return value
     if field.type == "table":
         return as_text(rows_of(value, len(field.columns)))
+    if field.type == "photo":
+        return say("photo_on_file")
     if field.type == "idcard" and office:
         return idcard.masked(value)
     return value

@@ -92,7 +92,10 @@ def validate_field(field: ProfileField, raw: str, *, today: date,
         return value
     card = idcard.parse(number, today) if number else None
     found = idcard.disagreement(card, {**profile, field.key: value}) if isinstance(card, idcard.IdCard) else None
-    return Invalid(found[0], found[1]) if found else value
+    if found is None:
+        return value
+    where, said = found
+    return Invalid("invalid_idcard_vs_birth", said) if where == "birth" else Invalid("invalid_idcard_vs_gender", said)
 
 
 def _validate(field: ProfileField, raw: str, today: date) -> str | Invalid:
@@ -100,6 +103,8 @@ def _validate(field: ProfileField, raw: str, today: date) -> str | Invalid:
     label = field.label
     if not value:
         return Invalid("invalid_empty", {"label": label})
+    if field.type == "photo":
+        return Invalid("invalid_photo_text", {})
     if field.type == "table":
         # Lines as typed (an answers file, a paste), or the rows as stored: each line a row.
         rows = rows_of(value, len(field.columns))
@@ -135,7 +140,10 @@ def _validate(field: ProfileField, raw: str, today: date) -> str | Invalid:
         return Invalid("invalid_year_month", {"label": label})
     if field.type == "idcard":
         card = idcard.parse(value, today)
-        return card.number if isinstance(card, idcard.IdCard) else Invalid(card, {})
+        if isinstance(card, idcard.IdCard):
+            return card.number
+        return {"old": Invalid("invalid_idcard_old", {}), "birth": Invalid("invalid_idcard_birth", {}),
+                "check": Invalid("invalid_idcard_check", {})}.get(card, Invalid("invalid_idcard_format", {}))
     if field.type == "integer":
         text = value.translate(_FULLWIDTH_DIGITS).removesuffix("年").strip()
         if not re.fullmatch(r"\d{1,4}", text):

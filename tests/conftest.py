@@ -77,11 +77,15 @@ def award_bot(*args: str, stdin: str = "", env: dict[str, str] | None = None,
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
                           cwd=cwd, env=environment, timeout=120)
 
+DEFAULT_CRITERIA = load_criteria()  # the shipped criteria file, whose 申报表 fill_profile fills in
+
 # Valid 申报表 values, as an applicant would type them.
 PROFILE = {
     "name": "张三",
     "gender": "男",
+    "ethnicity": "汉族",
     "birth": "1985年6月",
+    "idcard": "32070319850612101X",
     "political": "中共党员",
     "education": "大学本科/工学学士",
     "unit": "连云港某某精密机械有限公司",
@@ -201,16 +205,22 @@ class FakeApplicant:
         await self.fill_profile()
 
     async def fill_profile(self, profile: dict[str, str] = PROFILE) -> None:
-        for key in [
-            "name", "gender", "birth", "political", "education", "unit", "position", "title", "years",
-            "phone", "email", "experience",
-        ]:
-            value = profile[key]
-            if any(b.label == value for b in self.buttons):
+        """Every field of the 申报表 in order: a value from `profile`, an optional one without skipped,
+        a table one row a message, a long text then 完成本项."""
+        for field in DEFAULT_CRITERIA.profile:
+            value = profile.get(field.key)
+            if value is None:
+                await self.tap("跳过此项")
+            elif field.type == "table":
+                for line in value.splitlines():
+                    await self.say(line)
+                await self.tap("完成本项")
+            elif any(b.label == value for b in self.buttons):
                 await self.tap(value)
             else:
                 await self.say(value)
-        await self.tap("完成本项")  # 主要工作经历 may take several messages
+                if field.type == "longtext":
+                    await self.tap("完成本项")
 
 
 async def application_of(storage: Storage, person: FakeApplicant) -> Application:

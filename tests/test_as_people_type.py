@@ -91,7 +91,7 @@ async def test_typed_words_on_the_profile_finish_a_field_and_pick_a_choice(appli
 async def test_typing_agree_starts_and_a_number_at_the_finish_prompt_submits(applicant, storage) -> None:
     await applicant.say("你好")
     await applicant.say("同意")
-    assert "申报表 第 1/共 12 项" in applicant.text
+    assert "申报表 第 1/共 22 项" in applicant.text
     await applicant.fill_profile()
     await applicant.command("finish")
     await applicant.say("1")

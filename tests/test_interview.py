@@ -21,7 +21,7 @@ async def test_nothing_is_stored_before_consent_and_declining_stores_nothing(app
     assert "欢迎使用质量奖申报助手" in applicant.text and applicant.button("同意并开始")
     assert await storage.find_applicant("test", "1001") is None
     await applicant.tap("同意并开始")
-    assert "申报表 第 1/共 12 项" in applicant.text
+    assert "申报表 第 1/共 22 项" in applicant.text
     assert await storage.find_applicant("test", "1001") is not None
 
 
@@ -29,7 +29,7 @@ async def test_complete_interview_survives_a_restart_half_way(db_path, criteria:
     storage = await Storage.open(db_path)
     applicant = FakeApplicant(Interview(storage, criteria), "2001", "李四")
     await applicant.consent()
-    assert "申报表 第 1/共 12 项" in applicant.text
+    assert "申报表 第 1/共 22 项" in applicant.text
     await applicant.fill_profile()
     assert "申报表填好了" in applicant.text and "第 1/共 39 题" in applicant.text
     questions = criteria.questions

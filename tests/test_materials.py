@@ -99,7 +99,7 @@ async def test_a_file_sent_before_consent_or_on_the_profile_never_reaches_the_di
     await newcomer.consent()
     await newcomer._send(FileReceived(newcomer.sender, "照片.jpg", "image/jpeg", jpeg("on the profile")))
     # ... and is told so while the 申报表 stays where it was (no 目录 leading away from it).
-    assert "这次的文件没有保存" in newcomer.text and "申报表 第 1/共 12 项" in newcomer.text
+    assert "这次的文件没有保存" in newcomer.text and "申报表 第 1/共 22 项" in newcomer.text
     assert not any(b.data.startswith("cat:") for b in newcomer.buttons)
     assert files_on_disk(tmp_path / "files") == []
     assert await storage.find_applicant("test", "f4") is not None  # agreed, but no file of theirs anywhere

@@ -349,7 +349,7 @@ async def test_a_chinese_name_is_greeted_in_order_and_typed_button_words_are_tap
     await phone.type("/start")
     assert "赵雪梅，欢迎使用质量奖申报助手" in phone.text()
     await phone.type("同意")
-    assert "申报表 第 1/共 12 项" in phone.text()
+    assert "申报表 第 1/共 22 项" in phone.text()
     await phone.type("/jump 1.2a")
     phone.new  # noqa: B018 - read up to here
     await phone.type("下一题")

@@ -107,7 +107,7 @@ async def test_registering_gives_a_personal_link_that_opens_the_same_application
         data = await (await phone.client.get("/api/messages?after=0")).json()
         assert "王芳，欢迎使用质量奖申报助手" in texts(data)  # the welcome, without typing /start
         data = await phone.tap("同意并开始", data)
-        assert "申报表 第 1/共 12 项" in texts(data)
+        assert "申报表 第 1/共 22 项" in texts(data)
         await phone.say("王芳")
     async with Browser(site) as laptop:
         response = await laptop.client.get(link.replace(laptop.origin, ""), allow_redirects=False)
@@ -116,7 +116,7 @@ async def test_registering_gives_a_personal_link_that_opens_the_same_application
         assert cookie["httponly"] and cookie["samesite"] == "Lax"
         await laptop.open_chat()
         data = await (await laptop.client.get("/api/messages?after=0")).json()
-        assert "已记下姓名：王芳" in texts(data) and "申报表 第 2/共 12 项" in texts(data)
+        assert "已记下姓名：王芳" in texts(data) and "申报表 第 2/共 22 项" in texts(data)
 
 
 async def test_a_pasted_answer_is_one_message_and_progress_counts_it(site, storage) -> None:

@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import evidence
+from bot import evidence, profile_view
 from bot.criteria import Criteria, ProfileField, Question, parse_target
 from bot.document import TEMPLATE
-from bot.files import default_data_dir
-from bot.flows import advice, materials, returned, review, table_field, typed
+from bot.files import default_data_dir, keep_by_content
+from bot.flows import advice, materials, photo_field, returned, review, table_field, typed
 from bot.flows.coordinator import submission_notices
 from bot.flows.data_rights import DataRights
 from bot.flows.documents import Documents, submission_day
@@ -611,6 +611,9 @@ class Interview:
         if question is None:
             # Not kept, so never written anywhere: the bytes go with the event. On the 申报表 the
             # applicant stays on the field they were filling; at the end, the 目录 leads to a question.
+            field = self.criteria.field(turn.app.step[2:]) if turn.app.step.startswith("p:") else None
+            if field is not None and field.type == "photo":
+                return await self._photo(turn, field, event)
             if turn.app.step.startswith("p:"):
                 return [Reply(say("file_on_profile")), await self._prompt(turn.app)]
             return [Reply(say("file_not_on_question")), self._menu()]
@@ -647,16 +650,34 @@ class Interview:
         note = say("profile_saved", label=field.label, value=value) + (f"\n\n{arrival}" if arrival else "")
         return [Reply(note + "\n\n" + prompt.text, prompt.buttons, prompt.choice_only)]
 
+    async def _photo(self, turn: Turn, field: ProfileField, event: FileReceived) -> list[Reply]:
+        """The 申报表's photo: cut to 3:4 and kept in the application's folder; then the next field."""
+        cut = await asyncio.to_thread(photo_field.portrait, event.data)
+        if cut is None:
+            return [Reply(say("photo_not_a_photo")), await self._prompt(turn.app)]
+        try:
+            _digest, path = await asyncio.to_thread(keep_by_content, self.materials.folder_of(turn.app), cut, ".jpg")
+        except OSError as error:
+            log.error("a photo could not be stored for application %s: %s", turn.app.id,
+                      error.strerror or type(error).__name__)
+            return [Reply(say("photo_not_stored")), await self._prompt(turn.app)]
+        await self.storage.set_profile_value(turn.app.id, field.key, str(path), None)
+        next_step = self._neighbour(turn.app.step, +1)
+        await self.storage.update_application(turn.app.id, step=next_step, mode="")
+        return [Reply(say("photo_saved")), await self._prompt(await self._reload(turn))]
+
     async def _table_row(self, turn: Turn, field: ProfileField, raw: str) -> list[Reply]:
         """A typed line on a table: a new row, or the row being rewritten."""
         current = (await self.storage.profile(turn.app.id)).get(field.key)
         done = table_field.add(field, current, clean_text(raw), turn.app.mode)
         if isinstance(done, str):
-            return [Reply(say(done)), await self._prompt(turn.app)]
+            refused = say("table_full") if done == "full" else say("table_row_empty")
+            return [Reply(refused), await self._prompt(turn.app)]
         value, n, cells = done
         await self.storage.set_profile_value(turn.app.id, field.key, value, None)
-        said = say("table_row_replaced" if turn.app.mode.startswith(table_field.ROW) else "table_row_added",
-                   n=n, cells="｜".join(c or "—" for c in cells))
+        shown = "｜".join(c or "—" for c in cells)
+        said = say("table_row_replaced", n=n, cells=shown) if turn.app.mode.startswith(table_field.ROW) \
+            else say("table_row_added", n=n, cells=shown)
         await self.storage.update_application(turn.app.id, mode="")
         return [Reply(said), await self._prompt(await self._reload(turn))]
 
@@ -735,7 +756,7 @@ class Interview:
                 return Reply(text + ("\n\n" + note if note else ""),
                              table_field.buttons(field, current, app.mode, self._back_field(field)))
             if current:
-                text += "\n" + say("profile_current", value=current)
+                text += "\n" + say("profile_current", value=profile_view.shown(field, current, office=False))
             note = returned.on_step(await self.returns.open(app.id), PROFILE)
             if note:
                 text += "\n\n" + note

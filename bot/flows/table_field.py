@@ -54,17 +54,17 @@ def buttons(field: ProfileField, value: str | None, mode: str, back: Button | No
 
 def add(field: ProfileField, value: str | None, line: str, mode: str) -> tuple[str, int, list[str]] | str:
     """The table with the typed line added (or put in place of the row being rewritten): the new
-    value, the row's number and its cells; or the wording key of why it was not taken."""
+    value, the row's number and its cells; or why it was not taken: 'empty' or 'full'."""
     found = rows(field, value)
     cells = parse_row(line, len(field.columns))
     if not any(cells):
-        return "table_row_empty"
+        return "empty"
     if mode.startswith(ROW) and mode[len(ROW):].isdecimal() and 1 <= int(mode[len(ROW):]) <= len(found):
         n = int(mode[len(ROW):])
         found[n - 1] = cells
     else:
         if len(found) >= (field.max_rows or MAX_ROWS):
-            return "table_full"
+            return "full"
         found.append(cells)
         n = len(found)
     return stored(found), n, cells
