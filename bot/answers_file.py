@@ -1,7 +1,8 @@
 """The answers file that `award-bot render` turns into a 申报书 without an interview.
 
-JSON with `profile` (field key → value), `answers` (question id → text), `attachments`
-(a list of {question, path, caption}; paths relative to the file), and optionally `date`
+JSON with `profile` (field key → value; a table field's value a list of rows, each a list of its
+columns, or lines as typed; the photo a path relative to the file), `answers` (question id → text),
+`attachments` (a list of {question, path, caption}; paths relative to the file), and optionally `date`
 (the 申报日期, YYYY-MM-DD) and `draft` (true marks it as a draft). Every problem is reported at
 once, naming the field, question or file, so a coordinator can fix the file in one go.
 """
@@ -9,16 +10,24 @@ once, naming the field, question or file, so a coordinator can fix the file in o
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import io
 import json
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.criteria import Criteria
+from bot.criteria import Criteria, ProfileField
 from bot.document import EvidenceFile
+from bot.flows.photo_field import portrait
+from bot.table_rows import stored
+from bot.uploads import decodes_fully
 from bot.validation import Invalid, count_chars, validate_field
 from bot.wording import say
 
@@ -78,6 +87,57 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+def _table(value: list[Any], field: ProfileField) -> str | None:
+    """A table given as a JSON list: rows of cells (or lines as typed), stored as the interview stores it."""
+    if all(isinstance(row, str) for row in value):
+        return "\n".join(value)
+    if not all(isinstance(row, list) and all(isinstance(c, str) for c in row) for row in value):
+        return None
+    if any(len(row) > len(field.columns) for row in value):
+        return None
+    return stored([[c.strip() for c in row] + [""] * (len(field.columns) - len(row)) for row in value if any(row)])
+
+
+def _photo(path: Path, value: Any, key: str) -> str:
+    """The photo's absolute path: the file as given when it is already an upright 3:4 JPEG or PNG, else a
+    copy cut to 3:4 (bot.flows.photo_field.portrait) in a temporary folder removed when the program
+    ends; the user's folder is left as it is. A problem is returned as a line starting "profile."."""
+    if not isinstance(value, str):
+        return f"profile.{key}: 应为照片文件的路径（相对于答案文件），例如 \"photos/me.jpg\""
+    if not value.strip():
+        return ""
+    file = (path.parent / value).resolve()
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return f"profile.{key}: 找不到或无法读取照片 {value}（相对于 {path.parent}）"
+    if not decodes_fully(data):
+        return f"profile.{key}: {value} 打不开，不像是照片（应为 JPG 或 PNG）"
+    with Image.open(io.BytesIO(data)) as image:
+        upright = image.getexif().get(_ORIENTATION, 1) == 1
+        if image.format in ("JPEG", "PNG") and upright and image.width * 4 == image.height * 3:
+            return str(file)
+    cut = portrait(data)
+    if cut is None:
+        return f"profile.{key}: {value} 打不开，不像是照片（应为 JPG 或 PNG）"
+    derived = _cut_folder() / f"{hashlib.sha256(cut).hexdigest()[:16]}.jpg"
+    derived.write_bytes(cut)
+    return str(derived)
+
+
+_ORIENTATION = 0x0112  # EXIF: a photo stored sideways
+
+
+@functools.cache
+def _cut_folder() -> Path:
+    folder = tempfile.TemporaryDirectory(prefix="award-photo-")  # removed at exit
+    _kept.append(folder)
+    return Path(folder.name)
+
+
+_kept: list[tempfile.TemporaryDirectory[str]] = []
+
+
 def load_answers_file(path: Path, criteria: Criteria, *, today: date) -> Answers:
     try:
         raw = path.read_text(encoding="utf-8-sig")
@@ -110,6 +170,20 @@ def load_answers_file(path: Path, criteria: Criteria, *, today: date) -> Answers
         if field_ is None:
             problems.append(f"profile.{key}: 申报表没有这一项（可用的有：{'、'.join(fields)}）")
             continue
+        if field_.type == "photo":
+            photo = _photo(path, value, key)
+            if isinstance(photo, str) and photo.startswith("profile."):
+                problems.append(photo)
+            elif photo:
+                profile[key] = photo
+            continue
+        if field_.type == "table" and isinstance(value, list):
+            value = _table(value, field_)
+            if value is None:
+                example = json.dumps([field_.columns], ensure_ascii=False)
+                problems.append(f"profile.{key}: 应为行的列表，每行是 {len(field_.columns)} 列的文字列表，"
+                                f"例如 {example}")
+                continue
         if isinstance(value, bool) or not isinstance(value, str | int):
             problems.append(f"profile.{key}: 应为文字（加引号的字符串）")
             continue

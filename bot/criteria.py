@@ -135,6 +135,118 @@ class Opinion(_Strict):
     seal: str = ""  # e.g. 单位（盖章）; empty: no seal line
 
 
+class FormCell(_Strict):
+    """A profile field in the 申报表's grid: its label cell and its value cell, `span` pairs wide."""
+
+    field: NonEmpty
+    span: int = Field(default=1, ge=1)
+
+
+class Form(_Strict):
+    """The 申报表 as a grid (rows of label/value pairs), a photo box, tables and boxes of long text.
+
+    Each row has `columns` pairs (a label cell and a value cell); a cell of span 2 takes two pairs'
+    room: one label, a value as wide as the rest. A row with less than `columns` pairs stretches its
+    last value to the end. The photo box sits at the right of the first `photo_rows` rows; rows below
+    it reach across. `tables` are the table fields, each a sub-table with its columns as header;
+    `boxes` the long texts, each a box of its own.
+    """
+
+    columns: int = Field(default=3, ge=1, le=4)
+    photo: str | None = None
+    photo_rows: int = Field(default=4, ge=1, le=8)
+    rows: list[Annotated[list[NonEmpty | FormCell], Field(min_length=1)]] = Field(default_factory=list)
+    tables: list[NonEmpty] = Field(default_factory=list)
+    boxes: list[NonEmpty] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rows_fit_the_grid(self) -> Form:
+        for n, row in enumerate(self.rows, start=1):
+            width = sum(cell_span(cell) for cell in row)
+            if width > self.columns:
+                raise ValueError(f"第 {n} 行（rows[{n - 1}]）占 {width} 格，超出每行 {self.columns} 格"
+                                 "（columns）；span 是这一项占几组「标签＋内容」")
+        return self
+
+    def keys(self) -> list[str]:
+        """Every field the form names, in reading order."""
+        return ([self.photo] if self.photo else []) + [cell_key(c) for row in self.rows for c in row] \
+            + list(self.tables) + list(self.boxes)
+
+
+def cell_key(cell: str | FormCell) -> str:
+    return cell if isinstance(cell, str) else cell.field
+
+
+def cell_span(cell: str | FormCell) -> int:
+    return 1 if isinstance(cell, str) else cell.span
+
+
+# Fields that sit in the grid's value cells (not a photo, a table or a long text box).
+_GRID_TYPES = frozenset({"text", "choice", "year_month", "integer", "phone", "email", "idcard"})
+
+
+def complete_form(form: Form | None, profile: list[ProfileField]) -> Form:
+    """The form as printed: the criteria file's, or a default of two pairs a row with the photo box,
+    the tables and the long texts; a field the file's form leaves out is added at the end of its kind,
+    so nothing the applicant filled in is missing from the 申报书."""
+    if form is None:
+        form = Form(columns=2, rows=[])
+    placed = set(form.keys())
+    missing = [f for f in profile if f.key not in placed]
+    photo = form.photo or next((f.key for f in missing if f.type == "photo"), None)
+    grid = [f.key for f in missing if f.type in _GRID_TYPES]
+    rows = list(form.rows)
+    # Grid fields the form leaves out: `columns` a row; tables and long texts after the form's own.
+    rows += [grid[n:n + form.columns] for n in range(0, len(grid), form.columns)]
+    tables = list(form.tables) + [f.key for f in missing if f.type == "table"]
+    boxes = list(form.boxes) + [f.key for f in missing if f.type == "longtext"]
+    return form.model_copy(update={
+        "photo": photo, "rows": rows, "tables": tables, "boxes": boxes,
+        "photo_rows": max(1, min(form.photo_rows, len(rows))) if rows else 1,
+    })
+
+
+def form_problems(form: Form, fields: dict[str, ProfileField]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Keys the form names that are no profile field, named twice, or of a type that cannot sit there."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[str, str] = {}
+    available = "、".join(fields)
+
+    def check(key: str, loc: tuple[str | int, ...], where: str, types: frozenset[str] | None) -> None:
+        field = fields.get(key)
+        if field is None:
+            problems.append((loc, f"申报表格式（form）{where}写了 {key}，但申报表（profile）没有这个 key；"
+                                  f"可用：{available}"))
+            return
+        if key in seen:
+            problems.append((loc, f"申报表格式（form）里 {key}（{field.label}）出现了两次（已在 {seen[key]}），"
+                                  "每个字段只能放一处"))
+            return
+        seen[key] = _path(loc)
+        if types is not None and field.type not in types:
+            problems.append((loc, f"{key}（{field.label}）的 type 是 {field.type}，不能放在{where}：{_FORM_PLACES}"))
+
+    if form.photo is not None:
+        check(form.photo, ("form", "photo"), "照片框（photo）", frozenset({"photo"}))
+    for r, row in enumerate(form.rows):
+        for c, cell in enumerate(row):
+            loc: tuple[str | int, ...] = ("form", "rows", r, c) if isinstance(cell, str) else ("form", "rows", r, c,
+                                                                                              "field")
+            check(cell_key(cell), loc, "表格行（rows）", _GRID_TYPES | {"longtext"})
+    for n, key in enumerate(form.tables):
+        check(key, ("form", "tables", n), "子表（tables）", frozenset({"table"}))
+    for n, key in enumerate(form.boxes):
+        check(key, ("form", "boxes", n), "文字框（boxes）", _GRID_TYPES | {"longtext"})
+    if form.rows and form.photo_rows > len(form.rows):
+        problems.append((("form", "photo_rows"), f"照片框占 {form.photo_rows} 行（photo_rows），但 rows 只有 "
+                                                 f"{len(form.rows)} 行"))
+    return problems
+
+
+_FORM_PLACES = "照片（type: photo）放 photo，表格（type: table）放 tables，其余放 rows 或 boxes"
+
+
 COVER_DATE = "date"  # a cover line showing the 申报日期
 COVER_YEAR = "year"  # a cover line showing the 申报年度
 
@@ -175,6 +287,8 @@ class Criteria(_Strict):
     issuer: str = ""  # who issues the form, printed at the foot of the cover (…办公室 制)
     cover: Cover | None = None
     opinions: Annotated[list[Opinion], Field(max_length=6)] | None = None
+    # The 申报表's layout; a file without it gets a default from the profile fields in order.
+    form: Form | None = None
 
     # -- navigation -------------------------------------------------------
 
@@ -227,6 +341,11 @@ class Criteria(_Strict):
     def opinion_pages(self) -> list[Opinion]:
         return self.opinions if self.opinions is not None else default_opinions()
 
+    @cached_property
+    def form_layout(self) -> Form:
+        """The 申报表 as printed (see complete_form)."""
+        return complete_form(self.form, self.profile)
+
 
 def consistency_problems(criteria: Criteria) -> list[tuple[tuple[str | int, ...], str]]:
     """What the schema alone cannot see: ids that repeat or sit under the wrong parent."""
@@ -254,6 +373,8 @@ def consistency_problems(criteria: Criteria) -> list[tuple[tuple[str | int, ...]
                 once("题目 id ", question.id, qloc)
                 if question.item_id != item.id:
                     problems.append((qloc, f"题目 {question.id} 不属于条目 {item.id}"))
+    if criteria.form is not None:
+        problems.extend(form_problems(criteria.form, criteria._fields))
     for n, line in enumerate(criteria.cover.lines if criteria.cover else []):
         if line.field not in (None, COVER_DATE, COVER_YEAR) and line.field not in criteria._fields:
             problems.append((("cover", "lines", n, "field"),

@@ -163,6 +163,10 @@ def define_styles(document) -> None:
     paragraph_style(document, "草稿标记", east_asia=HEI, size=12, align=center, color=RGBColor(0xC0, 0, 0))
     paragraph_style(document, "封面信息", east_asia=FANGSONG, size=16, line=36)
     paragraph_style(document, "表格文字", east_asia=FANGSONG, size=12, line=20)
+    # The 申报表's grid (bot/document.py form_grid): labels in 黑体, values in 仿宋, both 五号 (10.5 pt).
+    paragraph_style(document, "申报表标签", east_asia=HEI, size=10.5, align=center, line=None)
+    paragraph_style(document, "申报表内容", east_asia=FANGSONG, size=10.5, align=WD_ALIGN_PARAGRAPH.LEFT, line=None)
+    paragraph_style(document, "申报表照片", east_asia=KAI, size=10.5, align=center, line=None)
     paragraph_style(document, "Caption", east_asia=KAI, size=10.5, align=center, after=12)
     paragraph_style(document, "图片", align=center, line=None, before=6)
     # Each 附件 opens with 附件N and its title; the variant starts a page (the code decides which).
@@ -326,23 +330,11 @@ def contents(document) -> None:
 
 
 def application_form(document) -> None:
+    """The 申报表: a grid the code builds from the criteria file's `form` (label and value cells, the
+    photo box, the 经历/荣誉 sub-tables, the 简介 box) and puts in place of `{{p form }}`; its cells use
+    the styles 申报表标签, 申报表内容 and 申报表照片 defined here."""
     add(document, "一、申报表", "Heading 1")
-    table = document.add_table(rows=3, cols=2)
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    column_widths(table, 36, 120)
-    opening, body, closing = table.rows
-    set_cell(opening.cells[0], "{%tr for field in profile %}", width_mm=36)
-    set_cell(opening.cells[1], "", width_mm=120)
-    set_cell(body.cells[0], "{{ field.label }}", width_mm=36).alignment = WD_ALIGN_PARAGRAPH.CENTER
-    value = body.cells[1]
-    set_cell(value, "{%p for line in field.lines %}", width_mm=120)
-    add(value, "{{ line }}", "表格文字")
-    add(value, "{%p endfor %}", "表格文字")
-    set_cell(closing.cells[0], "{%tr endfor %}", width_mm=36)
-    set_cell(closing.cells[1], "", width_mm=120)
-    body.height = Mm(10)
-    body.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    add(document, "{{p form }}")
 
 
 def report(document) -> None:

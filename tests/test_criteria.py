@@ -64,9 +64,10 @@ def test_results_are_result_questions_and_everything_has_a_hint_and_example(crit
 def test_the_profile_has_the_fields_of_the_application_form(criteria) -> None:
     labels = [f.label for f in criteria.profile]
     for label in ["姓名", "性别", "出生年月", "政治面貌", "学历/学位", "工作单位", "职务", "职称",
-                  "从事本岗位年限", "手机", "电子邮箱", "主要工作经历"]:
+                  "从事质量工作年限", "手机", "电子邮箱", "主要工作经历", "身份证号", "照片", "主要荣誉"]:
         assert label in labels
-    assert {f.type for f in criteria.profile} >= {"phone", "email", "year_month", "choice"}
+    assert {f.type for f in criteria.profile} >= {"phone", "email", "year_month", "choice", "idcard", "photo",
+                                                  "table"}
 
 
 def test_items_and_questions_can_be_named_as_people_type_them(criteria) -> None:
@@ -189,5 +190,5 @@ def test_a_range_with_min_above_max_is_rejected(tmp_path) -> None:
         years = next(f for f in data["profile"] if f["key"] == "years")
         years["min"], years["max"] = 60, 0
 
-    with pytest.raises(CriteriaError, match=r"profile\[8\]（years）: min（60）不能大于 max（0）"):
+    with pytest.raises(CriteriaError, match=r"profile\[15\]（years）: min（60）不能大于 max（0）"):
         load_criteria(broken(tmp_path, bad))

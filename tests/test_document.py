@@ -22,6 +22,7 @@ from openxml_audit import OpenXmlValidator
 from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.criteria import Criteria
 from bot.document import TEMPLATE, DocumentError, EvidenceFile, build_context, lines_of, render_application
+from bot.table_rows import rows_of
 from tests.conftest import ROOT, award_bot, jpeg, png
 
 SAMPLE = ROOT / "examples" / "answers.sample.json"
@@ -38,9 +39,12 @@ def paragraphs(path: Path) -> list[tuple[str, str]]:
             if isinstance(child, Paragraph):
                 found.append((child.style.name if child.style is not None else "", child.text.replace("\u200b", "")))
             elif isinstance(child, Table):
+                seen = set()  # a merged cell is listed once for each grid column and row it covers
                 for row in child.rows:
                     for cell in row.cells:
-                        walk(cell)
+                        if cell._tc not in seen:
+                            seen.add(cell._tc)
+                            walk(cell)
 
     walk(Document(str(path)))
     return found
@@ -100,7 +104,13 @@ def test_the_cover_and_form_name_the_applicant_and_every_profile_value(
     foot = [p.text for p in Document(str(sample_docx)).sections[0].first_page_footer.paragraphs]
     assert foot == [f"{criteria.issuer}　制", "二〇二六年"]
     for field in criteria.profile:
+        if field.type == "photo":  # the photo itself, in its box (tests/test_document_form.py)
+            continue
         assert field.label in texts
+        if field.type == "table":
+            for row in rows_of(sample.profile[field.key], len(field.columns)):
+                assert all(cell in texts for cell in row if cell), field.key
+            continue
         for line in (text.replace("\u200b", "") for text in lines_of(sample.profile.get(field.key))):
             assert line in texts, field.key
     for heading in ("三、证明材料清单", "四、申报人承诺", "五、所在单位意见", "六、推荐单位意见", "七、评审委员会意见"):
@@ -116,7 +126,7 @@ def test_every_attached_photo_is_embedded_and_fits_the_page(sample: Answers, sam
     assert len(photos) >= 3
     embedded = {hashlib.sha256(part.blob).hexdigest() for part in document.part.package.image_parts}
     assert photos <= embedded
-    assert len(document.inline_shapes) == len(sample.attachments)
+    assert len(document.inline_shapes) == len(sample.attachments) + 1  # and the applicant's photo
     for shape in document.inline_shapes:
         assert shape.width <= Mm(150.5) and shape.height <= Mm(190.5)
     texts = [text for _, text in paragraphs(sample_docx)]
@@ -167,7 +177,9 @@ def test_a_draft_shows_empty_answers_and_says_it_is_a_draft(criteria: Criteria, 
     q = criteria.questions[1]
     assert answer_after(found, f"{q.id}　{q.text}") == ["（未填写）"]
     texts = [text for _, text in found]
-    assert texts.count("（未填写）") == 38 + sum(1 for f in criteria.profile if f.required and f.key != "name")
+    # Empty required fields of the grid say so; an empty required table shows its empty rows instead.
+    assert texts.count("（未填写）") == 38 + sum(1 for f in criteria.profile
+                                           if f.required and f.key != "name" and f.type != "table")
     assert any("草稿" in text for text in texts)
     header = Document(str(path)).sections[0].header
     assert any("草稿" in p.text for p in header.paragraphs)
@@ -193,14 +205,15 @@ def test_files_word_cannot_embed_are_listed_not_embedded(criteria: Criteria, tmp
 
 def test_the_template_uses_exactly_the_data_the_code_supplies(criteria: Criteria) -> None:
     context = build_context(criteria, {}, {}, day=DAY, draft=False)
-    assert DocxTemplate(str(TEMPLATE)).get_undeclared_template_variables() == set(context)
+    # `profile` (a row a field) stays in the context for templates restyled before the 申报表 grid.
+    assert DocxTemplate(str(TEMPLATE)).get_undeclared_template_variables() == set(context) - {"profile"}
     # East Asian fonts come from the template's styles, not from code.
     with zipfile.ZipFile(TEMPLATE) as archive:
         styles = archive.read("word/styles.xml").decode("utf-8")
     assert 'w:eastAsia="仿宋"' in styles and 'w:eastAsia="黑体"' in styles
     listing = award_script("build_template.py", "--list")
     assert "[Heading 4] {{ question.id }}　{{ question.text }}" in listing
-    assert "{%tr for field in profile %}" in listing
+    assert "[Normal] {{p form }}" in listing
 
 
 def award_script(name: str, *args: str) -> str:

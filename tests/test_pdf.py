@@ -112,7 +112,7 @@ def test_a_template_saved_back_by_an_office_suite_still_renders_every_answer(
     # render_application reads the result back and raises unless every answer line is there, in order.
     rendered = render_application(criteria, sample.profile, sample.answers, out, attachments=sample.attachments,
                                   day=date(2026, 11, 20), template=saved / "restyled.docx")
-    assert rendered.images == len(sample.attachments)  # every photo of the example
+    assert rendered.images == len(sample.attachments) + 1  # every photo of the example, and the applicant's
     assert len(rendered.expected_lines) > 39
 
 
