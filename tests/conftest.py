@@ -204,6 +204,16 @@ class FakeApplicant:
         await self.consent()
         await self.fill_profile()
 
+    async def keep_or_skip(self) -> None:
+        """Going over the 申报表 again: 保留原值 (or 完成本项 on a table) where a field has a value,
+        跳过此项 where it has none."""
+        labels = [b.label for b in self.buttons]
+        for label in ("保留原值", "完成本项", "跳过此项"):
+            if any(label in found for found in labels):
+                await self.tap(label)
+                return
+        raise AssertionError(f"no way on from here: {labels}")
+
     async def fill_profile(self, profile: dict[str, str] = PROFILE) -> None:
         """Every field of the 申报表 in order: a value from `profile`, an optional one without skipped,
         a table one row a message, a long text then 完成本项."""

@@ -11,6 +11,7 @@ from bot.flows.interview import Interview
 from bot.reminders import ReminderPolicy, reminder_gate
 from bot.sender import OutboxSender
 from bot.storage import OutboxMessage, Storage
+from bot.table_rows import rows_of
 from tests.conftest import PROFILE, FakeApplicant, application_of, jpeg
 
 SHORT_RESULT = "2024年本人负责的产线合格率提高了。"  # 7.1a: short (有点短), no trend, no comparison
@@ -74,17 +75,31 @@ async def test_typed_words_on_the_profile_finish_a_field_and_pick_a_choice(appli
     await applicant.consent()
     await applicant.say("王芳")
     await applicant.say("2")  # 性别: the second choice
+    await applicant.say("汉族")
     await applicant.say("1986-03")
+    await applicant.say("320703198603151026")
+    await applicant.say("跳过此项")  # 照片: the button's words
     await applicant.say("群众")
-    for key in ("education", "unit", "position", "title", "years", "phone", "email"):
+    await applicant.say(PROFILE["education"])
+    await applicant.say("跳过此项")  # 毕业院校
+    await applicant.say("跳过此项")  # 参加工作时间
+    await applicant.say(PROFILE["unit"])
+    await applicant.say("跳过此项")  # 统一社会信用代码
+    await applicant.say("跳过此项")  # 通讯地址
+    for key in ("position", "title", "years", "phone"):
         await applicant.say(PROFILE[key])
-    await applicant.say("2010—2016 质量工程师")
-    await applicant.say("2017 至今 质量部经理")
+    await applicant.say("跳过此项")  # 办公电话
+    await applicant.say(PROFILE["email"])
+    await applicant.say("2010—2016 某某公司 质量工程师")
+    await applicant.say("2017 至今 某某公司 质量部经理")
     await applicant.say("完成本项")
+    await applicant.say("跳过此项")  # 主要荣誉
+    await applicant.say("跳过此项")  # 个人简介
     assert "申报表填好了" in applicant.text and "1.1a" in applicant.text
     profile = await storage.profile((await application_of(storage, applicant)).id)
     assert profile["gender"] == "女" and profile["political"] == "群众"
-    assert profile["experience"] == "2010—2016 质量工程师\n2017 至今 质量部经理"
+    assert rows_of(profile["experience"], 3) == [["2010—2016", "某某公司", "质量工程师"],
+                                                 ["2017—至今", "某某公司", "质量部经理"]]
     assert profile["years"] == PROFILE["years"]  # a number field keeps its number
 
 
@@ -205,9 +220,9 @@ async def test_editing_an_earlier_profile_message_shows_the_current_field_again(
     await applicant.say("王方")
     name_ref = applicant.refs[-1]
     await applicant.tap("女")
-    assert "请填写：出生年月" in applicant.text
+    assert "请填写：民族" in applicant.text
     await applicant.edit(name_ref, "王芳")
-    assert "已更新姓名：王芳" in applicant.text and "请填写：出生年月" in applicant.text
+    assert "已更新姓名：王芳" in applicant.text and "请填写：民族" in applicant.text
     assert (await storage.profile((await application_of(storage, applicant)).id))["name"] == "王芳"
 
 
@@ -274,13 +289,13 @@ async def test_a_number_kept_as_the_answer_keeps_the_rewrite_or_the_long_field_i
     assert "已用新内容替换 1.1a" in applicant.text and "已退出" not in applicant.text
     assert await answers_of(storage, applicant) == {"1.1a": "1"}
     await applicant.command("profile")
-    for _ in range(11):
-        await applicant.tap("保留原值")
-    await applicant.say("2018 至今 质量部经理")
+    while "个人简介及主要事迹" not in applicant.text:
+        await applicant.keep_or_skip()
+    await applicant.say("2018年起任质量部经理。")
     await applicant.say("2")
     await applicant.tap("作为回答保存")
     profile = await storage.profile((await application_of(storage, applicant)).id)
-    assert profile["experience"] == "2018 至今 质量部经理\n2"
+    assert profile["summary"] == "2018年起任质量部经理。\n2"
 
 
 async def test_navigation_words_are_never_saved_as_a_profile_value(applicant, storage) -> None:

@@ -39,7 +39,7 @@ def test_the_same_console_user_resumes_on_a_later_run(tmp_path) -> None:
     env = {"AWARD_DB": str(tmp_path / "award.db")}
     assert award_bot("console", "--user", "zl", stdin="#1\n赵六\n1\n", env=env).returncode == 0
     later = award_bot("console", "--user", "zl", env=env)
-    assert "欢迎回来" in later.stdout and "请填写：出生年月" in later.stdout
+    assert "欢迎回来" in later.stdout and "请填写：民族" in later.stdout
 
 
 async def test_buttons_are_numbered_and_a_wrong_number_is_explained(storage, criteria) -> None:

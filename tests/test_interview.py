@@ -9,6 +9,7 @@ from bot.document import TEMPLATE
 from bot.flows.dispatch import Dispatcher
 from bot.flows.interview import Interview
 from bot.storage import Storage
+from bot.table_rows import rows_of
 from tests.conftest import PROFILE, FakeApplicant, answer_for, application_of, jpeg, pdf
 
 
@@ -61,7 +62,7 @@ async def test_complete_interview_survives_a_restart_half_way(db_path, criteria:
     assert answers == {q.id: answer_for(q.id) for q in questions}
     profile = await storage.profile(app.id)
     assert profile["phone"] == "13812345678" and profile["birth"] == "1985-06" and profile["gender"] == "男"
-    assert profile["experience"] == PROFILE["experience"]
+    assert rows_of(profile["experience"], 3) == rows_of(PROFILE["experience"], 3)  # a table now, row by row
     await storage.close()
 
 
@@ -106,8 +107,8 @@ async def test_editing_a_sent_message_updates_its_part_of_the_answer(applicant, 
 
 
 # Profile fields typed (not tapped) in fill_profile, in order: their message refs follow this order.
-PROFILE_TYPED = ["name", "birth", "education", "unit", "position", "title", "years", "phone", "email",
-                 "experience"]
+PROFILE_TYPED = ["name", "ethnicity", "birth", "idcard", "education", "unit", "position", "title", "years", "phone",
+                 "email", "experience"]
 
 
 async def test_skip_back_and_jump_move_around_without_losing_anything(applicant, storage, criteria) -> None:
@@ -134,8 +135,8 @@ async def test_skip_back_and_jump_move_around_without_losing_anything(applicant,
 async def test_back_from_the_first_question_returns_to_the_profile(applicant) -> None:
     await applicant.reach_questions()
     await applicant.tap("上一题")
-    assert "主要工作经历" in applicant.text and "当前已填" in applicant.text
-    await applicant.tap("保留原值")
+    assert "个人简介及主要事迹" in applicant.text  # the 申报表's last field
+    await applicant.tap("跳过此项")
     assert "第 1/共 39 题" in applicant.text
 
 
@@ -216,11 +217,15 @@ async def test_bad_input_gets_a_clear_reply_and_loses_nothing(applicant, storage
     await applicant.command("profile")
     await applicant.tap("保留原值")  # 姓名
     await applicant.tap("保留原值")  # 性别
+    await applicant.tap("保留原值")  # 民族
     await applicant.say("85年")
     assert "请写成 年-月，例如 1985-06" in applicant.text
     await applicant.say("1985.6")
-    for _ in ["political", "education", "unit", "position", "title"]:
-        await applicant.tap("保留原值")
+    await applicant.say("32070319850612101")
+    assert "身份证号应为 18 位" in applicant.text
+    for _ in ["idcard", "photo", "political", "education", "school", "work_start", "unit", "unit_code", "address",
+              "position", "title"]:
+        await applicant.keep_or_skip()
     await applicant.say("十二")
     assert "请只填数字" in applicant.text
     await applicant.say("99")
@@ -229,6 +234,7 @@ async def test_bad_input_gets_a_clear_reply_and_loses_nothing(applicant, storage
     await applicant.say("1381234567")
     assert "手机号好像不对" in applicant.text
     await applicant.say("+86 139-0000-1111")
+    await applicant.keep_or_skip()  # 办公电话
     await applicant.say("zhangsan@")
     assert "电子邮箱格式不对" in applicant.text
     await applicant.tap("保留原值")
@@ -309,17 +315,16 @@ async def test_one_applicants_messages_are_handled_in_order_while_others_proceed
     assert dispatcher.active == 0
 
 
-async def test_work_history_in_several_messages_stays_in_its_field_until_done(applicant, storage) -> None:
+async def test_a_long_text_in_several_messages_stays_in_its_field_until_done(applicant, storage) -> None:
     await applicant.consent()
-    await applicant.fill_profile({**PROFILE, "experience": "2008.07—2013.12 某某机械 检验员"})
-    await applicant.tap("上一题")  # back from 1.1a to 主要工作经历, then add to it
-    await applicant.say("2014.01至今 某某精密机械 质量部经理")
-    assert "已记下主要工作经历" in applicant.text
-    await applicant.say("2020年起兼任公司质量管理体系内审员")
+    await applicant.fill_profile({**PROFILE, "summary": "2008年起从事质量检验工作。"})
+    await applicant.tap("上一题")  # back from 1.1a to 个人简介, then add to it
+    await applicant.say("2014年起负责公司质量管理体系。")
+    assert "已记下个人简介及主要事迹" in applicant.text
+    await applicant.say("2020年起兼任内审员。")
     assert "完成本项" in str(applicant.buttons)
     app = await application_of(storage, applicant)
-    assert (await storage.profile(app.id))["experience"] == (
-        "2014.01至今 某某精密机械 质量部经理\n2020年起兼任公司质量管理体系内审员")
+    assert (await storage.profile(app.id))["summary"] == "2014年起负责公司质量管理体系。\n2020年起兼任内审员。"
     assert await storage.answers(app.id) == {}
     await applicant.tap("完成本项")
     assert "申报表填好了" in applicant.text and "1.1a" in applicant.text
@@ -497,3 +502,4 @@ async def test_previewing_again_without_changes_resends_the_same_draft(storage, 
     await applicant.say("补充一句。")
     [changed] = [r for r in await applicant.command("draft") if r.document is not None]
     assert changed.document != first.document and "第 2 版" in changed.text
+

@@ -30,7 +30,10 @@ def field(criteria, key):
     ("years", "12年", "12"),
     ("gender", "女", "女"),
     ("name", "  欧阳  娜娜 ", "欧阳 娜娜"),
-    ("experience", "2010—2015 甲公司\n2015至今 乙公司", "2010—2015 甲公司\n2015至今 乙公司"),
+    ("summary", "2010—2015 甲公司\n2015至今 乙公司", "2010—2015 甲公司\n2015至今 乙公司"),
+    ("experience", "2010—2015 甲公司 工程师\n2015至今 乙公司 经理",
+     '[["2010—2015", "甲公司", "工程师"], ["2015—至今", "乙公司", "经理"]]'),
+    ("idcard", "320703 19850612 101x", "32070319850612101X"),
 ])
 def test_accepted_forms(criteria, key, typed, stored) -> None:
     assert validate_field(field(criteria, key), typed, today=date(2026, 11, 27)) == stored
