@@ -13,7 +13,7 @@ import pytest
 from bot.flows.interview import Interview
 from bot.storage import Storage
 from bot.telegram import build_application, split_text, start_polling, stop_polling
-from tests.conftest import CHAT_RATE, PROFILE, answer_for, award_bot, jpeg, pdf
+from tests.conftest import CHAT_RATE, DEFAULT_CRITERIA, PROFILE, answer_for, award_bot, jpeg, pdf
 from tests.fake_telegram import FakeTelegram, Sent
 
 
@@ -63,15 +63,19 @@ class Phone:
 async def complete_interview(phone: Phone, criteria, *, with_certificate: bool = False) -> None:
     await phone.type("/start")
     await phone.tap("同意并开始")
-    for key in ["name", "gender", "birth", "political", "education", "unit", "position", "title", "years",
-                "phone", "email", "experience"]:
-        value = PROFILE[key] if key != "name" else phone.name
+    for field in DEFAULT_CRITERIA.profile:  # as FakeApplicant.fill_profile does it
+        value = PROFILE.get(field.key) if field.key != "name" else phone.name
         buttons = [b["text"] for row in phone.last_with_buttons().buttons for b in row]
-        if value in buttons:
+        if value is None:
+            await phone.tap("跳过此项")
+        elif field.type == "table":
+            for line in value.splitlines():
+                await phone.type(line)
+            await phone.tap("完成本项")
+        elif value in buttons:
             await phone.tap(value)
         else:
             await phone.type(value)
-    await phone.tap("完成本项")
     for question in criteria.questions:
         await phone.type(f"{phone.name}：" + answer_for(question.id))
         if question.id == "7.4a" and with_certificate:

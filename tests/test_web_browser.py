@@ -33,11 +33,8 @@ from bot.storage import Outgoing  # noqa: E402
 from bot.web.guard import Bucket  # noqa: E402
 from bot.web.serve import invite  # noqa: E402
 from bot.web.store import CHANNEL  # noqa: E402
-from tests.conftest import PROFILE  # noqa: E402
+from tests.conftest import DEFAULT_CRITERIA, PROFILE  # noqa: E402
 from tests.web_browser import HEIGHT, WIDTH, Phone, WebServer, fetch  # noqa: E402
-
-PROFILE_ORDER = ["name", "gender", "birth", "political", "education", "unit", "position", "title", "years",
-                 "phone", "email", "experience"]
 
 # Pasted from a document: two paragraphs, the first with a line break inside it.
 PASTED = ("我把“下道工序就是顾客”写进班组守则，2022年起每月对照公司质量方针自查一次。\n"
@@ -142,16 +139,20 @@ def test_a_new_applicant_registers_and_fills_in_on_a_phone(
 
     # The 申报表: typed answers, and choices tapped.
     tapped = []
-    for key in PROFILE_ORDER:
-        value = "王芳" if key == "name" else PROFILE[key]
-        if value in phone.messages()[-1]["buttons"]:
+    for field in DEFAULT_CRITERIA.profile:
+        value = "王芳" if field.key == "name" else PROFILE.get(field.key)
+        if value is None:
+            replies = phone.tap("跳过此项")
+        elif value in phone.messages()[-1]["buttons"]:
             replies = phone.tap(value)
             tapped.append(value)
         else:
-            replies = phone.send(value)  # 主要工作经历 is typed on two lines
-        assert any(m["me"] for m in replies), f"what was given for {key} is not in the log"
+            replies = phone.send(value)  # 主要工作经历 is pasted as two lines: a row each
+        assert any(m["me"] for m in replies), f"what was given for {field.key} is not in the log"
+        if field.type == "table" and value is not None:
+            assert any("已记下第 2 行" in m["text"] for m in replies)
+            phone.tap("完成本项")
     assert tapped == ["男", "中共党员"]
-    phone.tap("完成本项")
     question = phone.see("1.1a")
     assert {"跳过 ▶", "目录", "完成提交"} <= set(question["buttons"])
     shots(phone, "3-chat-question.png")
@@ -174,7 +175,7 @@ def test_a_new_applicant_registers_and_fills_in_on_a_phone(
 
     # Commands typed as in Telegram.
     replies = phone.send("/back")
-    assert "主要工作经历" in replies[-1]["text"]
+    assert "个人简介及主要事迹" in replies[-1]["text"]  # the 申报表's last field
     replies = phone.send("/jump 3.1")
     assert "3.1a" in replies[-1]["text"] and "顾客" in replies[-1]["text"]
 

@@ -595,7 +595,7 @@ class Interview:
         if field is None:
             return [Reply(say("edit_unknown"))]
         if field.type == "table":
-            return [Reply(say("table_edit_refused"))]
+            return [Reply(say("table_edit_refused")), await self._prompt(app)]
         value = validate_field(field, raw, today=self._now().date(), profile=await self.storage.profile(app.id))
         if isinstance(value, Invalid):
             return [Reply(say(value.key, **value.params) + "\n" + say("edit_not_applied"))]
@@ -626,7 +626,7 @@ class Interview:
 
     async def _save_profile(self, turn: Turn, field: ProfileField, raw: str, ref: str | None) -> list[Reply]:
         if field.type == "table":
-            return await self._table_row(turn, field, raw)
+            return await self._table_row(turn, field, raw, ref)
         profile = await self.storage.profile(turn.app.id)
         current = profile.get(field.key)
         # A long field (主要工作经历) may come in several messages: they add up until 完成本项.
@@ -666,20 +666,28 @@ class Interview:
         await self.storage.update_application(turn.app.id, step=next_step, mode="")
         return [Reply(say("photo_saved")), await self._prompt(await self._reload(turn))]
 
-    async def _table_row(self, turn: Turn, field: ProfileField, raw: str) -> list[Reply]:
+    async def _table_row(self, turn: Turn, field: ProfileField, raw: str, ref: str | None) -> list[Reply]:
         """A typed line on a table: a new row, or the row being rewritten."""
-        current = (await self.storage.profile(turn.app.id)).get(field.key)
-        done = table_field.add(field, current, clean_text(raw), turn.app.mode)
-        if isinstance(done, str):
-            refused = say("table_full") if done == "full" else say("table_row_empty")
-            return [Reply(refused), await self._prompt(turn.app)]
-        value, n, cells = done
-        await self.storage.set_profile_value(turn.app.id, field.key, value, None)
-        shown = "｜".join(c or "—" for c in cells)
-        said = say("table_row_replaced", n=n, cells=shown) if turn.app.mode.startswith(table_field.ROW) \
-            else say("table_row_added", n=n, cells=shown)
+        value = (await self.storage.profile(turn.app.id)).get(field.key)
+        text = clean_text(raw)
+        changing = turn.app.mode.startswith(table_field.ROW)
+        # A pasted list is a row a line; a row being changed takes the message as one row.
+        lines = [text] if changing else [line for line in text.splitlines() if line.strip()] or [text]
+        said: list[str] = []
+        for line in lines:
+            done = table_field.add(field, value, line, turn.app.mode)
+            if isinstance(done, str):
+                said.append(say("table_full") if done == "full" else say("table_row_empty"))
+                break
+            value, n, cells = done
+            shown = "｜".join(c or "—" for c in cells)
+            said.append(say("table_row_replaced", n=n, cells=shown) if changing
+                        else say("table_row_added", n=n, cells=shown))
+        if value is not None:
+            # The row's message is remembered, so that editing it says how to change a row instead.
+            await self.storage.set_profile_value(turn.app.id, field.key, value, ref)
         await self.storage.update_application(turn.app.id, mode="")
-        return [Reply(said), await self._prompt(await self._reload(turn))]
+        return [Reply("\n".join(said)), await self._prompt(await self._reload(turn))]
 
     async def _table_button(self, turn: Turn, arg: str) -> list[Reply]:
         action, _, rest = arg.partition(":")
