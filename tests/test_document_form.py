@@ -5,9 +5,7 @@ without `form`, and a clear refusal of a bad one."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,29 +19,21 @@ from PIL import Image
 from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.criteria import Criteria, CriteriaError, load_criteria
 from bot.document import TABLE_MIN_ROWS, build_context, render_application
-from bot.pdf import PdfConverter, find_soffice
+from bot.pdf import PdfConverter
 from bot.table_rows import rows_of
 from tests.conftest import ROOT, award_bot
+from tests.sample_document import CRITERIA_FILE, DAY, NEEDS_SOFFICE, SAMPLE, W, load_sample, render_sample
 from tests.test_document import paragraphs
-
-SAMPLE = ROOT / "examples" / "answers.sample.json"
-CRITERIA_FILE = ROOT / "criteria" / "lyg-etdz-individual.yaml"
-DAY = date(2026, 11, 20)
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-NEEDS_SOFFICE = pytest.mark.skipif(find_soffice() is None and os.environ.get("CI") != "true",
-                                   reason="LibreOffice is not installed")
 
 
 @pytest.fixture(scope="module")
 def sample(criteria: Criteria) -> Answers:
-    return load_answers_file(SAMPLE, criteria, today=DAY)
+    return load_sample(criteria)
 
 
 @pytest.fixture(scope="module")
 def docx(sample: Answers, criteria: Criteria, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("form") / "申报书.docx"
-    render_application(criteria, sample.profile, sample.answers, path, attachments=sample.attachments, day=DAY)
-    return path
+    return render_sample(criteria, sample, tmp_path_factory.mktemp("form"))
 
 
 def form_table(path: Path) -> Table:

@@ -3,10 +3,8 @@ opinion pages, the 附件 pages, the report's length, and page numbers as GB/T 9
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from docx import Document
 from lxml import etree
 from pypdf import PdfReader
 
-from bot.answers_file import Answers, load_answers_file
+from bot.answers_file import Answers
 from bot.criteria import Criteria, CriteriaError, load_criteria
 from bot.document import (
     FULL_PAGE_IMAGE_MM,
@@ -25,29 +23,21 @@ from bot.document import (
     page_layout,
     render_application,
 )
-from bot.pdf import PdfConverter, find_soffice
+from bot.pdf import PdfConverter
 from bot.validation import count_chars
-from tests.conftest import ROOT, award_bot, jpeg
+from tests.conftest import award_bot, jpeg
+from tests.sample_document import CRITERIA_FILE, DAY, NEEDS_SOFFICE, SAMPLE, W, load_sample, render_sample
 from tests.test_document import paragraphs
-
-SAMPLE = ROOT / "examples" / "answers.sample.json"
-CRITERIA_FILE = ROOT / "criteria" / "lyg-etdz-individual.yaml"
-DAY = date(2026, 11, 20)
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-NEEDS_SOFFICE = pytest.mark.skipif(find_soffice() is None and os.environ.get("CI") != "true",
-                                   reason="LibreOffice is not installed")
 
 
 @pytest.fixture(scope="module")
 def sample(criteria: Criteria) -> Answers:
-    return load_answers_file(SAMPLE, criteria, today=DAY)
+    return load_sample(criteria)
 
 
 @pytest.fixture(scope="module")
 def docx(sample: Answers, criteria: Criteria, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("layout") / "申报书.docx"
-    render_application(criteria, sample.profile, sample.answers, path, attachments=sample.attachments, day=DAY)
-    return path
+    return render_sample(criteria, sample, tmp_path_factory.mktemp("layout"))
 
 
 @pytest.fixture(scope="module")
