@@ -321,6 +321,8 @@ def form_grid(form: Form, fields: dict[str, ProfileField], profile: dict[str, st
 
     def value_lines(field: ProfileField) -> list[str]:
         text = profile.get(field.key)
+        if field.type == "year_month" and text:
+            text = text.replace("-", ".")  # 1984.09, as the forms (and the tables' 起止年月) write it
         lines = lines_of(text) if field.type == "longtext" else [v for v in [_clean(text)] if v]
         return lines or ([say("empty_value")] if field.required else [])
 

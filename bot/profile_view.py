@@ -13,7 +13,8 @@ def shown(field: ProfileField, value: str, *, office: bool) -> str:
     if not value:
         return value
     if field.type == "table":
-        return as_text(rows_of(value, len(field.columns)))
+        rows = rows_of(value, len(field.columns))
+        return "\n".join(f"{n}. {as_text([row])}" for n, row in enumerate(rows, 1))  # numbered as in the chat
     if field.type == "photo":
         return say("photo_on_file")
     if field.type == "idcard" and office:

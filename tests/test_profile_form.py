@@ -9,6 +9,7 @@ import io
 from PIL import Image
 
 from bot.flows.events import FileReceived
+from bot.flows.interview import Interview
 from bot.table_rows import rows_of
 from tests.conftest import PROFILE, FakeApplicant, application_of
 
@@ -34,12 +35,14 @@ async def test_work_history_is_a_table_filled_a_row_a_message_with_rows_to_chang
     assert "请发送第 2 行的新内容" in applicant.text
     await applicant.say("2021.12 连云港市五一劳动奖章 连云港市总工会")
     assert "第 2 行已改为：2021.12｜连云港市五一劳动奖章｜连云港市总工会" in applicant.text
-    await applicant.say("2015.01 厂级先进 本厂")
+    await applicant.say("2015.01 厂级先进 本厂")  # remembered late: it goes first, in time order
+    assert "已记下第 1 行：2015.01｜厂级先进｜本厂" in applicant.text
+    assert "1. 2015.01｜厂级先进｜本厂\n2. 2019.05｜江苏省质量先进个人" in applicant.text
     # Editing a sent row's message does not reach into the table: it says how instead.
     await applicant.edit(applicant.refs[-1], "2016.01 改过的 本厂")
     assert "请用「修改第 N 行」按钮" in applicant.text
-    await applicant.tap("删除第 3 行")
-    assert "已删除第 3 行：2015.01｜厂级先进｜本厂" in applicant.text
+    await applicant.tap("删除第 1 行")
+    assert "已删除第 1 行：2015.01｜厂级先进｜本厂" in applicant.text
     app = await application_of(storage, applicant)
     assert rows_of((await storage.profile(app.id))["honours"], 3) == [
         ["2019.05", "江苏省质量先进个人", "江苏省市场监督管理局"],
@@ -48,7 +51,8 @@ async def test_work_history_is_a_table_filled_a_row_a_message_with_rows_to_chang
     assert "请填写：个人简介及主要事迹" in applicant.text
     # /review shows the table as lines, not as stored data.
     await applicant.command("review")
-    assert "2019.05  江苏省质量先进个人  江苏省市场监督管理局" in applicant.text and "[[" not in applicant.text
+    assert "主要荣誉：\n1. 2019.05  江苏省质量先进个人  江苏省市场监督管理局\n2. 2021.12" in applicant.text
+    assert "[[" not in applicant.text
 
 
 async def test_a_required_table_cannot_be_left_empty_and_a_row_being_changed_can_be_cancelled(
@@ -101,3 +105,24 @@ async def test_an_idcard_that_disagrees_with_birth_or_gender_is_refused_and_noth
     assert (await storage.profile(app.id))["idcard"] == PROFILE["idcard"]  # the earlier one stays
     await applicant.command("review")
     assert PROFILE["idcard"] in applicant.text  # whole to its owner
+
+
+async def test_the_office_sees_the_idcard_masked_and_the_tables_as_lines(storage, criteria, tmp_path) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from bot.web.office_store import OfficeStore
+    from tests.test_office_desk import BOSS, browser, desk_app
+
+    person = FakeApplicant(Interview(storage, criteria), "701", "张三")
+    await person.reach_questions()
+    server: TestServer = desk_app(storage, criteria, tmp_path, {("telegram", "9000")})
+    await server.start_server()
+    try:
+        async with browser(server) as office:
+            await office.get("/office/in/" + await OfficeStore(storage).new_link(BOSS))
+            found = await storage.find_applicant("test", "701")
+            page = await (await office.get(f"/office/applicants/{found.id}")).text()
+    finally:
+        await server.close()
+    assert "320703********101X" in page and PROFILE["idcard"] not in page
+    assert "2. 2014.01—至今  某某精密机械  质量部经理" in page and "[[" not in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import profile_view
-from bot.criteria import Criteria, Question
+from bot.criteria import Criteria, ProfileField, Question
 from bot.validation import count_chars
 from bot.wording import say
 
@@ -73,12 +73,16 @@ def question_label(criteria: Criteria, question: Question) -> str:
                item_id=item.id, item=item.title)
 
 
+def value_text(field: ProfileField, value: str, empty: str) -> str:
+    shown = profile_view.shown(field, value, office=False) or empty
+    return "\n" + shown if field.type == "table" and value else shown  # a table's rows under its label
+
+
 def review_texts(criteria: Criteria, profile: dict[str, str], answers: dict[str, str]) -> list[str]:
     """The whole application as a few long texts: the profile, then one per category."""
     empty = say("empty_value")
     profile_lines = [say("review_profile_head")]
-    profile_lines += [f"{f.label}：{profile_view.shown(f, profile.get(f.key, ''), office=False) or empty}"
-                      for f in criteria.profile]
+    profile_lines += [f"{f.label}：{value_text(f, profile.get(f.key, ''), empty)}" for f in criteria.profile]
     texts = ["\n".join(profile_lines)]
     for category in criteria.categories:
         lines = [say("review_category_head", id=category.id, title=category.title)]

@@ -7,11 +7,14 @@ deletes it, tb:x:<key> cancels a rewrite; 完成本项 is the 申报表's own ke
 
 from __future__ import annotations
 
+import re
+
 from bot.criteria import ProfileField
 from bot.flows.events import Button, keyboard
 from bot.table_rows import parse_row, rows_of, stored
 from bot.wording import say
 
+_TIME = re.compile(r"^(\d{4})(?:\.(\d{2}))?")
 ROW = "row:"  # the mode of rewriting a row: row:<n>, n from 1
 MAX_ROWS = 20  # a table takes at most this many rows unless the criteria say otherwise
 
@@ -60,14 +63,20 @@ def add(field: ProfileField, value: str | None, line: str, mode: str) -> tuple[s
     if not any(cells):
         return "empty"
     if mode.startswith(ROW) and mode[len(ROW):].isdecimal() and 1 <= int(mode[len(ROW):]) <= len(found):
-        n = int(mode[len(ROW):])
-        found[n - 1] = cells
+        found[int(mode[len(ROW):]) - 1] = cells
     else:
         if len(found) >= (field.max_rows or MAX_ROWS):
             return "full"
         found.append(cells)
-        n = len(found)
-    return stored(found), n, cells
+    # In time order, as the form asks (按时间顺序), whatever order they come to mind in; rows without a
+    # time keep their place at the end.
+    found.sort(key=_start)
+    return stored(found), next(n for n, row in enumerate(found, 1) if row is cells), cells
+
+
+def _start(row: list[str]) -> tuple[int, int]:
+    match = _TIME.match(row[0]) if row else None
+    return (int(match.group(1)), int(match.group(2) or 0)) if match else (10_000, 0)
 
 
 def delete(field: ProfileField, value: str | None, n: int) -> tuple[str, list[str]] | None:
