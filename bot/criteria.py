@@ -290,6 +290,19 @@ class Criteria(_Strict):
     # The 申报表's layout; a file without it gets a default from the profile fields in order.
     form: Form | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _award_with_issuer(cls, data: Any) -> Any:
+        """`award: {name: …, issuer: …}` names the issuing office with the award (award.issuer); a plain
+        `award: 名称` with a top-level `issuer:` says the same."""
+        if isinstance(data, dict) and isinstance(data.get("award"), dict):
+            award = dict(data["award"])
+            unknown = set(award) - {"name", "issuer"}
+            if unknown:
+                raise ValueError(f"award 只能有 name 和 issuer，多了：{'、'.join(sorted(unknown))}")
+            data = {**data, "award": award.get("name", ""), "issuer": award.get("issuer", data.get("issuer", ""))}
+        return data
+
     # -- navigation -------------------------------------------------------
 
     @cached_property

@@ -192,3 +192,17 @@ def test_a_range_with_min_above_max_is_rejected(tmp_path) -> None:
 
     with pytest.raises(CriteriaError, match=r"profile\[15\]（years）: min（60）不能大于 max（0）"):
         load_criteria(broken(tmp_path, bad))
+
+
+def test_the_issuer_may_be_named_with_the_award_or_beside_it(tmp_path) -> None:
+    data = yaml.safe_load(CRITERIA_FILE.read_text(encoding="utf-8"))
+    assert load_criteria(CRITERIA_FILE).issuer == data["award"]["issuer"]  # award.issuer, as shipped
+    data["award"], data["issuer"] = data["award"]["name"], "某某评审委员会办公室"
+    beside = tmp_path / "beside.yaml"
+    beside.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    loaded = load_criteria(beside)
+    assert (loaded.award, loaded.issuer) == ("连云港经济技术开发区质量奖个人奖", "某某评审委员会办公室")
+    data["award"] = {"name": "某奖", "issuer": "甲", "year": 2026}
+    beside.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CriteriaError, match="award 只能有 name 和 issuer"):
+        load_criteria(beside)

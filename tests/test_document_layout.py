@@ -244,7 +244,8 @@ def test_a_criteria_file_without_the_new_keys_loads_and_renders_with_the_default
     criteria: Criteria, tmp_path: Path
 ) -> None:
     data = yaml.safe_load(CRITERIA_FILE.read_text(encoding="utf-8"))
-    for key in ("issuer", "cover", "opinions"):
+    data["award"] = data["award"]["name"]  # the award named as before: no issuer
+    for key in ("cover", "opinions"):
         del data[key]
     old = tmp_path / "old.yaml"
     old.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
