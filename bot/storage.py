@@ -694,8 +694,16 @@ class Storage:
 
     async def applicant_rows(self) -> list[ApplicantRow]:
         """Everyone who consented, most recently active first, with what the overview shows."""
+        return await self._applicant_rows("", ())
+
+    async def applicant_row(self, applicant_id: int) -> ApplicantRow | None:
+        """One applicant as the overview shows them (the desk's applicant page: not all 2,000 rows)."""
+        rows = await self._applicant_rows("AND a.id = ?", (applicant_id,))
+        return rows[0] if rows else None
+
+    async def _applicant_rows(self, where: str, params: Sequence[Any]) -> list[ApplicantRow]:
         rows = await self._fetchall(
-            """SELECT a.id AS applicant_id, p.id AS application_id, a.channel, a.external_id, a.display_name,
+            f"""SELECT a.id AS applicant_id, p.id AS application_id, a.channel, a.external_id, a.display_name,
                       a.last_active_at, a.blocked_at, p.status, p.submitted_at,
                       COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
                                 AND v.field = 'name'), '') AS name,
@@ -710,8 +718,9 @@ class Storage:
                       COALESCE((SELECT value FROM profile_values v WHERE v.application_id = p.id
                                 AND v.field = 'email'), '') AS email
                FROM applicants a JOIN applications p ON p.applicant_id = a.id
-               WHERE p.status != 'consent'
-               ORDER BY a.last_active_at DESC, a.id"""
+               WHERE p.status != 'consent' {where}
+               ORDER BY a.last_active_at DESC, a.id""",
+            params,
         )
         return [
             ApplicantRow(r["applicant_id"], r["application_id"], r["channel"], r["external_id"], r["display_name"],

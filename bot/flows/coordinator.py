@@ -199,7 +199,7 @@ class Coordinator:
         return sum(1 for warnings in found.values() for w in warnings if w.code != "empty")
 
     async def _row(self, applicant_id: int) -> ApplicantRow | None:
-        return next((r for r in await self.storage.applicant_rows() if r.applicant_id == applicant_id), None)
+        return await self.storage.applicant_row(applicant_id)
 
     async def _detail(self, applicant_id: int, now: datetime) -> list[Reply]:
         row = await self._row(applicant_id)

@@ -103,8 +103,7 @@ class Desk:
 
     async def applicant_row(self, request: web.Request) -> ApplicantRow:
         """The applicant the URL names, or 404."""
-        wanted = number(request.match_info["applicant_id"])
-        row = next((r for r in await self.storage.applicant_rows() if r.applicant_id == wanted), None)
+        row = await self.storage.applicant_row(number(request.match_info["applicant_id"]))
         if row is None:
             raise web.HTTPNotFound(text=say("office_no_such_applicant"))
         return row
