@@ -698,6 +698,8 @@ class Storage:
 
     async def applicant_row(self, applicant_id: int) -> ApplicantRow | None:
         """One applicant as the overview shows them (the desk's applicant page: not all 2,000 rows)."""
+        if not 0 < applicant_id < 2**63:  # a forged id SQLite cannot even hold is nobody
+            return None
         rows = await self._applicant_rows("AND a.id = ?", (applicant_id,))
         return rows[0] if rows else None
 

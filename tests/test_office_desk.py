@@ -154,6 +154,8 @@ async def test_an_applicants_page_shows_warnings_photos_and_every_document_to_th
         response = await session.get(photo)
         assert response.status == 200 and response.headers["Content-Type"] == "image/jpeg"
         assert (await session.get(photo.replace(f"/{wang_id}/", f"/{li_id}/"))).status == 404
+        for forged in ("99999999999999999999999", "-1", "0", "1e5"):  # no one, and never an error
+            assert (await session.get(f"/office/applicants/{forged}")).status == 404, forged
         document = await session.get(f"/office/applicants/{wang_id}/documents/1")
         assert document.status == 200 and "attachment" in document.headers["Content-Disposition"]
         # Named as the applicant sees it.
