@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 from PIL import Image, PngImagePlugin
 from pypdf import PdfWriter
 
@@ -140,6 +141,17 @@ async def storage(db_path: Path) -> AsyncIterator[Storage]:
     store = await Storage.open(db_path)
     yield store
     await store.close()
+
+
+@pytest.fixture
+async def desk(storage: Storage, criteria: Criteria, tmp_path: Path) -> AsyncIterator[TestServer]:
+    """The office desk in the test process, for telegram:9000 and console:王主任 (tests/office_desk.py)."""
+    from tests.office_desk import desk_app  # it builds on this module
+
+    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000"), ("console", "王主任")})
+    await server.start_server()
+    yield server
+    await server.close()
 
 
 @pytest.fixture

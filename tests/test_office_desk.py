@@ -4,49 +4,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
-
-import pytest
-from aiohttp import ClientSession, CookieJar
-from aiohttp.test_utils import TestServer
 
 from bot.criteria import Criteria
 from bot.flows.coordinator import Coordinator, Coordinators
-from bot.flows.dispatch import Dispatcher
 from bot.flows.events import FileReceived
 from bot.flows.interview import Interview
-from bot.reminders import ReminderPolicy
 from bot.storage import Storage
-from bot.web.app import WebSettings, build_app
-from bot.web.office import OfficeSettings
 from bot.web.office_store import OfficeStore
 from bot.web.store import Who
 from tests.conftest import FakeApplicant, answer_for, award_bot, jpeg
-
-BOSS = Who("telegram", "9000")
-POLICY = ReminderPolicy(ZoneInfo("Asia/Shanghai"))
-
-
-def desk_app(storage: Storage, criteria: Criteria, tmp_path: Path, members: set[tuple[str, str]]) -> TestServer:
-    interview = Interview(storage, criteria, data_dir=tmp_path / "files")
-    return TestServer(build_app(Dispatcher(interview.handle).handle, storage, criteria, WebSettings(),
-                                OfficeSettings(frozenset(members), POLICY)))
-
-
-@pytest.fixture
-async def desk(storage: Storage, criteria: Criteria, tmp_path: Path) -> AsyncIterator[TestServer]:
-    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000"), ("console", "王主任")})
-    await server.start_server()
-    yield server
-    await server.close()
-
-
-def browser(server: TestServer) -> ClientSession:
-    return ClientSession(base_url=str(server.make_url("")).rstrip("/"), cookie_jar=CookieJar(unsafe=True))
+from tests.office_desk import BOSS, POLICY, browser, desk_app
 
 
 async def applicants(storage: Storage, criteria: Criteria) -> None:

@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from aiohttp import ClientSession, CookieJar, FormData
 from aiohttp.test_utils import TestServer
 from openpyxl import Workbook
 
-from bot.criteria import Criteria
 from bot.storage import Storage
 from bot.web import office_invites
 from bot.web.office_invites import pasted_rows
 from bot.web.office_store import OfficeStore
 from bot.web.store import Who
-from tests.test_office_desk import BOSS, browser, desk_app
+from tests.office_desk import BOSS, browser
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-async def desk(storage: Storage, criteria: Criteria, tmp_path: Path) -> AsyncIterator[TestServer]:
-    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000"), ("console", "王主任")})
-    await server.start_server()
-    yield server
-    await server.close()
 
 
 class Office:

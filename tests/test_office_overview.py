@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 
 from bot import evidence
 from bot.criteria import Criteria
 from bot.flows.events import Sender
 from bot.flows.interview import Interview
 from bot.storage import Storage
-from bot.web.office_store import OfficeStore
 from bot.web.store import WebStore
 from tests.conftest import FakeApplicant, answer_for
-from tests.test_office_desk import BOSS, browser, desk_app
+from tests.office_desk import signed_in
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-async def desk(storage: Storage, criteria: Criteria, tmp_path) -> AsyncIterator[TestServer]:
-    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000")})
-    await server.start_server()
-    yield server
-    await server.close()
-
-
-async def signed_in(server: TestServer, storage: Storage) -> ClientSession:
-    session = browser(server)
-    link = await OfficeStore(storage).new_link(BOSS)
-    assert (await session.get(f"/office/in/{link}", allow_redirects=False)).status == 303
-    return session
 
 
 def stamp(moment: datetime) -> str:

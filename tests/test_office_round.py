@@ -7,11 +7,8 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from bot.criteria import Criteria
@@ -21,24 +18,8 @@ from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.interview import Interview
 from bot.reminders import DEADLINE_SETTING, reminder_text
 from bot.storage import Storage
-from bot.web.office_store import OfficeStore
 from tests.conftest import FakeApplicant, answer_for
-from tests.test_office_desk import BOSS, POLICY, browser, desk_app
-
-
-@pytest.fixture
-async def desk(storage: Storage, criteria: Criteria, tmp_path) -> AsyncIterator[TestServer]:
-    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000")})
-    await server.start_server()
-    yield server
-    await server.close()
-
-
-async def signed_in(server: TestServer, storage: Storage) -> ClientSession:
-    session = browser(server)
-    link = await OfficeStore(storage).new_link(BOSS)
-    assert (await session.get(f"/office/in/{link}", allow_redirects=False)).status == 303
-    return session
+from tests.office_desk import POLICY, browser, desk_app, signed_in
 
 
 def origin(server: TestServer) -> dict[str, str]:

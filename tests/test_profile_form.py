@@ -111,7 +111,7 @@ async def test_the_office_sees_the_idcard_masked_and_the_tables_as_lines(storage
     from aiohttp.test_utils import TestServer
 
     from bot.web.office_store import OfficeStore
-    from tests.test_office_desk import BOSS, browser, desk_app
+    from tests.office_desk import BOSS, browser, desk_app
 
     person = FakeApplicant(Interview(storage, criteria), "701", "张三")
     await person.reach_questions()

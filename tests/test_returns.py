@@ -4,11 +4,8 @@ resubmits; the office sees what changed. The desk over real HTTP, the interview 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
-import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from openpyxl import load_workbook
@@ -25,17 +22,8 @@ from bot.sender import Postpone
 from bot.storage import Storage
 from bot.web.app import WebSettings, build_app
 from bot.web.office import OfficeSettings
-from bot.web.office_store import OfficeStore
 from tests.conftest import PROFILE, FakeApplicant, answer_for
-from tests.test_office_desk import BOSS, POLICY, browser, desk_app
-
-
-@pytest.fixture
-async def desk(storage: Storage, criteria, tmp_path: Path) -> AsyncIterator[TestServer]:
-    server = desk_app(storage, criteria, tmp_path, {("telegram", "9000")})
-    await server.start_server()
-    yield server
-    await server.close()
+from tests.office_desk import POLICY, browser, signed_in
 
 
 async def submitted(storage: Storage, criteria, channel: str, user_id: str, name: str) -> tuple[FakeApplicant, int]:
@@ -52,12 +40,6 @@ async def submitted(storage: Storage, criteria, channel: str, user_id: str, name
     found = await storage.find_applicant(channel, user_id)
     assert found is not None
     return person, found.id
-
-
-async def signed_in(desk: TestServer, storage: Storage) -> ClientSession:
-    session = browser(desk)
-    await session.get("/office/in/" + await OfficeStore(storage).new_link(BOSS))
-    return session
 
 
 async def give_back(session: ClientSession, desk: TestServer, applicant_id: int, comments: dict[str, str],
