@@ -8,7 +8,8 @@ import sqlite3
 
 import pytest
 
-from bot.storage import MIGRATIONS, SCHEMA_VERSION, Outgoing, Storage, StorageError
+from bot.storage import MIGRATIONS, SCHEMA_VERSION, Outgoing, Snapshot, Storage, StorageError
+from bot.storage.migrations import statements
 from tests.conftest import FakeApplicant, application_of
 
 
@@ -85,6 +86,69 @@ async def test_two_applicants_answering_at_once_each_keep_their_own(storage, cri
     for person in people:
         app = await application_of(storage, person)
         assert await storage.answers(app.id) == {"1.1a": f"申报人{person.sender.user_id}的回答"}
+
+
+async def test_an_application_with_two_answers_and_a_certificate_reads_back_whole_in_one_snapshot(storage) -> None:
+    person = await storage.applicant("test", "s", "甲")
+    app = await storage.create_application(person.id, "x", 1)
+    empty = await storage.snapshot(app.id)
+    assert empty == Snapshot(app, {}, {}, {})  # nothing yet is still the application
+    await storage.set_profile_value(app.id, "name", "王芳")
+    await storage.append_answer(app.id, "1.1a", "负责产线质量改进")
+    await storage.append_answer(app.id, "7.1a", "一次交检合格率提升到99.2%")
+    await storage.replace_answer(app.id, "7.2a", "")  # emptied: not an answer
+    certificate = {"mime_type": "image/jpeg", "size": 3, "sha256": "ab", "path": "/f/ab.jpg"}
+    await storage.add_attachment(app.id, "7.1a", file_name="证书.jpg", **certificate)
+    removed = await storage.add_attachment(app.id, "7.1a", file_name="错发的.jpg", **certificate)
+    assert await storage.remove_attachment(app.id, removed) is not None
+    moved = await storage.update_application(app.id, status="active", step="q:7.1a")
+
+    snapshot = await storage.snapshot(app.id)
+    answers = {"1.1a": "负责产线质量改进", "7.1a": "一次交检合格率提升到99.2%"}
+    assert snapshot == Snapshot(moved, {"name": "王芳"}, answers, {"7.1a": 1})
+    # The same as each of the separate reads says.
+    assert snapshot.application == await storage.application(person.id)
+    assert snapshot.profile == await storage.profile(app.id)
+    assert snapshot.answers == await storage.answers(app.id)
+    assert snapshot.files == await storage.attachment_counts(app.id) == {"7.1a": 1}
+    with pytest.raises(LookupError):
+        await storage.snapshot(app.id + 99)
+
+
+async def test_moving_an_application_returns_it_as_written(storage) -> None:
+    app = await storage.create_application((await storage.applicant("test", "u")).id, "x", 1)
+    active = await storage.update_application(app.id, status="active", step="q:1.1a")
+    assert (active.status, active.step, active.mode, active.submitted_at) == ("active", "q:1.1a", "", None)
+    submitted = await storage.update_application(app.id, status="submitted", mode="")
+    assert (submitted.status, submitted.step) == ("submitted", "q:1.1a") and submitted.submitted_at
+    offered = await storage.update_application(app.id, offered='[["好"]]')
+    assert offered == await storage.application(app.id) and offered.offered == '[["好"]]'
+    assert offered.submitted_at == submitted.submitted_at  # fields left out stay as they were
+    with pytest.raises(LookupError):
+        await storage.update_application(app.id + 99, mode="")
+
+
+def test_a_migration_splits_into_statements_where_sqlite_says_they_end() -> None:
+    script = """
+        CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+        -- A note; with a semicolon in this comment.
+        INSERT INTO notes (text) VALUES ('第一条；第二条; 第三条');
+        CREATE TRIGGER notes_kept AFTER DELETE ON notes BEGIN
+            INSERT INTO notes (text) VALUES ('deleted: ' || old.text);
+        END;
+        UPDATE notes SET text = text || ';' WHERE id = 1
+    """
+    found = statements(script)
+    assert len(found) == 4
+    assert found[1].endswith("INSERT INTO notes (text) VALUES ('第一条；第二条; 第三条')")
+    assert found[2].startswith("CREATE TRIGGER") and found[2].endswith("END")
+    db = sqlite3.connect(":memory:")
+    for statement in found:
+        db.execute(statement)
+    assert db.execute("SELECT text FROM notes").fetchall() == [("第一条；第二条; 第三条;",)]
+    db.execute("DELETE FROM notes")
+    assert db.execute("SELECT text FROM notes").fetchall() == [("deleted: 第一条；第二条; 第三条;",)]
+    assert statements("") == statements(" ;\n ; ") == []
 
 
 async def test_documents_are_numbered_and_the_latest_is_found(storage) -> None:

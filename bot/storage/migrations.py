@@ -6,6 +6,8 @@ changed: a new one is added instead.
 
 from __future__ import annotations
 
+import sqlite3
+
 # Forward migrations, in order. The database's PRAGMA user_version is the number applied.
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -370,6 +372,19 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def statements(script: str) -> list[str]:
-    # Comments are dropped first: sqlite3's executescript() would commit on its own.
-    code = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
-    return [statement.strip() for statement in code.split(";") if statement.strip()]
+    """The script's statements, to run one by one in our transaction: sqlite3's executescript() would
+    commit on its own. A statement ends at the first `;` that SQLite's own tokenizer says completes it,
+    so a `;` in a string literal, a comment or a trigger's body stays inside its statement."""
+    found: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece
+        if sqlite3.complete_statement(pending + ";"):
+            if pending.strip():
+                found.append(pending.strip())
+            pending = ""
+        else:
+            pending += ";"
+    if pending:  # unfinished (an open string literal): executing it says what is wrong
+        found.append(pending.removesuffix(";").strip())
+    return found
