@@ -24,7 +24,8 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.criteria import Criteria, ProfileField
-from bot.document import EvidenceFile
+from bot.document_context import EvidenceFile
+from bot.file_schema import problem_words
 from bot.flows.photo_field import portrait
 from bot.table_rows import stored
 from bot.uploads import decodes_fully
@@ -52,21 +53,9 @@ class _AnswersFile(BaseModel):
     draft: bool = False
 
 
-# pydantic's findings, in the coordinator's language.
-_PROBLEMS = {
-    "dict_type": "应为 JSON 对象 {…}",
-    "model_type": "应为 JSON 对象 {…}",
-    "list_type": "应为列表 […]",
-    "string_type": "应为文字（加引号的字符串）",
-    "missing": "缺少这一项",
-    "extra_forbidden": "不认识这一项（文件可用：profile、answers、attachments、date、draft；"
-                       "附件可用：question、path、caption）",
-    "date_from_datetime_parsing": "日期应写成 YYYY-MM-DD，例如 2026-11-20",
-    "date_parsing": "日期应写成 YYYY-MM-DD，例如 2026-11-20",
-    "date_type": "日期应写成 YYYY-MM-DD，例如 2026-11-20",
-    "bool_type": "应为 true 或 false",
-    "bool_parsing": "应为 true 或 false",
-}
+# An unknown key: the keys the file can have.
+_UNKNOWN_KEY = ("不认识这一项（文件可用：profile、answers、attachments、date、draft；"
+                "附件可用：question、path、caption）")
 
 
 @dataclass(frozen=True)
@@ -158,7 +147,7 @@ def load_answers_file(path: Path, criteria: Criteria, *, today: date) -> Answers
         lines = [f"{path}:"]
         for problem in error.errors():
             where = ".".join(str(part) for part in problem["loc"]) or "（整个文件）"
-            lines.append(f"  {where}: {_PROBLEMS.get(problem['type'], problem['msg'])}")
+            lines.append(f"  {where}: {problem_words(problem, 'json', unknown_key=_UNKNOWN_KEY)}")
         raise AnswersFileError("\n".join(lines)) from error
 
     problems: list[str] = []

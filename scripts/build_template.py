@@ -163,7 +163,7 @@ def define_styles(document) -> None:
     paragraph_style(document, "草稿标记", east_asia=HEI, size=12, align=center, color=RGBColor(0xC0, 0, 0))
     paragraph_style(document, "封面信息", east_asia=FANGSONG, size=16, line=36)
     paragraph_style(document, "表格文字", east_asia=FANGSONG, size=12, line=20)
-    # The 申报表's grid (bot/document.py form_grid): labels in 黑体, values in 仿宋, both 五号 (10.5 pt).
+    # The 申报表's grid (bot/form_grid.py): labels in 黑体, values in 仿宋, both 五号 (10.5 pt).
     paragraph_style(document, "申报表标签", east_asia=HEI, size=10.5, align=center, line=None)
     paragraph_style(document, "申报表内容", east_asia=FANGSONG, size=10.5, align=WD_ALIGN_PARAGRAPH.LEFT, line=15,
                     before=1.5, after=1.5)  # a wrapped value breathes, and keeps off the borders

@@ -18,7 +18,9 @@ from PIL import Image
 
 from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.criteria import Criteria, CriteriaError, load_criteria
-from bot.document import TABLE_MIN_ROWS, build_context, render_application
+from bot.document import render_application
+from bot.document_context import build_context
+from bot.form_grid import TABLE_MIN_ROWS
 from bot.pdf import PdfConverter
 from bot.table_rows import rows_of
 from tests.conftest import ROOT, award_bot

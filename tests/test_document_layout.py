@@ -15,14 +15,9 @@ from pypdf import PdfReader
 
 from bot.answers_file import Answers
 from bot.criteria import Criteria, CriteriaError, load_criteria
-from bot.document import (
-    FULL_PAGE_IMAGE_MM,
-    HALF_PAGE_IMAGE_MM,
-    EvidenceFile,
-    build_context,
-    page_layout,
-    render_application,
-)
+from bot.document import render_application
+from bot.document_context import EvidenceFile, build_context
+from bot.document_images import FULL_PAGE_IMAGE_MM, HALF_PAGE_IMAGE_MM, page_layout
 from bot.pdf import PdfConverter
 from bot.validation import count_chars
 from tests.conftest import award_bot, jpeg
