@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import evidence
 from bot.criteria import Criteria, Question
+from bot.flows import callbacks as cb
 from bot.flows import review
 from bot.flows.events import Button, Reply, Sender, keyboard
 from bot.storage import Application, OutboxMessage, Outgoing, Storage
@@ -64,13 +65,15 @@ class Advice:
         self.pause = pause
         self.later_channels = later_channels
 
-    async def lines(self, app: Application, question: Question, answer: str) -> list[str]:
+    async def lines(self, app: Application, question: Question, answer: str, attached: int | None = None) -> list[str]:
         """What an assessor would miss in the answer as it stands; [] when nothing.
 
         Going over a length budget is not advice: it is said at once, with the part that did it.
+        `attached`: the question's number of files, when the caller has it already.
         """
         notes: list[str] = []
-        attached = len(await self.storage.attachments(app.id, question.id))
+        if attached is None:
+            attached = (await self.storage.attachment_counts(app.id)).get(question.id, 0)
         # Off the event loop: a long answer must not hold up everyone else's replies.
         found, hint = await asyncio.to_thread(_advice, question, answer, attached)
         if found:
@@ -79,7 +82,8 @@ class Advice:
             notes += [say("advice_about", id=question.id), hint]
         return notes
 
-    async def saved(self, app: Application, sender: Sender, question: Question, answer: str) -> None:
+    async def saved(self, app: Application, sender: Sender, question: Question, answer: str,
+                    attached: int | None = None) -> None:
         """The answer changed (a part, an edit, a file): its advice waits out a new pause.
 
         Advice already given is not queued again, however many parts follow: the same points
@@ -88,7 +92,7 @@ class Advice:
         await self.storage.forget_pending(_prefix(app.id, question.id))
         if sender.channel not in self.later_channels or not answer:
             return
-        notes = await self.lines(app, question, answer)
+        notes = await self.lines(app, question, answer, attached)
         wanted = key(app.id, question.id, notes)
         if not notes or await self.storage.message_status(wanted) is not None:
             return
@@ -98,24 +102,32 @@ class Advice:
             applicant_id=app.applicant_id, dedupe_key=wanted,
             not_before=(datetime.now(UTC) + self.pause).isoformat(timespec="seconds")))
 
-    async def leaving(self, app: Application, question: Question) -> Reply | None:
-        """The advice not yet given for the answer as it stands, now that the applicant moves on."""
+    async def leaving(self, app: Application, question: Question, answer: str | None = None,
+                      attached: int | None = None) -> Reply | None:
+        """The advice not yet given for the answer as it stands, now that the applicant moves on.
+
+        `answer` and `attached` (its number of files): as the caller has them already, or read here.
+        """
         await self.storage.forget_pending(_prefix(app.id, question.id))
-        answer = await self.storage.answer(app.id, question.id)
-        notes = await self.lines(app, question, answer) if answer else []
+        if answer is None:
+            answer = await self.storage.answer(app.id, question.id)
+        notes = await self.lines(app, question, answer, attached) if answer else []
         wanted = key(app.id, question.id, notes)
         if not notes or await self.storage.message_status(wanted) is not None:
             return None  # nothing to say, or said already (in chat or after a pause)
         await self.storage.record_given(Outgoing(
             "", "", KIND, {"question": question.id}, applicant_id=app.applicant_id, dedupe_key=wanted))
-        return Reply("\n".join(notes), keyboard([Button(say("btn_back_to", id=question.id), f"go:{question.id}")]))
+        back = Button(say("btn_back_to", id=question.id), cb.encode(cb.GO, question.id))
+        return Reply("\n".join(notes), keyboard([back]))
 
     async def settled(self, app: Application, question: Question) -> None:
         """The applicant saw a summary that covers this answer (/finish): nothing more to give."""
         await self.leaving(app, question)
 
-    async def over_budget(self, app: Application, question: Question, answer: str) -> list[str]:
-        """The length budgets the answer (or the whole report) now goes over."""
+    async def over_budget(self, app: Application, question: Question, answer: str,
+                          answers: dict[str, str] | None = None) -> list[str]:
+        """The length budgets the answer (or the whole report) now goes over (`answers`: all of them,
+        when the caller has them already)."""
         notes = []
         limit = self.criteria.max_chars(question)
         chars = count_chars(answer)
@@ -123,14 +135,14 @@ class Advice:
             notes.append(say("over_question_budget", chars=chars, max=limit, over=chars - limit))
         report_limit = self.criteria.budget.report_max_chars
         if report_limit:
-            total = review.total_chars(await self.storage.answers(app.id))
+            total = review.total_chars(answers if answers is not None else await self.storage.answers(app.id))
             if total > report_limit:
                 notes.append(say("over_report_budget", chars=total, max=report_limit))
         return notes
 
 
 def _buttons(question: Question) -> list[list[list[str]]]:
-    return [[[say("btn_back_to", id=question.id), f"go:{question.id}"]]]
+    return [[[say("btn_back_to", id=question.id), cb.encode(cb.GO, question.id)]]]
 
 
 def _advice(question: Question, answer: str, attached: int) -> tuple[list[evidence.EvidenceWarning], str | None]:

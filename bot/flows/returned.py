@@ -5,6 +5,7 @@ the places still to change. Pure: the interview and the desk give it the return 
 from __future__ import annotations
 
 from bot.criteria import Criteria
+from bot.flows import callbacks as cb
 from bot.flows.events import UNREACHABLE, Button, keyboard
 from bot.mail import RETURNED
 from bot.returns import PROFILE, Return
@@ -55,7 +56,7 @@ def short(target: str) -> str:
 def fix_buttons(criteria: Criteria, ret: Return) -> tuple[tuple[Button, ...], ...]:
     targets = ordered(criteria, [c.target for c in ret.comments])[:FIX_BUTTONS]
     return keyboard(*[[Button(say("btn_fix", target=say("returned_profile") if t == PROFILE else t),
-                              "go:p" if t == PROFILE else f"go:{t}")] for t in targets])
+                              cb.encode(cb.GO, "p" if t == PROFILE else t))] for t in targets])
 
 
 def notice(criteria: Criteria, ret: Return, channel: str, recipient: str, applicant_id: int,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 
 from bot.criteria import ProfileField
+from bot.flows import callbacks as cb
 from bot.flows.events import Button, keyboard
+from bot.flows.transitions import ROW
 from bot.table_rows import parse_row, rows_of, stored
 from bot.wording import say
 
 _TIME = re.compile(r"^(\d{4})(?:\.(\d{2}))?")
-ROW = "row:"  # the mode of rewriting a row: row:<n>, n from 1
 MAX_ROWS = 20  # a table takes at most this many rows unless the criteria say otherwise
 
 
@@ -41,15 +42,16 @@ def prompt_extra(field: ProfileField, value: str | None, mode: str) -> str:
 
 def buttons(field: ProfileField, value: str | None, mode: str, back: Button | None) -> tuple[tuple[Button, ...], ...]:
     if mode.startswith(ROW):
-        return keyboard([Button(say("btn_cancel"), f"tb:x:{field.key}")])
+        return keyboard([Button(say("btn_cancel"), cb.encode(cb.TABLE, "x", field.key))])
     found = rows(field, value)
-    lines = [[Button(say("btn_table_edit", n=n), f"tb:e:{field.key}:{n}"),
-              Button(say("btn_table_delete", n=n), f"tb:d:{field.key}:{n}")] for n in range(1, len(found) + 1)]
+    lines = [[Button(say("btn_table_edit", n=n), cb.encode(cb.TABLE, "e", field.key, n)),
+              Button(say("btn_table_delete", n=n), cb.encode(cb.TABLE, "d", field.key, n))]
+             for n in range(1, len(found) + 1)]
     last = []
     if found:
-        last.append(Button(say("btn_field_done"), f"keep:{field.key}"))
+        last.append(Button(say("btn_field_done"), cb.encode(cb.KEEP, field.key)))
     elif not field.required:
-        last.append(Button(say("btn_skip_field"), f"skipf:{field.key}"))
+        last.append(Button(say("btn_skip_field"), cb.encode(cb.SKIP_FIELD, field.key)))
     if back is not None:
         last.append(back)
     return keyboard(*lines, last)

@@ -19,21 +19,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from bot.flows import callbacks as cb
 from bot.flows.events import Button, Reply
 from bot.wording import messages, say
 
 # The labels that stand for the same action: "跳过" under an answered question is its 下一题.
 _SAME_ACTION = {
-    "nx": ("btn_next", "btn_skip"),
-    "bk": ("btn_back", "btn_back_field"),
-    "keep": ("btn_keep", "btn_field_done", "btn_next"),
-    "skipf": ("btn_skip_field", "btn_skip"),
-    "menu": ("btn_menu", "btn_menu_back"),
-    "here": ("btn_continue", "btn_keep_editing"),
+    cb.NEXT.code: ("btn_next", "btn_skip"),
+    cb.BACK.code: ("btn_back", "btn_back_field"),
+    cb.KEEP.code: ("btn_keep", "btn_field_done", "btn_next"),
+    cb.SKIP_FIELD.code: ("btn_skip_field", "btn_skip"),
+    cb.MENU.code: ("btn_menu", "btn_menu_back"),
+    cb.HERE.code: ("btn_continue", "btn_keep_editing"),
 }
 # Short words people type for a button with a longer label.
-_MORE_WORDS: dict[str, Callable[[], str]] = {"consent:yes": lambda: say("typed_agree_words"),
-                                              "consent:no": lambda: say("typed_decline_words")}
+_MORE_WORDS: dict[str, Callable[[], str]] = {cb.CONSENT_YES.code: lambda: say("typed_agree_words"),
+                                              cb.CONSENT_NO.code: lambda: say("typed_decline_words")}
 # What decorates a label or a typed word without changing it: arrows, brackets, end punctuation.
 _DECORATION = "▶◀►◄→←「」『』【】[]()（）<>《》\"'“”‘’.。!！?？~～、,，:：;；…-—_*#＃ "
 _COUNT = re.compile(r"[（(]\s*\d+\s*[)）]")
@@ -65,7 +66,7 @@ class Offered:
 
     def is_menu(self) -> bool:
         """The 目录 or one of its categories is on screen: a typed item or question id goes there."""
-        return any(b.data.startswith(("cat:", "go:")) for b in self.buttons)
+        return any(b.data.startswith((f"{cb.CATEGORY.code}:", f"{cb.GO.code}:")) for b in self.buttons)
 
     @classmethod
     def of(cls, replies: list[Reply]) -> Offered | None:
@@ -139,9 +140,10 @@ def _button_words() -> frozenset[str]:
 def everywhere(text: str) -> str | None:
     """The button data of a word that works on every step, as its command does (目录, 进度, 回顾全部)."""
     word = normalize(text)
-    for data, label in (("menu", say("btn_menu")), ("prog", say("btn_progress")), ("rev", say("btn_review"))):
+    for action, label in ((cb.MENU, say("btn_menu")), (cb.PROGRESS, say("btn_progress")),
+                          (cb.REVIEW, say("btn_review"))):
         if word == normalize(label):
-            return data
+            return cb.encode(action)
     return None
 
 

@@ -1,0 +1,82 @@
+"""How many storage calls (reads and writes) the interview makes per applicant event.
+
+Prints the count per kind of event: a typed answer (first part and a second part), a 下一题
+tap, /progress, a 申报表 field. Run: .venv/bin/python benchmarks/storage_calls.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import aiosqlite
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.criteria import load_criteria  # noqa: E402
+from bot.flows.events import ButtonPress, Command, Sender, Text  # noqa: E402
+from bot.flows.interview import Interview  # noqa: E402
+from bot.storage import Storage  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Counting:
+    """Counts the Storage methods called (public ones) and the SQL statements they run."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.calls: Counter[str] = Counter()
+        self.statements = 0
+        for name, method in inspect.getmembers(storage, inspect.iscoroutinefunction):
+            if name.startswith("_") or name in ("close",):
+                continue
+            setattr(storage, name, self._wrap(name, method))
+        for name in ("execute", "execute_fetchall", "executemany", "execute_insert"):
+            setattr(aiosqlite.Connection, name, self._count_sql(getattr(aiosqlite.Connection, name)))
+
+    def _count_sql(self, method):
+        def counted(connection, *args, **kwargs):
+            self.statements += 1
+            return method(connection, *args, **kwargs)
+        return counted
+
+    def _wrap(self, name, method):
+        async def counted(*args, **kwargs):
+            self.calls[name] += 1
+            return await method(*args, **kwargs)
+        return counted
+
+
+async def main() -> None:
+    criteria = load_criteria(ROOT / "criteria" / "lyg-etdz-individual.yaml")
+    with tempfile.TemporaryDirectory() as folder:
+        storage = await Storage.open(Path(folder) / "bench.db")
+        interview = Interview(storage, criteria, data_dir=Path(folder) / "files")
+        me = Sender("console", "bench", "测试")
+        await interview.handle(ButtonPress(me, "consent:yes"))
+        counter = Counting(storage)
+        question = criteria.questions[0].id
+        cases = [
+            ("jump to a question (/jump)", Command(me, "jump", question)),
+            ("typed answer, first part", Text(me, "第一段回答：2023年合格率98%。", "m1")),
+            ("typed answer, second part", Text(me, "第二段：2024年提高到99%。", "m2")),
+            ("下一题 tap", ButtonPress(me, f"nx:{question}")),
+            ("/progress", Command(me, "progress", "")),
+            ("/back", Command(me, "back", "")),
+        ]
+        print(f"{'event':32} calls  SQL  (storage methods called)")
+        for label, event in cases:
+            counter.calls.clear()
+            counter.statements = 0
+            await interview.handle(event)
+            detail = ", ".join(f"{name}×{n}" for name, n in sorted(counter.calls.items()))
+            print(f"{label:32} {sum(counter.calls.values()):5} {counter.statements:4}  ({detail})")
+        await storage.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
