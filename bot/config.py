@@ -40,6 +40,27 @@ EXAMPLES: dict[str, str] = {
 }
 
 
+def remind_days(value: str) -> tuple[int, ...] | None:
+    """AWARD_REMIND_DAYS ('7,3,1', or with ，) as days before the deadline, furthest first; None if it is
+    no such list (empty, or a day that is not 1 to 365)."""
+    parts = [p.strip() for p in value.replace("，", ",").split(",") if p.strip()]
+    if not parts or not all(p.isdecimal() and 0 < int(p) <= 365 for p in parts):
+        return None
+    return tuple(sorted({int(p) for p in parts}, reverse=True))
+
+
+def coordinator_entries(value: str) -> list[tuple[str, str, str]]:
+    """AWARD_COORDINATORS's entries ('123456789,console:office', by commas of either width or spaces):
+    each as written, its channel ('' where none is named) and its user id."""
+    entries = []
+    for entry in value.replace("，", ",").replace(" ", ",").split(","):
+        entry = entry.strip()
+        if entry:
+            channel, _, user = entry.rpartition(":")
+            entries.append((entry, channel, user))
+    return entries
+
+
 def _quiet_times(value: str) -> tuple[time, time] | None:
     start, _, end = value.replace("–", "-").partition("-")
     try:
@@ -81,8 +102,7 @@ class Settings(BaseSettings):
     @field_validator("remind_days")
     @classmethod
     def _days_list(cls, value: str) -> str:
-        parts = [p.strip() for p in value.replace("，", ",").split(",") if p.strip()]
-        if not parts or not all(p.isdigit() and 0 < int(p) <= 365 for p in parts):
+        if remind_days(value) is None:
             raise ValueError(f"expected days before the deadline like 7,3,1, got {value!r}")
         return value
 
@@ -97,11 +117,7 @@ class Settings(BaseSettings):
     @classmethod
     def _coordinators(cls, value: str) -> str:
         # A typo here silently locks the office out (or lets nobody in): say which entry is wrong.
-        for entry in value.replace("，", ",").replace(" ", ",").split(","):
-            entry = entry.strip()
-            if not entry:
-                continue
-            channel, _, user = entry.rpartition(":")
+        for entry, channel, user in coordinator_entries(value):
             # No leading zero: ids are compared as text, and "0123" would never match user 123.
             if channel in ("", "telegram") and user.isascii() and user.isdecimal() and not user.startswith("0"):
                 continue
@@ -165,8 +181,8 @@ class Settings(BaseSettings):
     def policy(self) -> ReminderPolicy:
         quiet = _quiet_times(self.quiet_hours) if self.quiet_hours.strip() else (time(0, 0), time(0, 0))
         assert quiet is not None
-        days = tuple(sorted({int(p) for p in self.remind_days.replace("，", ",").split(",") if p.strip()},
-                            reverse=True))
+        days = remind_days(self.remind_days)
+        assert days is not None  # checked when the settings were read
         return ReminderPolicy(ZoneInfo(self.timezone), days, self.inactive_days, quiet[0], quiet[1])
 
     def default_deadline(self) -> datetime | None:

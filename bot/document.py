@@ -12,10 +12,8 @@ bot/document_images.py), the read-back in bot/document_readback.py.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import tempfile
 import traceback
 import zipfile
@@ -39,7 +37,7 @@ from bot.document_images import EMBEDDABLE_TYPES as EMBEDDABLE_TYPES
 from bot.document_readback import expected_lines, readback_problem
 from bot.document_text import lines_of as lines_of
 from bot.document_text import safe_file_part as safe_file_part
-from bot.files import temporary_beside
+from bot.files import written_whole
 from bot.form_grid import form_table
 from bot.shipped import shipped
 
@@ -93,11 +91,6 @@ def _own_core_properties(tpl: DocxTemplate) -> None:
     for r_id, rel in list(package.rels.items()):
         if rel.reltype.endswith("/core-properties") and not isinstance(rel.target_part, CorePropertiesPart):
             del package.rels[r_id]
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
 
 
 def _load_template(template: Path) -> DocxTemplate:
@@ -169,23 +162,13 @@ def render(context: dict[str, Any], path: Path, *, template: Path = TEMPLATE) ->
     tpl.docx.core_properties.author = context["applicant"]
     tpl.docx.core_properties.comments = ""
     try:
-        partial = temporary_beside(path)
+        with written_whole(path) as (partial,):
+            tpl.save(str(partial))
+            problem = readback_problem(partial, expected_lines(context), images)
+            if problem:
+                raise DocumentError(problem)
     except OSError as error:
         raise DocumentError(f"无法写入 {path}：{error.strerror or error}") from error
-    try:
-        tpl.save(str(partial))
-        problem = readback_problem(partial, expected_lines(context), images)
-        if problem:
-            raise DocumentError(problem)
-        os.replace(partial, path)
-    except (DocumentError, OSError) as error:
-        _remove(partial)
-        if isinstance(error, OSError):
-            raise DocumentError(f"无法写入 {path}：{error.strerror or error}") from error
-        raise
-    except BaseException:
-        _remove(partial)
-        raise
     skipped = [a for a in attachments if a.size_mm is None]
     return Rendered(path, hashlib.sha256(path.read_bytes()).hexdigest(), images,
                     [line for _, line in expected_lines(context)], skipped)

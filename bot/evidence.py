@@ -9,6 +9,7 @@ full-width and Chinese numerals, ％ and 个百分点, years as 2024年 or 二�
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.criteria import Criteria, Question
@@ -122,15 +123,31 @@ def periods(text: str) -> int:
     return count
 
 
+_CN_UNITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
 def _to_int(value: str) -> int:
-    table = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-    value = value.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    """A number of years as written: 12, １２, 十二, 二十三, 两."""
+    value = unicodedata.normalize("NFKC", value)  # full-width digits as ASCII; Chinese numerals stay
     if value.isdigit():
         # 近99999年 is no period count, and int() refuses over 4,300 digits (a crash). Only under 3
         # or not matters (missing_trend), so an absurd number counts as 9999.
         value = value.lstrip("0") or "0"
         return int(value) if len(value) <= 4 else 9999
-    return table.get(value, 3 if "十" in value else 0)
+    number = _chinese_number(value)
+    if number is not None:
+        return number
+    return 3 if "十" in value else 0  # 一百, 十万: more than a few, or not a count of years at all
+
+
+def _chinese_number(value: str) -> int | None:
+    """一 to 九十九 in Chinese numerals (两 for 二): 十二 is 12, 二十 is 20, 二十三 is 23; None for anything else."""
+    tens, ten, units = value.partition("十")
+    if not ten:
+        return _CN_UNITS.get(value)
+    high = _CN_UNITS.get(tens) if tens else 1
+    low = _CN_UNITS.get(units) if units else 0
+    return None if high is None or low is None else high * 10 + low
 
 
 def check(question: Question, text: str, attachments: int = 0) -> list[EvidenceWarning]:
@@ -187,11 +204,12 @@ def check_application(criteria: Criteria, answers: dict[str, str],
     return {q.id: check(q, answers.get(q.id, ""), attachments.get(q.id, 0)) for q in criteria.questions}
 
 
-def summary(warnings: dict[str, list[EvidenceWarning]], *, skip_empty: bool = True) -> str | None:
-    """'7.1a：缺数字、缺趋势' lines for the questions that have warnings, or None."""
+def summary(warnings: dict[str, list[EvidenceWarning]]) -> str | None:
+    """'7.1a：缺数字、缺趋势' lines for the questions that have warnings, or None. An unanswered question is
+    left out: its 'empty' is no advice."""
     lines = []
     for question_id, found in warnings.items():
-        labels = [say(f"evidence_label_{w.code}") for w in found if not (skip_empty and w.code == "empty")]
+        labels = [say(f"evidence_label_{w.code}") for w in found if w.code != "empty"]
         if labels:
             lines.append(f"{question_id}：{'、'.join(labels)}")
     return say("evidence_summary", lines="\n".join(lines)) if lines else None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import unicodedata
 import zipfile
 from collections import Counter
@@ -31,11 +30,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot import returns as returned
+from bot.clock import MINUTE, local
 from bot.criteria import Criteria
 from bot.document import safe_file_part
 from bot.evidence import check_application
-from bot.files import private_folder, remove_files, temporary_beside
-from bot.flows import returned
+from bot.files import remove_files, written_whole
 from bot.returns import Return, Returns
 from bot.storage import ApplicantRow, Document, Storage
 from bot.validation import count_chars
@@ -121,23 +121,13 @@ async def export_all(
 def _write(entries: list[_Entry], criteria: Criteria, zip_path: Path, xlsx_path: Path, tz: ZoneInfo,
            now: datetime, progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Both files or neither: a failure (a full disk) leaves no ZIP without its spreadsheet, no .part."""
-    private_folder(zip_path.parent)
-    zip_part, xlsx_part = temporary_beside(zip_path), temporary_beside(xlsx_path)
-    try:
+    with written_whole(zip_path, xlsx_path) as (zip_part, xlsx_part):
         with zipfile.ZipFile(zip_part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             documents, missing, versions = _add_documents(archive, entries, progress)
             # Built after the copies, so that it says what the ZIP really holds.
             workbook = _workbook(entries, versions, criteria, tz, now)
             archive.writestr(say("export_xlsx_in_zip") + ".xlsx", workbook)
         xlsx_part.write_bytes(workbook)
-        os.replace(zip_part, zip_path)
-        try:
-            os.replace(xlsx_part, xlsx_path)
-        except BaseException:
-            zip_path.unlink(missing_ok=True)
-            raise
-    finally:
-        remove_files([zip_part, xlsx_part])
     return ExportResult(zip_path, xlsx_path, len(entries), documents, missing)
 
 
@@ -207,8 +197,8 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
         values: list[Any] = [
             # A number, so that the office can sort and filter by it; the header gives the total.
             row.application_id, _person(row), row.unit, _status(row, answered), answered,
-            sum(len(found) for found in labels.values()), _timestamp(row.last_active_at, tz),
-            _timestamp(row.submitted_at, tz), version,
+            sum(len(found) for found in labels.values()), local(row.last_active_at, tz),
+            local(row.submitted_at, tz), version,
         ]
         for question in questions:
             values += [count_chars(entry.answers.get(question.id, "")), "、".join(labels[question.id])]
@@ -217,7 +207,7 @@ def _workbook(entries: list[_Entry], versions: list[str], criteria: Criteria, tz
 
     _comments_sheet(book, entries, criteria, tz)
     notes = book.create_sheet(say("export_sheet_notes"))
-    notes.append([say("export_notes_title", time=now.strftime("%Y-%m-%d %H:%M"), tz=tz.key)])
+    notes.append([say("export_notes_title", time=now.strftime(MINUTE), tz=tz.key)])
     notes.append([say("export_notes_column"), say("export_notes_meaning")])
     for column, meaning in [
         (header[0], say("export_note_number")), (header[1], say("export_note_name")),
@@ -254,7 +244,7 @@ def _comments_sheet(book: Workbook, entries: list[_Entry], criteria: Criteria, t
             assert comment is not None
             line += 1
             _append(sheet, line, [entry.row.application_id, _person(entry.row), entry.row.unit,
-                                  _timestamp(entry.returned.returned_at, tz),
+                                  local(entry.returned.returned_at, tz),
                                   returned.target_label(criteria, target), comment.text])
     if sheet.max_row == 1:
         sheet.append([say("export_returned_none")])
@@ -321,19 +311,6 @@ def _version(entry: _Entry) -> str:
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
-
-
-def _timestamp(value: str | None, tz: ZoneInfo) -> str:
-    """A stored UTC timestamp as local 'YYYY-MM-DD HH:MM'; empty if there is none."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _append(sheet: Worksheet, line: int, values: list[Any]) -> None:

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -60,25 +60,45 @@ def private_folder(path: Path) -> Path:
 
 def write_private(path: Path, data: bytes | str) -> Path:
     """Write `data` to `path` through a unique temporary file beside it, then rename it into place."""
-    private_folder(path.parent)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".part")  # 0600
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data.encode("utf-8") if isinstance(data, str) else data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with written_whole(path) as (temporary,), open(temporary, "wb") as file:
+        file.write(data.encode("utf-8") if isinstance(data, str) else data)
+        file.flush()
+        os.fsync(file.fileno())
     return path
 
 
+@contextlib.contextmanager
+def written_whole(*finals: Path) -> Iterator[list[Path]]:
+    """Write `finals` whole or not at all: the block writes the private temporary files this gives, one
+    beside each final path; when it ends without an error they are renamed into place, in order.
+
+    Every one or none: if the block fails, or a rename does, no final path is left replaced by this
+    (the ones renamed already are removed: a ZIP is never left without its spreadsheet), and no
+    temporary file is left behind.
+    """
+    pending: list[Path] = []  # temporary files not (yet) renamed into place
+    try:
+        for final in finals:
+            pending.append(temporary_beside(final))
+        yield list(pending)
+        placed: list[Path] = []
+        try:
+            for final in finals:
+                os.replace(pending[0], final)
+                pending.pop(0)
+                placed.append(final)
+        except BaseException:
+            remove_files(placed)
+            raise
+    finally:
+        remove_files(pending)
+
+
 def temporary_beside(final: Path) -> Path:
-    """An empty private file beside `final`, to be written by someone else and renamed into place."""
+    """An empty private file beside `final`, to be written by someone else and renamed into place
+    (`written_whole` does both, and cleans up)."""
     private_folder(final.parent)
-    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name[:40]}.", suffix=".part")
+    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name[:40]}.", suffix=".part")  # 0600
     os.close(handle)
     return Path(name)
 

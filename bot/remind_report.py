@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot import clock
 from bot.config import Settings
 from bot.criteria import Criteria
 from bot.mail import EMAIL
@@ -31,7 +32,7 @@ async def reminder_report(settings: Settings, storage: Storage, criteria: Criter
     policy = settings.policy()
 
     def local(moment: datetime) -> str:
-        return moment.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+        return clock.local(moment, policy.tz)
 
     report = ReminderReport()
     report.lines.append(say("remind_now", when=local(now), timezone=settings.timezone))
@@ -81,7 +82,7 @@ async def remind_main(settings: Settings, dry_run: bool, storage: Storage, crite
     elif report.quiet_until is not None:
         if report.later:
             print(say("remind_quiet_not_queued",
-                      at=report.quiet_until.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")))
+                      at=clock.local(report.quiet_until, ZoneInfo(settings.timezone))))
     elif report.due:
         queued = sum([await storage.enqueue(message) for _row, _reason, message in report.due])
         print(say("remind_queued", count=queued))

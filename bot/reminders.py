@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import advice_outbox, clock
 from bot.criteria import Criteria
-from bot.flows import advice
-from bot.flows.events import Button, keyboard
 from bot.mail import RETURNED, copy_of, plausible_address
 from bot.sender import Drop, Gate, Postpone
 from bot.storage import ApplicantRow, OutboxMessage, Outgoing, Storage
@@ -121,8 +120,7 @@ def reminder_text(kind: str, criteria: Criteria, row: ApplicantRow, deadline: da
                   days: int = 0) -> str:
     name = row.name or row.display_name or say("reminder_no_name")
     total = len(criteria.questions)
-    when = say("reminder_deadline_part", deadline=deadline.astimezone(tz).strftime("%Y-%m-%d %H:%M")) \
-        if deadline else ""
+    when = say("reminder_deadline_part", deadline=clock.local(deadline, tz)) if deadline else ""
     if kind == "deadline":
         return say("reminder_deadline", name=name, days=days, answered=row.answered, total=total, when=when)
     if kind == "inactive":
@@ -132,7 +130,7 @@ def reminder_text(kind: str, criteria: Criteria, row: ApplicantRow, deadline: da
 
 def reminder_buttons() -> list[list[list[str]]]:
     # "here" opens the interview exactly where the applicant left off.
-    return [[[b.label, b.data] for b in row] for row in keyboard([Button(say("btn_continue"), "here")])]
+    return [[[say("btn_continue"), "here"]]]  # as the outbox keeps buttons: rows of [label, data]
 
 
 async def plan_automatic(
@@ -153,14 +151,14 @@ async def plan_automatic(
             continue
         # One reminder a day at most, whoever sent it: the office's own today counts too.
         last = await storage.last_message_at(row.applicant_id, (AUTOMATIC, MANUAL))
-        if last and datetime.fromisoformat(last).astimezone(policy.tz).date() == today:
+        if last and clock.in_zone(last, policy.tz).date() == today:
             continue
         for reason in candidates:
             if await storage.has_message(reason.key):
                 continue
             text = reminder_text(reason.kind, criteria, row, deadline, policy.tz, reason.days)
             message = Outgoing(row.channel, row.external_id, AUTOMATIC, {"text": text, "buttons": reminder_buttons()},
-                               applicant_id=row.applicant_id, dedupe_key=reason.key, not_before=_stamp(now))
+                               applicant_id=row.applicant_id, dedupe_key=reason.key, not_before=clock.stamp(now))
             planned.append((row, reason, message))
             if email and plausible_address(row.email.strip()):
                 planned.append((row, reason, copy_of(message, row.email)))
@@ -190,8 +188,9 @@ def reminder_gate(storage: Storage, policy: ReminderPolicy,
         if message.kind in OFFICE_KINDS and members is not None \
                 and (message.channel, message.recipient) not in members:
             return Drop("the recipient is no longer a coordinator")
-        if message.kind == advice.KIND:
-            return Drop("the applicant moved on or submitted") if await advice.outdated(storage, message) else None
+        if message.kind == advice_outbox.KIND:
+            stale = await advice_outbox.outdated(storage, message)
+            return Drop("the applicant moved on or submitted") if stale else None
         if message.kind not in GATED_KINDS or message.applicant_id is None:
             return None
         app = await storage.application(message.applicant_id)
@@ -236,7 +235,7 @@ def manual_messages(rows: list[ApplicantRow], criteria: Criteria, deadline: date
     """A coordinator's reminder to each of `rows`; with `email`, each chat message is followed by its e-mail
     copy for those who gave an address."""
     # In quiet hours even a coordinator's reminder waits for the morning.
-    start = _stamp(policy.quiet_over(now))
+    start = clock.stamp(policy.quiet_over(now))
     messages = []
     for row in rows:
         message = Outgoing(row.channel, row.external_id, MANUAL,
@@ -248,7 +247,3 @@ def manual_messages(rows: list[ApplicantRow], criteria: Criteria, deadline: date
         if email and plausible_address(row.email.strip()):
             messages.append(copy_of(message, row.email))
     return messages
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")

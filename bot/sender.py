@@ -28,11 +28,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.flows.events import UNREACHABLE
+from bot.clock import stamp
 from bot.storage import OutboxMessage, Outgoing, Storage
 from bot.wording import say
 
 log = logging.getLogger(__name__)
+
+# The terminal's channel: nothing is delivered there later (it has no push), so nobody on it is sent
+# notices through the outbox; its /start and /admin show what there is. (bot.flows.events re-exports it.)
+UNREACHABLE = "console"
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ class OutboxSender:
         """Send what is due now, one by one; returns how many were attempted."""
         attempted = 0
         while not self._stop.is_set():
-            message = await self.storage.next_due(_stamp(_now()))
+            message = await self.storage.next_due(stamp(_now()))
             if message is None:
                 break
             if not await self._still_wanted(message):
@@ -159,7 +163,7 @@ class OutboxSender:
         if isinstance(verdict, Postpone):
             # Never earlier than a second from now, or a wrong answer would spin on this message.
             later = max(verdict.until, now + timedelta(seconds=1))
-            await self.storage.mark_message(message.id, "pending", not_before=_stamp(later))
+            await self.storage.mark_message(message.id, "pending", not_before=stamp(later))
             return False
         if isinstance(verdict, Drop):
             await self.storage.mark_message(message.id, "dropped", error=verdict.reason)
@@ -186,7 +190,7 @@ class OutboxSender:
             loop = asyncio.get_running_loop()
             self._paused_until = max(self._paused_until, loop.time() + error.seconds)
             await self.storage.mark_message(message.id, "pending", error="429",
-                                            not_before=_stamp(_now() + timedelta(seconds=error.seconds)))
+                                            not_before=stamp(_now() + timedelta(seconds=error.seconds)))
         except RecipientBlocked:
             await self.storage.mark_message(message.id, "blocked", error="blocked by the user")
             await self.storage.mark_blocked(message.channel, message.recipient)
@@ -199,7 +203,7 @@ class OutboxSender:
             else:
                 backoff = min(2 ** (message.attempts + 1), 300)
                 await self.storage.mark_message(message.id, "pending", error=f"not sent: {error}",
-                                                not_before=_stamp(_now() + timedelta(seconds=backoff)))
+                                                not_before=stamp(_now() + timedelta(seconds=backoff)))
         except MaybeSent as error:
             await self.storage.mark_message(message.id, "uncertain", error=f"may have been sent: {error}")
         except Refused as error:
@@ -235,7 +239,3 @@ class OutboxSender:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -70,11 +70,17 @@ class Invalid:
     params: dict[str, object]
 
 
-_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－．＠", "0123456789+-.@")
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 _YEAR_MONTH = re.compile(r"^(\d{4})\s*(?:[-./年]\s*)(\d{1,2})\s*月?$")
 _YEAR_MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
+
+
+def _halfwidth(value: str) -> str:
+    """A phone number, e-mail address, year or number as typed on a phone in Chinese mode: full-width
+    digits and ＋－．＠（）／ as ASCII (NFKC). Only ever the one value being parsed: NFKC also turns ，；：
+    into ASCII, which the text of an answer must keep."""
+    return unicodedata.normalize("NFKC", value)
 
 
 def validate_field(field: ProfileField, raw: str, *, today: date,
@@ -118,18 +124,18 @@ def _validate(field: ProfileField, raw: str, today: date) -> str | Invalid:
             return value
         return Invalid("invalid_choice", {"label": label, "choices": "、".join(field.choices)})
     if field.type == "phone":
-        digits = re.sub(r"[\s\-()]", "", value.translate(_FULLWIDTH_DIGITS))
+        digits = re.sub(r"[\s\-()]", "", _halfwidth(value))
         digits = re.sub(r"^(\+?86)", "", digits)
         if _PHONE.match(digits):
             return digits
         return Invalid("invalid_phone", {})
     if field.type == "email":
-        address = value.translate(_FULLWIDTH_DIGITS).replace(" ", "")
+        address = _halfwidth(value).replace(" ", "")
         if _EMAIL.match(address) and ".." not in address:
             return address
         return Invalid("invalid_email", {})
     if field.type == "year_month":
-        text = value.translate(_FULLWIDTH_DIGITS)
+        text = _halfwidth(value)
         match = _YEAR_MONTH.match(text) or _YEAR_MONTH_COMPACT.match(text)
         if match and 1 <= int(match.group(2)) <= 12:
             year, month = int(match.group(1)), int(match.group(2))
@@ -145,7 +151,7 @@ def _validate(field: ProfileField, raw: str, today: date) -> str | Invalid:
         return {"old": Invalid("invalid_idcard_old", {}), "birth": Invalid("invalid_idcard_birth", {}),
                 "check": Invalid("invalid_idcard_check", {})}.get(card, Invalid("invalid_idcard_format", {}))
     if field.type == "integer":
-        text = value.translate(_FULLWIDTH_DIGITS).removesuffix("年").strip()
+        text = _halfwidth(value).removesuffix("年").strip()
         if not re.fullmatch(r"\d{1,4}", text):
             return Invalid("invalid_integer", {"label": label})
         number = int(text)

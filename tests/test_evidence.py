@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.criteria import WARNING_CODES
-from bot.evidence import check, check_application, has_figures, periods, process_hint
+from bot.evidence import check, check_application, has_figures, periods, process_hint, summary
 from tests.conftest import ROOT, application_of, award_bot
 
 CASES = yaml.safe_load((ROOT / "tests" / "data" / "evidence_cases.yaml").read_text(encoding="utf-8"))
@@ -53,6 +53,22 @@ def test_numbers_as_people_write_them() -> None:
     assert not has_figures("2024年我获评先进，2025年继续努力")
     assert periods("2021—2025年") == 5 and periods("近三年") == 3 and periods("二〇二三年和二〇二四年") == 2
     assert periods("去年和前年，还有今年") == 3
+
+
+@pytest.mark.parametrize(("text", "years"), [
+    ("近十二年", 12), ("二十年来", 20), ("近二十三年", 23), ("近两年", 2), ("近十年", 10), ("近九十九年", 99),
+    ("连续一十二年", 12), ("近三年", 3), ("近１２年", 12), ("近12年", 12),
+])
+def test_a_number_of_years_in_chinese_numerals_is_read_as_written(text, years) -> None:
+    # 十二 was read as 3: any 十-number not in a table of 一 to 十 counted as 3.
+    assert periods(text) == years
+
+
+def test_the_summary_leaves_out_an_unanswered_question(criteria) -> None:
+    warnings = check_application(criteria, {"7.1c": "本人工作成绩突出。"}, {})
+    text = summary(warnings)
+    assert text is not None and "7.1c" in text and "2.1a" not in text  # 2.1a is unanswered: only 'empty'
+    assert summary({"7.1c": check(criteria.question("7.1c"), "")}) is None
 
 
 def test_a_process_answer_without_an_example_gets_only_a_gentle_hint(criteria) -> None:

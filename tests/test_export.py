@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import threading
 import zipfile
 from datetime import UTC, datetime
@@ -222,6 +223,24 @@ async def test_a_failed_export_leaves_no_half_zip_under_the_final_name(
     with pytest.raises(OSError, match="disk full"):
         await export_all(storage, criteria, out, tz=SHANGHAI, now=NOW)
     assert list(out.iterdir()) == []
+
+
+async def test_a_spreadsheet_that_cannot_be_put_in_place_takes_its_zip_with_it(
+    storage: Storage, criteria: Criteria, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await applicants_in_three_states(storage, criteria, tmp_path / "docs")
+    out = tmp_path / "out"
+    rename = os.replace
+
+    def full_disk_at_the_spreadsheet(source: Any, target: Any) -> None:
+        if str(target).endswith(".xlsx"):
+            raise OSError("disk full")
+        rename(source, target)
+
+    monkeypatch.setattr("bot.files.os.replace", full_disk_at_the_spreadsheet)
+    with pytest.raises(OSError, match="disk full"):
+        await export_all(storage, criteria, out, tz=SHANGHAI, now=NOW)
+    assert list(out.iterdir()) == []  # no ZIP without its spreadsheet, and no .part left behind
 
 
 async def test_the_bot_keeps_answering_while_an_export_copies_files(

@@ -26,6 +26,15 @@ def field(criteria, key):
     ("birth", "1985.6", "1985-06"),
     ("birth", "198506", "1985-06"),
     ("birth", "１９８５/０６", "1985-06"),
+    # Typed on a phone in Chinese mode: full-width digits, signs and letters read as their ASCII (NFKC).
+    ("phone", "＋８６－１３８－１２３４－５６７８", "13812345678"),
+    ("phone", "（８６）１３８ １２３４ ５６７８", "13812345678"),
+    ("email", "ｚｈａｎｇｓａｎ＠ｅｘａｍｐｌｅ．ｃｏｍ", "zhangsan@example.com"),
+    ("birth", "１９８５／０６", "1985-06"),
+    ("birth", "１９８５．６", "1985-06"),
+    ("years", "１２年", "12"),
+    # Only the value being parsed is folded: a text keeps its full-width punctuation.
+    ("name", "欧阳（娜娜），", "欧阳（娜娜），"),
     ("years", "12", "12"),
     ("years", "12年", "12"),
     ("gender", "女", "女"),

@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import evidence, states
+from bot.clock import local
+from bot.config import coordinator_entries
 from bot.criteria import Criteria
 from bot.document import safe_file_part
 from bot.flows.documents import document_stem
-from bot.flows.events import UNREACHABLE, Button, ButtonPress, Command, Event, Reply, Sender, keyboard
+from bot.flows.events import Button, ButtonPress, Command, Event, Reply, Sender, keyboard
 from bot.reminders import (
     DEADLINE_SETTING,
     ReminderPolicy,
@@ -29,7 +31,7 @@ from bot.reminders import (
     queue_manual,
     reminder_text,
 )
-from bot.storage import ApplicantRow, Outgoing, Storage
+from bot.storage import ApplicantRow, Storage
 from bot.validation import count_chars
 from bot.wording import say
 
@@ -53,14 +55,7 @@ class Coordinators:
 
     @classmethod
     def parse(cls, text: str, default_channel: str = "telegram") -> Coordinators:
-        members = set()
-        for entry in text.replace("，", ",").replace(" ", ",").split(","):
-            entry = entry.strip()
-            if not entry:
-                continue
-            channel, _, user = entry.rpartition(":")
-            members.add((channel or default_channel, user))
-        return cls(frozenset(members))
+        return cls(frozenset((channel or default_channel, user) for _entry, channel, user in coordinator_entries(text)))
 
     def __contains__(self, sender: object) -> bool:
         return isinstance(sender, Sender) and (sender.channel, sender.user_id) in self.members
@@ -174,7 +169,7 @@ class Coordinator:
             warnings = await self._open_warnings(row)
             lines.append(say("co_list_row", n=number, name=row.name or row.display_name or say("reminder_no_name"),
                              unit=row.unit or "—", answered=row.answered, total=total, warnings=warnings,
-                             active=self._when(datetime.fromisoformat(row.last_active_at)),
+                             active=self._when(row.last_active_at),
                              state=self._state_label(row, now)))
         if not shown:
             lines.append(say("co_list_empty"))
@@ -217,8 +212,8 @@ class Coordinator:
             phone=profile.get("phone", "—"), email=profile.get("email", "—"), state=self._state_label(row, now),
             answered=row.answered, total=len(self.criteria.questions),
             chars=sum(count_chars(text) for text in answers.values()), files=sum(counts.values()),
-            active=self._when(datetime.fromisoformat(row.last_active_at)),
-            submitted=self._when(datetime.fromisoformat(row.submitted_at)) if row.submitted_at else "—",
+            active=self._when(row.last_active_at),
+            submitted=self._when(row.submitted_at),
             document=say("co_document_version", version=latest.version) if latest else say("co_no_document"),
             blocked=say("co_blocked") if row.blocked_at else "", advice=advice,
         )
@@ -311,8 +306,8 @@ class Coordinator:
         log.info("coordinator %s queued %d reminders (%s)", sender.key, queued, audience)
         return [Reply(say("co_remind_queued", count=queued))]
 
-    def _when(self, moment: datetime | None) -> str:
-        return moment.astimezone(self.policy.tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    def _when(self, moment: datetime | str | None) -> str:
+        return local(moment, self.policy.tz) or "—"
 
 
 def _filter_named(text: str) -> str | None:
@@ -329,13 +324,3 @@ def _filter_label(name: str) -> str:
     labels = {"all": say("co_filter_all"), "new": say("co_filter_new"), "open": say("co_filter_open"),
               "returned": say("co_filter_returned"), "done": say("co_filter_done"), "idle": say("co_filter_idle")}
     return labels[name]
-
-
-def submission_notices(coordinators: Iterable[tuple[str, str]], applicant_id: int, application_id: int,
-                       name: str, unit: str, when: str, submitted_at: str) -> list[Outgoing]:
-    """The messages that tell each coordinator of a new submission (queued by the interview)."""
-    text = say("co_submitted_notice", name=name or say("reminder_no_name"), unit=unit or "—", when=when)
-    buttons = [[[say("co_btn_detail"), f"co:d:{applicant_id}"]]]
-    return [Outgoing(channel, user, "notice", {"text": text, "buttons": buttons},
-                     dedupe_key=f"submitted:{application_id}:{submitted_at}:{channel}:{user}", subject_id=applicant_id)
-            for channel, user in coordinators if channel != UNREACHABLE]

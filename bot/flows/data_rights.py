@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
+from bot.clock import MINUTE
 from bot.files import remove_files, remove_folder, write_private
 from bot.flows.events import UNREACHABLE, Reply, Sender
 from bot.storage import Application, Outgoing, Storage
@@ -48,7 +49,7 @@ class DataRights:
             log.error("erasure of application %s left %d file(s) on disk that could not be removed", app.id, left)
         log.info("applicant %s erased their data (%d files, %d exports)", sender.key, len(erased.files),
                  erased.exports)
-        text = say("co_deleted_notice", number=app.id, when=now.strftime("%Y-%m-%d %H:%M"))
+        text = say("co_deleted_notice", number=app.id, when=now.strftime(MINUTE))
         if erased.exports:
             text += "\n" + say("co_deleted_exports", count=erased.exports)
         for channel, user in self.coordinators:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The terminal's channel, which the outbox never delivers to: defined by the sender (below the flows).
+from bot.sender import UNREACHABLE as UNREACHABLE
 from bot.validation import clean_text
 
-# The terminal's channel: nothing is delivered there later (it has no push), so nobody on it is sent
-# notices through the outbox; its /start and /admin show what there is.
-UNREACHABLE = "console"
 
 @dataclass(frozen=True)
 class Sender:

@@ -13,12 +13,12 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
 
+from bot.clock import now_utc  # noqa: F401  (re-exported: the stamp every table keeps)
 from bot.files import private_folder
 from bot.storage.migrations import FOREIGN_KEYS_OFF, MIGRATIONS, SCHEMA_VERSION, statements
 
@@ -27,8 +27,6 @@ class StorageError(Exception):
     pass
 
 
-def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Connection:

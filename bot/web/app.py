@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
+from bot.clock import local
 from bot.criteria import Criteria
 from bot.flows.events import FileReceived, Sender
 from bot.reminders import current_deadline
@@ -111,7 +113,7 @@ class Site:
         deadline = await current_deadline(self.storage, self.settings.default_deadline)
         response = self.page("start.html", registration=self.settings.registration, csrf=csrf_for(form),
                              questions=len(self.criteria.questions), fields=len(self.criteria.profile),
-                             deadline=deadline.strftime("%Y-%m-%d %H:%M") if deadline else "")
+                             deadline=local(deadline, ZoneInfo(self.settings.award_timezone)))
         self._cookie(response, FORM_COOKIE, form)
         return response
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import clock
 from bot.criteria import Criteria
 from bot.reminders import ReminderPolicy
 from bot.storage import ApplicantRow, Storage
@@ -108,9 +109,6 @@ class Desk:
             raise web.HTTPNotFound(text=say("office_no_such_applicant"))
         return row
 
-    def local(self, stamp: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    def local(self, stamp: str | datetime | None, fmt: str = clock.MINUTE) -> str:
         """A stored UTC time as the award's clock shows it."""
-        if not stamp:
-            return ""
-        moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
-        return moment.astimezone(self.settings.policy.tz).strftime(fmt)
+        return clock.local(stamp, self.settings.policy.tz, fmt)

@@ -21,6 +21,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot import evidence, states
+from bot.clock import in_zone
 from bot.criteria import Criteria
 from bot.reminders import current_deadline
 from bot.storage import ApplicantRow, Storage
@@ -181,10 +182,9 @@ def daily(stamps: list[str], tz: ZoneInfo) -> Counter[date]:
     days: Counter[date] = Counter()
     for stamp in stamps:
         try:
-            moment = datetime.fromisoformat(stamp)
+            days[in_zone(stamp, tz).date()] += 1
         except (TypeError, ValueError):
             continue
-        days[(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(tz).date()] += 1
     return days
 
 
