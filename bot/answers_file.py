@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.criteria import Criteria, ProfileField
 from bot.document_context import EvidenceFile
 from bot.file_schema import problem_words
-from bot.flows.photo_field import portrait
+from bot.portrait import portrait
 from bot.table_rows import stored
 from bot.uploads import decodes_fully
 from bot.validation import Invalid, count_chars, validate_field
@@ -89,7 +89,7 @@ def _table(value: list[Any], field: ProfileField) -> str | None:
 
 def _photo(path: Path, value: Any, key: str) -> str:
     """The photo's absolute path: the file as given when it is already an upright 3:4 JPEG or PNG, else a
-    copy cut to 3:4 (bot.flows.photo_field.portrait) in a temporary folder removed when the program
+    copy cut to 3:4 (bot.portrait.portrait) in a temporary folder removed when the program
     ends; the user's folder is left as it is. A problem is returned as a line starting "profile."."""
     if not isinstance(value, str):
         return f"profile.{key}: 应为照片文件的路径（相对于答案文件），例如 \"photos/me.jpg\""

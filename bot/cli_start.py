@@ -26,7 +26,7 @@ from bot.flows.events import Sender
 from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.instance import AlreadyRunning, InstanceLock
-from bot.mail import EMAIL, email_transport
+from bot.mail import EMAIL
 from bot.pdf import PdfConverter
 from bot.reminders import (
     current_deadline,
@@ -36,6 +36,7 @@ from bot.reminders import (
 from bot.sender import OutboxSender, Transport
 from bot.storage import Storage, StorageError
 from bot.validation import clean_text
+from bot.web.mail_links import email_transport
 from bot.wording import say
 
 

@@ -8,6 +8,7 @@ beyond the schema, and where a problem sits in the file, in bot/criteria_check.p
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -235,11 +236,8 @@ def load_criteria(path: str | Path = DEFAULT_CRITERIA) -> Criteria:
 
 def parse_target(criteria: Criteria, text: str) -> str | None:
     """Accept '3.1', '3.1b', '３.１Ｂ' and return a known item or question id, or None."""
-    normalised = text.strip().translate(_FULLWIDTH).lower().replace("。", ".").replace("．", ".")
+    # NFKC: full-width digits and letters as typed on a Chinese keyboard, and ． as a dot.
+    normalised = unicodedata.normalize("NFKC", text).strip().lower().replace("。", ".")
     if criteria.question(normalised) or criteria.item(normalised):
         return normalised
     return None
-
-
-_FULLWIDTH = str.maketrans({chr(0xFF10 + d): str(d) for d in range(10)} | {
-    chr(0xFF21 + n): chr(0x61 + n) for n in range(26)} | {chr(0xFF41 + n): chr(0x61 + n) for n in range(26)})

@@ -35,12 +35,11 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from bot.sender import MaybeSent, NotSent, Refused
-from bot.storage import OutboxMessage, Outgoing, Storage, now_utc
+from bot.storage import OutboxMessage, Outgoing, Storage
 from bot.wording import say
 
 if TYPE_CHECKING:
-    from bot.config import Settings
-    from bot.criteria import Criteria
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -155,38 +154,6 @@ def _loopback(host: str) -> bool:
 # -- the link in each e-mail -----------------------------------------------------------------
 
 LinkFor = Callable[[OutboxMessage], Awaitable[str | None]]
-
-
-def personal_links(storage: Storage, base_url: str, telegram_link: str | None = None) -> LinkFor:
-    """Where an e-mail sends its reader: a web applicant gets a fresh personal link (/k/<token>, issued
-    now, kept hashed); a Telegram applicant the bot (t.me/…) when known; anyone else no link. Without
-    AWARD_WEB_BASE_URL there is no address the reader could open, so no web link either."""
-    base = base_url.strip().rstrip("/")
-
-    async def link_for(message: OutboxMessage) -> str | None:
-        if message.applicant_id is None:
-            return None
-        row = await storage.fetchone("SELECT channel, external_id FROM applicants WHERE id = ?",
-                                     (message.applicant_id,))
-        if row is None:
-            return None
-        if row["channel"] == "web" and base:
-            return f"{base}/k/{await _issue_link(storage, row['external_id'])}"
-        if row["channel"] == "telegram" and telegram_link:
-            return telegram_link
-        return None
-
-    return link_for
-
-
-async def _issue_link(storage: Storage, user_id: str) -> str:
-    """A new personal link for an existing web person (as WebStore.add_person makes the first)."""
-    from bot.web.store import CHANNEL, digest, new_token
-
-    token = new_token()
-    await storage.write("INSERT INTO web_tokens (token_hash, purpose, channel, user_id, created_at) "
-                        "VALUES (?, 'link', ?, ?, ?)", (digest(token), CHANNEL, user_id, now_utc()))
-    return token
 
 
 # -- the transport ---------------------------------------------------------------------------
@@ -328,19 +295,6 @@ def plain_text(text: str) -> str:
     """A chat message's text as plain text: Telegram's HTML tags gone, entities read."""
     text = re.sub(r"<a\s+href=\"([^\"]*)\"[^>]*>(.*?)</a>", r"\2（\1）", text, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
-def email_transport(settings: Settings, storage: Storage, criteria: Criteria,
-                    telegram_link: str | None = None) -> EmailTransport | None:
-    """The e-mail transport as configured, or None without AWARD_SMTP_URL."""
-    if not settings.smtp_url.strip():
-        return None
-    config = replace(parse_smtp_url(settings.smtp_url, settings.smtp_from), sender_name=criteria.award)
-    if not settings.web_base_url.strip():
-        log.warning("e-mail reminders are on but AWARD_WEB_BASE_URL is not set: web applicants' e-mails "
-                    "carry no personal link")
-    log.info("e-mail reminders are on")
-    return EmailTransport(config, personal_links(storage, settings.web_base_url, telegram_link))
 
 
 async def report_counts(storage: Storage, broadcast_id: int) -> tuple[dict[str, int], dict[str, int]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot import profile_view
 from bot.criteria import Criteria, ProfileField
 from bot.storage import Outgoing, Storage, now_utc, queue_in
+from bot.wording import say
 
 PROFILE = "profile"  # a comment on the 申报表 rather than on a question
 MAX_COMMENT = 1000
@@ -149,3 +150,20 @@ def changes(before: str, after: str) -> list[tuple[str, str]]:
         if old:
             out.append(("same", old))
     return out
+
+
+def target_label(criteria: Criteria, target: str) -> str:
+    if target == PROFILE:
+        return say("returned_profile")
+    question = criteria.question(target)
+    return f"{target} {question.text}" if question else target
+
+
+def ordered(criteria: Criteria, targets: list[str] | tuple[str, ...]) -> list[str]:
+    """The 申报表 first, then the questions in the guide's order: the order the applicant meets them."""
+    order = {PROFILE: -1} | criteria.question_index
+    return sorted(targets, key=lambda t: order.get(t, len(order)))
+
+
+def short(target: str) -> str:
+    return say("returned_profile") if target == PROFILE else target

@@ -38,9 +38,7 @@ from bot.mail import (
     SmtpConfig,
     copy_of,
     email_report,
-    email_transport,
     parse_smtp_url,
-    personal_links,
     plausible_address,
     report_counts,
 )
@@ -56,6 +54,7 @@ from bot.reminders import (
 )
 from bot.sender import OutboxSender
 from bot.storage import OutboxMessage, Outgoing, Storage
+from bot.web.mail_links import email_transport, personal_links
 from bot.web.serve import RoutedTransport
 from bot.web.store import WebStore
 from tests.conftest import award_bot

@@ -247,7 +247,8 @@ async def test_an_applicant_who_submits_while_a_429_holds_the_reminders_up_is_no
 
 
 async def test_a_coordinator_taken_off_the_list_gets_no_notice_queued_before(storage: Storage) -> None:
-    from bot.flows.coordinator import Coordinators, submission_notices
+    from bot.flows.coordinator import Coordinators
+    from bot.flows.submission import submission_notices
     from bot.storage import Outgoing
 
     # Queued while both were in the office; then one left it and the bot was restarted.

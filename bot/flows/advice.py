@@ -20,15 +20,15 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from bot import evidence
+from bot.advice_outbox import KIND, outdated  # noqa: F401  (queued advice: its kind, its staleness)
 from bot.criteria import Criteria, Question
 from bot.flows import callbacks as cb
 from bot.flows import review
 from bot.flows.events import Button, Reply, Sender, keyboard
-from bot.storage import Application, OutboxMessage, Outgoing, Storage
+from bot.storage import Application, Outgoing, Storage
 from bot.validation import count_chars
 from bot.wording import say
 
-KIND = "advice"
 PAUSE = timedelta(minutes=10)
 # Channels whose people can be sent a message later (the outbox sender delivers there); in the
 # terminal the advice comes only when the question is left.
@@ -43,18 +43,6 @@ def key(application_id: int, question_id: str, notes: list[str]) -> str:
 
 def _prefix(application_id: int, question_id: str) -> str:
     return f"{KIND}:{application_id}:{question_id}:"
-
-
-async def outdated(storage: Storage, message: OutboxMessage) -> bool:
-    """Advice that waited too long to make sense: its applicant submitted or is on another question.
-
-    (A newer part drops it when saved, and leaving the question gives it in the reply; this is for
-    a backlog or a bot that was down while the applicant went on, say, in the terminal.)
-    """
-    if message.applicant_id is None:
-        return True
-    app = await storage.application(message.applicant_id)
-    return app is None or app.status == "submitted" or app.step != f"q:{message.payload.get('question')}"
 
 
 class Advice:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.criteria import Criteria, parse_target
@@ -67,7 +68,8 @@ ACTIVITY_RESOLUTION = timedelta(minutes=1)
 # Number fields, where a typed number is the answer and never a button.
 NUMBER_FIELDS = ("integer", "phone", "year_month")
 
-Handler = Callable[[Turn, object], Awaitable[list[Reply]]]
+# Each takes the command's arguments (str) or the button's Tap.
+Handler = Callable[[Turn, Any], Awaitable[list[Reply]]]
 COMMAND_HANDLERS = frozenset(rule.handler for rule in COMMANDS.values())
 
 
@@ -116,7 +118,7 @@ class Interview:
             "finish": self.submission.finish, "submit": self.submission.submit, "reopen": self.submission.reopen,
             "document": self.submission.document, "draft": self.submission.draft,
             "mydata": self._mydata, "delete": self._delete, "erase": self._erase, "keep_data": self._keep_data,
-        }  # type: ignore[dict-item]  # each takes the command's arguments or the button's Tap
+        }
         # A row whose handler is missing is a startup error, not a stale button in front of someone.
         rows = {rule.handler for rule in [*COMMANDS.values(), *BUTTONS.values()]}
         assert rows <= handlers.keys(), f"no handler for {sorted(rows - handlers.keys())}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot import portrait
 from bot.criteria import ProfileField
 from bot.files import keep_by_content
 from bot.flows import callbacks as cb
-from bot.flows import photo_field, table_field
+from bot.flows import table_field
 from bot.flows.events import FileReceived, Reply
 from bot.flows.navigation import Navigation
 from bot.flows.prompts import Prompts
@@ -70,7 +71,7 @@ class ProfileSteps:
     async def photo(self, turn: Turn, event: FileReceived) -> list[Reply]:
         """The 申报表's photo: cut to 3:4 and kept in the application's folder; then the next field."""
         field = self._field(turn)
-        cut = await asyncio.to_thread(photo_field.portrait, event.data)
+        cut = await asyncio.to_thread(portrait.portrait, event.data)
         if cut is None:
             return [Reply(say("photo_not_a_photo")), await self.prompts.prompt(turn)]
         try:

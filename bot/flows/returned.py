@@ -8,7 +8,7 @@ from bot.criteria import Criteria
 from bot.flows import callbacks as cb
 from bot.flows.events import UNREACHABLE, Button, keyboard
 from bot.mail import RETURNED
-from bot.returns import PROFILE, Return
+from bot.returns import PROFILE, Return, ordered, short, target_label
 from bot.storage import Outgoing
 from bot.wording import say
 
@@ -17,19 +17,6 @@ KIND = RETURNED  # outbox kind of the notice (and of its e-mail copy)
 NOTICE_COMMENT_CHARS = 200
 NOTICE_CHARS = 3000  # the comments' share of the one message (Telegram's limit is 4,096 characters)
 FIX_BUTTONS = 3
-
-
-def target_label(criteria: Criteria, target: str) -> str:
-    if target == PROFILE:
-        return say("returned_profile")
-    question = criteria.question(target)
-    return f"{target} {question.text}" if question else target
-
-
-def ordered(criteria: Criteria, targets: list[str] | tuple[str, ...]) -> list[str]:
-    """The 申报表 first, then the questions in the guide's order: the order the applicant meets them."""
-    order = {PROFILE: -1} | criteria.question_index
-    return sorted(targets, key=lambda t: order.get(t, len(order)))
 
 
 def notice_text(criteria: Criteria, ret: Return) -> str:
@@ -47,10 +34,6 @@ def notice_text(criteria: Criteria, ret: Return) -> str:
             break
         lines.append(line)
     return say("returned_notice", comments="\n\n".join(lines))
-
-
-def short(target: str) -> str:
-    return say("returned_profile") if target == PROFILE else target
 
 
 def fix_buttons(criteria: Criteria, ret: Return) -> tuple[tuple[Button, ...], ...]:

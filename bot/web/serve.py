@@ -15,12 +15,13 @@ from bot.config import Settings
 from bot.criteria import Criteria
 from bot.flows.coordinator import Coordinators
 from bot.flows.router import Router
-from bot.mail import EMAIL, email_transport
+from bot.mail import EMAIL
 from bot.reminders import current_deadline, queue_automatic, reminder_gate
 from bot.sender import OutboxSender, Refused, Transport
 from bot.storage import OutboxMessage, Storage
 from bot.web.app import WebSettings, build_app
 from bot.web.channel import WebTransport
+from bot.web.mail_links import email_transport
 from bot.web.office import OfficeSettings
 from bot.web.office_store import OfficeStore
 from bot.web.qr import qr_png
