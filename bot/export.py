@@ -16,7 +16,6 @@ import io
 import logging
 import unicodedata
 import zipfile
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,7 +94,7 @@ async def export_all(
         entries = []
         for row in rows:
             answers = await storage.answers(row.application_id)
-            counts = Counter(a.question_id for a in await storage.attachments(row.application_id))
+            counts = await storage.attachment_counts(row.application_id)
             document = await storage.latest_document(row.application_id)
             number = 0 if document is None else (
                 await storage.document_number(row.application_id, document.kind, document.version))

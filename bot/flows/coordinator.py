@@ -185,12 +185,9 @@ class Coordinator:
         return [Reply("\n".join(lines), keyboard(*rows_of_buttons, paging, filters[:3], filters[3:]))]
 
     async def _open_warnings(self, row: ApplicantRow) -> int:
-        answers = await self.storage.answers(row.application_id)
-        counts: dict[str, int] = {}
-        for attachment in await self.storage.attachments(row.application_id):
-            counts[attachment.question_id] = counts.get(attachment.question_id, 0) + 1
+        snap = await self.storage.snapshot(row.application_id)
         # Off the event loop: long answers must not hold up the applicants' replies.
-        found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, counts)
+        found = await asyncio.to_thread(evidence.check_application, self.criteria, snap.answers, snap.files)
         return sum(1 for warnings in found.values() for w in warnings if w.code != "empty")
 
     async def _row(self, applicant_id: int) -> ApplicantRow | None:
@@ -200,18 +197,15 @@ class Coordinator:
         row = await self._row(applicant_id)
         if row is None:
             return [Reply(say("co_no_such_applicant"))]
-        profile = await self.storage.profile(row.application_id)
-        answers = await self.storage.answers(row.application_id)
-        counts: dict[str, int] = {}
-        for attachment in await self.storage.attachments(row.application_id):
-            counts[attachment.question_id] = counts.get(attachment.question_id, 0) + 1
-        found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, counts)
+        snap = await self.storage.snapshot(row.application_id)
+        profile, answers = snap.profile, snap.answers
+        found = await asyncio.to_thread(evidence.check_application, self.criteria, answers, snap.files)
         advice = evidence.summary(found) or say("co_no_warnings")
         latest = await self.storage.latest_document(row.application_id)
         text = say("co_detail", name=row.name or row.display_name or say("reminder_no_name"), unit=row.unit or "—",
             phone=profile.get("phone", "—"), email=profile.get("email", "—"), state=self._state_label(row, now),
             answered=row.answered, total=len(self.criteria.questions),
-            chars=sum(count_chars(text) for text in answers.values()), files=sum(counts.values()),
+            chars=sum(count_chars(text) for text in answers.values()), files=sum(snap.files.values()),
             active=self._when(row.last_active_at),
             submitted=self._when(row.submitted_at),
             document=say("co_document_version", version=latest.version) if latest else say("co_no_document"),

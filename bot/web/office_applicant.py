@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,11 +49,10 @@ class ApplicantPages:
         await desk.coordinator(request)
         row = await desk.applicant_row(request)
         storage, criteria = desk.storage, desk.criteria
-        profile = await storage.profile(row.application_id)
-        answers = await storage.answers(row.application_id)
+        snap = await storage.snapshot(row.application_id)
+        profile, answers = snap.profile, snap.answers
+        found = await asyncio.to_thread(evidence.check_application, criteria, answers, snap.files)
         files = await storage.attachments(row.application_id)
-        found = await asyncio.to_thread(evidence.check_application, criteria, answers,
-                                        Counter(f.question_id for f in files))
         last = await self.returns.latest(row.application_id)
         history = {q.id: await storage.history(row.application_id, q.id) for q in criteria.questions}
         return desk.page(
