@@ -12,7 +12,7 @@ from bot.wording import say
 
 
 class _Formatter(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+    def add_usage(self, usage, actions, groups, prefix=None):
         super().add_usage(usage, actions, groups, say("cli_usage") if prefix is None else prefix)
 
 

@@ -97,7 +97,7 @@ def complete_form(form: Form | None, profile: list[ProfileField]) -> Form:
     placed = set(form.keys())
     missing = [f for f in profile if f.key not in placed]
     photo = form.photo or next((f.key for f in missing if f.type == "photo"), None)
-    grid = [f.key for f in missing if f.type in GRID_TYPES]
+    grid: list[str | FormCell] = [f.key for f in missing if f.type in GRID_TYPES]
     rows = list(form.rows)
     # Grid fields the form leaves out: `columns` a row; tables and long texts after the form's own.
     rows += [grid[n:n + form.columns] for n in range(0, len(grid), form.columns)]

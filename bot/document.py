@@ -28,7 +28,7 @@ from docx.opc.exceptions import PackageNotFoundError
 from docx.opc.parts.coreprops import CorePropertiesPart
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs
 from markupsafe import Markup, escape
 
 from bot.criteria import Criteria

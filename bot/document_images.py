@@ -68,6 +68,7 @@ def page_layout(sizes: Sequence[tuple[float, float] | None]) -> list[tuple[tuple
             placed.append((size and _fit(size, HALF_PAGE_IMAGE_MM), not free_half))
             free_half = not free_half
         else:
+            assert size is not None  # None is always `half`
             placed.append((_fit(size, FULL_PAGE_IMAGE_MM), True))
             free_half = False
     return placed

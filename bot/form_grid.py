@@ -20,7 +20,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm
 from docxtpl import DocxTemplate
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs
 
 from bot.criteria import ProfileField
 from bot.criteria_layout import Form, cell_key, cell_span
@@ -39,6 +39,9 @@ TABLE_MIN_ROWS = 3  # a sub-table always has room to write in by hand
 BOX_MIN_MM = 30.0  # a long text's box, at least
 # Styles of the grid in the template (scripts/build_template.py); a template without them gets 表格文字.
 FORM_STYLES = {"label": "申报表标签", "value": "申报表内容", "header": "申报表标签", "photo": "申报表照片"}
+
+# A cell as form_grid lays it out: kind, lines, left and right edge (mm), rows down, where, GridCell's extra fields.
+_Cell = tuple[str, list[str], float, float, int, str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,12 @@ def form_grid(form: Form, fields: dict[str, ProfileField], profile: dict[str, st
         lines = lines_of(text) if field.type == "longtext" else [v for v in [one_line(text)] if v]
         return lines or ([say("empty_value")] if field.required else [])
 
-    rows: list[tuple[float, bool, list[tuple[str, list[str], float, float, int, str, dict[str, Any]]]]] = []
+    rows: list[tuple[float, bool, list[_Cell]]] = []
     for r, row in enumerate(form.rows):
         beside_photo = photo_field is not None and r < form.photo_rows
         end = right if beside_photo else FORM_WIDTH_MM
-        x, cells = 0.0, []
+        x = 0.0
+        cells: list[_Cell] = []
         for n, cell in enumerate(row):
             field = fields[cell_key(cell)]
             x1 = end if n == len(row) - 1 else round(x + cell_span(cell) * pair, 1)
@@ -148,7 +152,7 @@ def form_grid(form: Form, fields: dict[str, ProfileField], profile: dict[str, st
             x += (FORM_WIDTH_MM - label) * weight / total
             targets.append(x)
         bounds = [label, *_snap(targets, edges, label, FORM_WIDTH_MM), FORM_WIDTH_MM]
-        header = [("label", [field.label], 0.0, label, count + 1, "", {})]
+        header: list[_Cell] = [("label", [field.label], 0.0, label, count + 1, "", {})]
         header += [("header", [name], bounds[c], bounds[c + 1], 1, "", {}) for c, name in enumerate(field.columns)]
         rows.append((TABLE_ROW_MM, True, header))
         for n in range(count):

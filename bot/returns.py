@@ -141,14 +141,14 @@ def changes(before: str, after: str) -> list[tuple[str, str]]:
             piece[2] = "changed"
     out: list[tuple[str, str]] = []
     removed = added = ""
-    for old, new, kind in [*pieces, ["", "", "same"]]:
+    for was, becomes, kind in [*pieces, ["", "", "same"]]:
         if kind == "changed":
-            removed, added = removed + old, added + new
+            removed, added = removed + was, added + becomes
             continue
         out += [(op, text) for op, text in (("removed", removed), ("added", added)) if text]
         removed = added = ""
-        if old:
-            out.append(("same", old))
+        if was:
+            out.append(("same", was))
     return out
 
 

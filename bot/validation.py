@@ -67,7 +67,7 @@ class Invalid:
     """Why a value was refused: a wording key and its parameters."""
 
     key: str
-    params: dict[str, object]
+    params: Mapping[str, object]
 
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")

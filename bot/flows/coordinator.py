@@ -60,7 +60,7 @@ class Coordinators:
     def __contains__(self, sender: object) -> bool:
         return isinstance(sender, Sender) and (sender.channel, sender.user_id) in self.members
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(sorted(self.members))
 
 
@@ -92,14 +92,14 @@ class Coordinator:
             return await self.refuse(event) if self.refuse else []
         now = datetime.now(UTC)
         if isinstance(event, Command):
-            name, args = event.name.lower(), event.args.strip()
+            name, text = event.name.lower(), event.args.strip()
             if name == "list":
-                wanted = _filter_named(args)
+                wanted = _filter_named(text)
                 if wanted is None:
                     return [Reply(say("co_list_unknown_filter"))]
                 return await self._list(wanted, 0, now)
             if name == "deadline":
-                return await self._deadline(args, now)
+                return await self._deadline(text, now)
             if name == "remind":
                 return await self._remind_menu(now)
             if name == "export":
@@ -230,8 +230,9 @@ class Coordinator:
             stem = say("export_file_draft", stem=stem)  # reopened: the old final is being changed
         replies = [Reply(say("co_document_caption", name=name, version=latest.version), document=Path(latest.path),
                          document_name=f"{stem}.docx")]
-        if latest.pdf_path and await asyncio.to_thread(Path(latest.pdf_path).exists):
-            replies.append(Reply("", document=Path(latest.pdf_path), document_name=f"{stem}.pdf"))
+        pdf = Path(latest.pdf_path) if latest.pdf_path else None
+        if pdf is not None and await asyncio.to_thread(pdf.exists):
+            replies.append(Reply("", document=pdf, document_name=f"{stem}.pdf"))
         return replies
 
     async def _export(self) -> list[Reply]:

@@ -53,7 +53,9 @@ class AnswersMixin(Connection):
                     "WHERE application_id = ? AND question_id = ? AND superseded = 0 AND id != ?",
                     (application_id, row["question_id"], row["id"]),
                 ) as cursor:
-                    others = (await cursor.fetchone())[0]
+                    total = await cursor.fetchone()
+                assert total is not None  # an aggregate always yields a row
+                others = total[0]
                 if others + len(text) > max_chars:
                     return Edit(row["question_id"], None, too_long=True)
             await db.execute("UPDATE answer_segments SET text = ? WHERE id = ?", (text, row["id"]))
@@ -112,11 +114,11 @@ async def _recompose(db: aiosqlite.Connection, application_id: int, question_id:
     )
     # The version so far becomes what differs from the new one (bot/revisions.py): history stays
     # complete while its size grows with what was changed, not with the answer's length per edit.
-    newest = await db.execute_fetchall(
+    newest = list(await db.execute_fetchall(
         "SELECT id, text, keep_prefix FROM answer_revisions WHERE application_id = ? AND question_id = ? "
         "ORDER BY id DESC LIMIT 1",
         (application_id, question_id),
-    )
+    ))
     if newest and newest[0]["keep_prefix"] is None:
         change = revisions.delta(newest[0]["text"], text)
         await db.execute(

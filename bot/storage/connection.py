@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -126,19 +126,19 @@ class Connection:
     async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self._write(sql, params)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
         return await self._fetchall(sql, params)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:
         return await self._fetchone(sql, params)
 
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three,
     # and each trip wakes the event loop (a quarter of the bot's CPU per update went on them).
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def _fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
         async with self._lock:
             return list(await self._conn.execute_fetchall(sql, params))
 
-    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def _fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:
         """For queries of one row at most (a key or LIMIT 1)."""
         rows = await self._fetchall(sql, params)
         return rows[0] if rows else None

@@ -60,10 +60,10 @@ class FilesMixin(Connection):
         on disk must stay); None if the application has no such file now.
         """
         async with self._tx() as db:
-            rows = await db.execute_fetchall(
+            rows = list(await db.execute_fetchall(
                 "SELECT * FROM attachments WHERE id = ? AND application_id = ? AND removed_at IS NULL",
                 (attachment_id, application_id),
-            )
+            ))
             if not rows:
                 return None
             await db.execute("UPDATE attachments SET removed_at = ? WHERE id = ?", (now_utc(), attachment_id))

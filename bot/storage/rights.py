@@ -85,10 +85,10 @@ class RightsMixin(Connection):
                         SELECT 1 FROM attachments o WHERE o.path = t.path AND o.removed_at IS NULL
                         AND o.application_id NOT IN ({marks}))""",
                 (*apps, *apps))]
-            exports = await db.execute_fetchall(
+            exports = list(await db.execute_fetchall(
                 f"""SELECT id, zip_path, xlsx_path FROM exports WHERE id IN (
                         SELECT export_id FROM export_members WHERE application_id IN ({marks}))""",
-                apps)
+                apps))
             files += [path for row in exports for path in (row["zip_path"], row["xlsx_path"]) if path]
             await db.execute(f"DELETE FROM exports WHERE id IN ({','.join('?' * len(exports))})",
                              [row["id"] for row in exports])

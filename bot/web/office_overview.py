@@ -197,7 +197,7 @@ def progress_chart(started: list[str], submitted: list[str], tz: ZoneInfo, now: 
     today = now.astimezone(tz).date()
     first = max(min([*began, *done]), today - timedelta(days=CHART_DAYS - 1))
     days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
-    rows = [{"day": d.isoformat(), "started": began[d], "submitted": done[d]} for d in days]
+    rows: list[dict[str, Any]] = [{"day": d.isoformat(), "started": began[d], "submitted": done[d]} for d in days]
     total_started, total_submitted = sum(r["started"] for r in rows), sum(r["submitted"] for r in rows)
     summary = say("office_chart_summary", first=days[0].isoformat(), last=days[-1].isoformat(),
                   started=total_started, submitted=total_submitted)

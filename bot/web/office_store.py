@@ -24,9 +24,9 @@ class OfficeStore:
         moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
         wanted = digest(token)
         async with self.storage.transaction() as db:
-            rows = await db.execute_fetchall(
+            rows = list(await db.execute_fetchall(
                 "SELECT token_hash, channel, user_id FROM office_tokens WHERE token_hash = ? AND purpose = 'link' "
-                "AND used_at IS NULL AND expires_at > ?", (wanted, moment))
+                "AND used_at IS NULL AND expires_at > ?", (wanted, moment)))
             if not rows or not hmac.compare_digest(rows[0]["token_hash"], wanted):
                 return None
             await db.execute("UPDATE office_tokens SET used_at = ? WHERE token_hash = ?", (moment, wanted))
