@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.policy
-import html
 import ipaddress
 import logging
 import re
@@ -195,7 +194,8 @@ class EmailTransport:
         mail["Date"] = format_datetime(datetime.now(UTC))
         mail["Message-ID"] = make_msgid("award", domain=self.config.sender.rpartition("@")[2])
         mail["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to a reminder
-        body = plain_text(str(message.payload.get("text", "")))
+        # The outbox keeps plain text (each chat channel escapes it for its own markup): as typed.
+        body = str(message.payload.get("text", ""))
         if link:
             body += "\n\n" + say("mail_link", link=link)
         body += "\n\n-- \n" + say("mail_footer", award=award or say("mail_award_default"))
@@ -289,12 +289,6 @@ class EmailTransport:
                 await asyncio.wait_for(client.quit(), 2)
         with contextlib.suppress(Exception):
             client.close()
-
-
-def plain_text(text: str) -> str:
-    """A chat message's text as plain text: Telegram's HTML tags gone, entities read."""
-    text = re.sub(r"<a\s+href=\"([^\"]*)\"[^>]*>(.*?)</a>", r"\2（\1）", text, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 async def report_counts(storage: Storage, broadcast_id: int) -> tuple[dict[str, int], dict[str, int]]:

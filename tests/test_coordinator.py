@@ -17,6 +17,7 @@ from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.reminders import ReminderPolicy
 from bot.storage import Storage
+from bot.wording import say
 from tests.conftest import FakeApplicant, answer_for, award_bot
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -76,11 +77,36 @@ async def test_reminding_one_applicant_asks_first_and_queues_once(router: Router
     assert "将发送给 1 人" in boss.text and await storage.due_messages() == []
     confirm = boss.button("确认发送")
     await boss.press(confirm.data)
-    assert "已安排发送 1 条提醒" in boss.text
+    assert boss.text == say("co_remind_queued", count=1)
     await boss.press(confirm.data)  # a second tap on the same button
-    assert "不会重复发送" in boss.text
+    assert boss.text == say("co_remind_already")
     [queued] = await storage.due_messages()
     assert queued.recipient == "a1" and "张三" in queued.payload["text"]
+
+
+def outbox_rows(db_path: Path) -> list[tuple]:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+
+
+async def test_a_send_button_for_nobody_or_a_forged_one_queues_nothing(
+    router: Router, storage: Storage, db_path: Path
+) -> None:
+    waiting, done = FakeApplicant(router, "a1", "王芳"), FakeApplicant(router, "a2", "李四")
+    for person in (waiting, done):
+        await person.reach_questions()
+    await done.command("finish")
+    await done.tap("仍然提交")
+    done_id = (await storage.find_applicant("test", "a2")).id
+    before = outbox_rows(db_path)  # the submission's notice to the office
+    boss = FakeApplicant(router, "boss")
+    replies = {}
+    for data in ("co:rc:everyone-ever:0000", f"co:rc:one:{done_id}:0001", "co:rc:one:999999:0002",
+                 "co:rc:one:-1:0003", "co:rc:one::0004", "co:rc:inactive:0005"):
+        await boss.press(data)
+        replies[data] = boss.text
+    assert outbox_rows(db_path) == before
+    assert replies == dict.fromkeys(replies, say("co_remind_nobody"))
 
 
 async def test_the_inactive_filter_shows_only_the_silent(router: Router, storage: Storage, db_path: Path) -> None:

@@ -127,14 +127,26 @@ def test_a_bad_kind_or_field_type_is_rejected_with_the_allowed_values(tmp_path) 
     assert "profile[0].type（name）" in message and "'phone'" in message
 
 
-def test_a_question_filed_under_the_wrong_item_and_a_misspelt_key_are_rejected(tmp_path) -> None:
+def test_a_question_filed_under_the_wrong_item_is_rejected_naming_both(tmp_path) -> None:
     def bad(data):
-        first_question(data)["id"] = "2.1a"
+        first_question(data)["id"] = "2.1d"  # under 1.1, and no other question has this id
+
+    path = broken(tmp_path, bad)
+    with pytest.raises(CriteriaError) as error:
+        load_criteria(path)
+    message = str(error.value)
+    assert "categories[0].items[0].questions[0].id（2.1d）: 题目 2.1d 不属于条目 1.1" in message
+    line = int(re.search(r"第 (\d+) 行", message).group(1))
+    assert path.read_text(encoding="utf-8").splitlines()[line - 1].strip() == "- id: 2.1d"
+
+
+def test_a_misspelt_key_is_rejected_naming_it(tmp_path) -> None:
+    def bad(data):
         first_question(data)["hnit"] = "typo"
 
     with pytest.raises(CriteriaError) as error:
         load_criteria(broken(tmp_path, bad))
-    assert "不认识的键" in str(error.value)
+    assert "categories[0].items[0].questions[0].hnit（1.1a）: 不认识的键" in str(error.value)
 
 
 def test_a_file_that_is_not_yaml_names_the_line(tmp_path) -> None:

@@ -23,7 +23,7 @@ from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.criteria import Criteria
 from bot.document import TEMPLATE, DocumentError, EvidenceFile, build_context, lines_of, render_application
 from bot.table_rows import rows_of
-from tests.conftest import ROOT, award_bot, jpeg, png
+from tests.conftest import PROFILE, ROOT, award_bot, jpeg, png
 
 SAMPLE = ROOT / "examples" / "answers.sample.json"
 DAY = date(2026, 11, 20)
@@ -235,6 +235,42 @@ def test_a_restyled_template_with_a_mistyped_tag_is_refused_not_left_blank(crite
     assert not (tmp_path / "out.docx").exists()
 
 
+def lossy_template(folder: Path, tag: str, lossy: str) -> Path:
+    """The shipped template restyled so that it loses text: `tag` in its XML replaced by `lossy`."""
+    template = folder / "lossy.docx"
+    with zipfile.ZipFile(TEMPLATE) as source, zipfile.ZipFile(template, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                assert tag.encode() in data, tag
+                data = data.replace(tag.encode(), lossy.encode())
+            target.writestr(item, data)
+    return template
+
+
+def test_a_template_that_loses_a_line_of_an_answer_is_refused_and_nothing_is_written(
+    criteria: Criteria, tmp_path: Path
+) -> None:
+    # Only each answer's first paragraph is printed: the read-back finds the second missing.
+    template = lossy_template(tmp_path, "for line in question.lines %}", "for line in question.lines[:1] %}")
+    out = tmp_path / "out" / "申报书.docx"
+    out.parent.mkdir()
+    answers = {"1.1a": "第一段：班前会讲质量。", "2.1b": "第一段：目标分解到班组。\n第二段：每月对照检查。"}
+    with pytest.raises(DocumentError, match=r"缺少「2\.1b」的第 2 段"):
+        render_application(criteria, {"name": "王五"}, answers, out, day=DAY, template=template)
+    assert list(out.parent.iterdir()) == []  # neither the document nor a partial file
+    # The same template with one-paragraph answers loses nothing, and is let through.
+    render_application(criteria, {"name": "王五"}, {"1.1a": answers["1.1a"]}, out, day=DAY, template=template)
+    assert answer_after(paragraphs(out), f"1.1a　{criteria.question('1.1a').text}") == [answers["1.1a"]]
+
+
+def test_a_template_that_leaves_out_the_application_form_is_refused(criteria: Criteria, tmp_path: Path) -> None:
+    template = lossy_template(tmp_path, "{{p form }}", "")
+    with pytest.raises(DocumentError, match=r"缺少「.+」的第 1 段"):
+        render_application(criteria, PROFILE, {}, tmp_path / "out.docx", day=DAY, template=template)
+    assert not (tmp_path / "out.docx").exists()
+
+
 def test_render_and_demo_from_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "申报书.docx"
     done = award_bot("render", str(SAMPLE), "-o", str(out), "--no-pdf")
@@ -251,6 +287,7 @@ def test_render_names_every_unknown_field_question_and_missing_file(tmp_path: Pa
     data["profile"]["hobby"] = "钓鱼"
     data["profile"]["phone"] = "12345"
     data["answers"]["8.1a"] = "不存在的题"
+    del data["answers"]["7.4b"]
     data["attachments"].append({"question": "7.9z", "path": "photos/没有这个文件.jpg", "caption": "x"})
     for attachment in data["attachments"][:-1]:
         shutil.copy(SAMPLE.parent / attachment["path"], tmp_path / Path(attachment["path"]).name)
@@ -262,7 +299,8 @@ def test_render_names_every_unknown_field_question_and_missing_file(tmp_path: Pa
     for name in ("profile.hobby", "profile.phone", "answers.8.1a", "7.9z", "没有这个文件.jpg"):
         assert name in done.stderr
     assert not (tmp_path / "out.docx").exists()
-    assert "提示" not in done.stderr or "未回答" not in done.stderr
+    # A refused file gets its problems, never the notes on a rendered one (7.4b is unanswered).
+    assert "提示" not in done.stderr and "未回答" not in done.stderr
 
 
 def test_answers_file_mistakes_are_explained_in_chinese(criteria: Criteria, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import asyncio
 from bot.criteria import Criteria
 from bot.document import TEMPLATE
 from bot.flows.dispatch import Dispatcher
+from bot.flows.events import Event, Reply
 from bot.flows.interview import Interview
 from bot.storage import Storage
 from bot.table_rows import rows_of
@@ -299,15 +300,31 @@ async def test_a_file_sent_on_a_question_is_kept_as_its_evidence(applicant, stor
 
 async def test_one_applicants_messages_are_handled_in_order_while_others_proceed(storage, criteria) -> None:
     interview = Interview(storage, criteria)
-    dispatcher = Dispatcher(interview.handle)
+    parts = [f"第{n}段" for n in range(12)]
+    second_done = asyncio.Event()
+
+    async def uneven(event: Event) -> list[Reply]:
+        # Handling takes uneven time (a slow disk, a file on its way): the first applicant's earlier
+        # messages take longest, and her first waits until the second applicant is through. Only a
+        # lane per applicant keeps her parts in order and lets the other go on meanwhile.
+        text = getattr(event, "text", None)
+        if event.sender.user_id == "4001" and text in parts:
+            await asyncio.sleep(0.003 * (len(parts) - parts.index(text)))
+            if text == parts[0]:
+                await asyncio.wait_for(second_done.wait(), 10)
+        return await interview.handle(event)
+
+    dispatcher = Dispatcher(uneven)
     first = FakeApplicant(dispatcher, "4001")
     second = FakeApplicant(dispatcher, "4002")
     for person in (first, second):
         await person.consent()
         await person.fill_profile()
-    parts = [f"第{n}段" for n in range(30)]
     # Fire everything at once, as a burst of Telegram updates would arrive.
-    await asyncio.gather(*[first.say(p) for p in parts], *[second.say(p + "B") for p in parts])
+    burst = asyncio.gather(*[first.say(p) for p in parts])
+    await asyncio.gather(*[second.say(p + "B") for p in parts])
+    second_done.set()
+    await burst
     app1 = await application_of(storage, first)
     app2 = await application_of(storage, second)
     assert await storage.answer(app1.id, "1.1a") == "\n".join(parts)

@@ -442,7 +442,7 @@ async def test_the_returned_notice_goes_by_email_with_its_own_subject_and_key(
     storage: Storage, db_path: Path, server: MailServer, inbox: Inbox
 ) -> None:
     lisi = await applicant(storage, "telegram", "42", "李四", "lisi@example.cn")
-    notice = Outgoing("telegram", "42", RETURNED, {"text": "<b>您的申报已退回修改</b>：请补充 1.1a 的数据 &amp; 证明。",
+    notice = Outgoing("telegram", "42", RETURNED, {"text": "您的申报已退回修改：请补充 1.1a 的数据 & 证明。",
                                                    "buttons": [[["继续填写", "here"]]]},
                       applicant_id=lisi, dedupe_key=f"returned:7:{lisi}")
     copy = copy_of(notice, " lisi@example.cn ")

@@ -11,6 +11,7 @@ from PIL import Image
 from bot.flows.events import FileReceived
 from bot.flows.interview import Interview
 from bot.table_rows import rows_of
+from bot.wording import say
 from tests.conftest import PROFILE, FakeApplicant, application_of
 
 
@@ -68,6 +69,27 @@ async def test_a_required_table_cannot_be_left_empty_and_a_row_being_changed_can
     await applicant.say("2014.01至今 某某精密机械 质量部经理")  # after 取消: a new row, not a change
     app = await application_of(storage, applicant)
     assert len(rows_of((await storage.profile(app.id))["experience"], 3)) == 2
+
+
+async def test_a_work_history_pasted_as_100000_characters_fills_the_table_and_is_told_it_is_full(
+        applicant, storage, criteria) -> None:
+    await reach(applicant, "主要工作经历")  # two rows already, from the 申报表 filled before
+    limit = criteria.field("experience").max_rows
+    assert limit is not None and limit < 4000
+    paste = "2016.01—2018.12 某某机械 检验员\n" * 4000
+    assert len(paste) >= 100_000
+    await applicant.say(paste)
+    assert say("table_full") in applicant.text
+    assert "请填写：主要工作经历" in applicant.text and "完成本项" in str(applicant.buttons)  # still here
+    app = await application_of(storage, applicant)
+    rows = rows_of((await storage.profile(app.id))["experience"], 3)
+    # Full, not over: the rows there before kept, each new row whole, the rest refused and said so.
+    assert len(rows) == limit
+    earlier = rows_of(PROFILE["experience"], 3)
+    assert [row for row in rows if row in earlier] == earlier
+    assert [row for row in rows if row not in earlier] == [["2016.01—2018.12", "某某机械", "检验员"]] * (limit - 2)
+    # The table shown back to the applicant says how many rows it holds.
+    assert f"已填 {limit} 行" in applicant.text
 
 
 def photo(width: int, height: int) -> bytes:
