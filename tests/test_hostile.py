@@ -506,7 +506,7 @@ async def test_hostile_input(world: World, entry: dict[str, Any], caplog: pytest
                                                                         "payload": entry["payload"]}]
         for step in steps:
             await perform(w, actor, step["kind"], _tokens(step.get("payload", {}), w, actor))
-            await w.idle(float(entry.get("quiet", 0.1)))
+            await w.idle(float(entry.get("quiet", 0.03)))
         after = await snapshot(w.storage, actor.user_id)
         dump_after = await asyncio.to_thread(database_dump, w.db_path)
         sent = server.sent[sent_from:]
