@@ -4,7 +4,7 @@
     python benchmarks/_bot.py echo         ...
 
 Kinds:
-  ours          the real thing: bot.cli.serve() with the settings from the environment (Router with the
+  ours          the real thing: bot.cli_start.serve() with the settings from the environment (Router with the
                 interview and the award office, outbox sender, reminder planner, AIORateLimiter)
   ours-nolimit  the same, with build_application's AIORateLimiter left out (a diagnostic only:
                 it shows what the bot's own code can do without the 30 messages/s overall cap)
@@ -73,7 +73,7 @@ def main() -> int:
 
     if args.kind.startswith("ours"):
         import bot.telegram
-        from bot.cli import serve
+        from bot.cli_start import serve
         from bot.config import Settings
 
         if args.kind == "ours-nolimit":

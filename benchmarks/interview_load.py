@@ -5,7 +5,7 @@
 
 N simulated applicants talk to the bot through the local Bot API server of the tests
 (tests/fake_telegram.py, on 127.0.0.1). The bot runs in a process of its own, exactly as
-`award-bot run` runs it (bot.cli.serve: Router with the interview and the award office, the
+`award-bot run` runs it (bot.cli_start.serve: Router with the interview and the award office, the
 outbox sender, PDFs off, a temporary database), polling the server with poll_interval=0.
 The server and the applicants share the other process, so the two cores are split between
 the bot and everything around it.

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/memory.py                 # about 2 minutes
     .venv/bin/python benchmarks/memory.py --stored 5000 --talking 200
 
-The bot runs in a process of its own, as `award-bot run` runs it (bot.cli.serve, PDFs off,
+The bot runs in a process of its own, as `award-bot run` runs it (bot.cli_start.serve, PDFs off,
 polling the tests' local Bot API server on 127.0.0.1), so its memory is its own. Measured:
 
   empty        the bot started on an empty database, idle (the reminder planner has run once)

@@ -32,7 +32,8 @@ from _common import ROOT, SAMPLE, latency_summary, ms, percentile, rel, table, w
 
 from bot.answers_file import load_answers_file
 from bot.criteria import Criteria, load_criteria
-from bot.document import EvidenceFile, render_application
+from bot.document import render_application
+from bot.document_context import EvidenceFile
 from bot.pdf import PdfConverter
 
 ANSWER_CHARS = 1500

@@ -17,10 +17,10 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.criteria import load_criteria  # noqa: E402
-from bot.flows.events import ButtonPress, Command, Sender, Text  # noqa: E402
-from bot.flows.interview import Interview  # noqa: E402
-from bot.storage import Storage  # noqa: E402
+from bot.criteria import load_criteria
+from bot.flows.events import ButtonPress, Command, Sender, Text
+from bot.flows.interview import Interview
+from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 

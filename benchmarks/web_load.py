@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/web_load.py --profile          # also cProfile the N-applicant run
 
 The real web server runs in this process, as `award-bot web` runs it (bot.web.serve.start_site:
-bot.cli.make_flows's Router with the interview and the award office, AWARD_PDF off, a temporary
+bot.cli_start.make_flows's Router with the interview and the award office, AWARD_PDF off, a temporary
 SQLite database, no access log) on 127.0.0.1. Beside it, on another port, the floor: a minimal
 aiohttp handler, a POST that reads a small JSON body and returns a small JSON.
 
@@ -101,7 +101,7 @@ class Outcome:
 
 async def start_web(workdir: Path) -> tuple[web.AppRunner, Any, str]:
     """The real web channel, wired as `award-bot web` wires it; returns (runner, storage, base URL)."""
-    from bot.cli import claim_files, make_flows
+    from bot.cli_start import claim_files, make_flows
     from bot.config import Settings
     from bot.criteria import load_criteria
     from bot.storage import Storage
@@ -299,7 +299,7 @@ def where(filename: str, function: str) -> str:
         return "idle: the loop waiting in epoll (for the network or SQLite's thread)"
     path = filename.replace("\\", "/")
     for marker, name in (("/bot/web/", "bot/web (the web channel)"), ("/bot/flows/", "bot/flows (the interview)"),
-                         ("/bot/storage.py", "bot/storage.py"), ("/bot/", "bot (other)"),
+                         ("/bot/storage/", "bot/storage"), ("/bot/", "bot (other)"),
                          ("/benchmarks/", "benchmarks (the simulated browsers)"), ("/aiosqlite/", "aiosqlite"),
                          ("/aiohttp/", "aiohttp (server and client)"), ("/multidict/", "aiohttp (server and client)"),
                          ("/yarl/", "aiohttp (server and client)"), ("/jinja2/", "jinja2"),

@@ -22,10 +22,7 @@ from bot.cli_office import (
     with_storage,
 )
 from bot.cli_parser import build_parser
-from bot.cli_start import claim_files as claim_files
 from bot.cli_start import console_main, run_main, web_main
-from bot.cli_start import make_flows as make_flows
-from bot.cli_start import serve as serve
 from bot.config import ConfigError, Settings, load_settings
 from bot.remind_report import remind_main
 from bot.wording import say

@@ -33,10 +33,7 @@ from markupsafe import Markup, escape
 
 from bot.criteria import Criteria
 from bot.document_context import AttachmentEntry, EvidenceFile, build_context
-from bot.document_images import EMBEDDABLE_TYPES as EMBEDDABLE_TYPES
 from bot.document_readback import expected_lines, readback_problem
-from bot.document_text import lines_of as lines_of
-from bot.document_text import safe_file_part as safe_file_part
 from bot.files import written_whole
 from bot.form_grid import form_table
 from bot.shipped import shipped

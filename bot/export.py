@@ -32,7 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot import returns as returned
 from bot.clock import MINUTE, local
 from bot.criteria import Criteria
-from bot.document import safe_file_part
+from bot.document_text import safe_file_part
 from bot.evidence import check_application
 from bot.files import remove_files, written_whole
 from bot.returns import Return, Returns

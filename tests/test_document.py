@@ -21,7 +21,9 @@ from openxml_audit import OpenXmlValidator
 
 from bot.answers_file import Answers, AnswersFileError, load_answers_file
 from bot.criteria import Criteria
-from bot.document import TEMPLATE, DocumentError, EvidenceFile, build_context, lines_of, render_application
+from bot.document import TEMPLATE, DocumentError, render_application
+from bot.document_context import EvidenceFile, build_context
+from bot.document_text import lines_of
 from bot.table_rows import rows_of
 from tests.conftest import PROFILE, ROOT, award_bot, jpeg, png
 

@@ -27,7 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bot.cli import claim_files, make_flows
+from bot.cli_start import claim_files, make_flows
 from bot.config import Settings
 from bot.criteria import load_criteria
 from bot.sender import OutboxSender

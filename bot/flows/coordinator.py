@@ -19,7 +19,7 @@ from bot import evidence, states
 from bot.clock import local
 from bot.config import coordinator_entries
 from bot.criteria import Criteria
-from bot.document import safe_file_part
+from bot.document_text import safe_file_part
 from bot.flows.documents import document_stem
 from bot.flows.events import Button, ButtonPress, Command, Event, Reply, Sender, keyboard
 from bot.reminders import (

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from bot import logs
 from bot.criteria import Criteria
-from bot.document import TEMPLATE, DocumentError, EvidenceFile, render_application, safe_file_part
+from bot.document import TEMPLATE, DocumentError, render_application
+from bot.document_context import EvidenceFile
+from bot.document_text import safe_file_part
 from bot.flows.events import Reply
 from bot.pdf import PdfConverter, PdfError
 from bot.storage import Application, Document, Storage

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from bot.criteria import Question
-from bot.document import EMBEDDABLE_TYPES
+from bot.document_images import EMBEDDABLE_TYPES
 from bot.files import keep_by_content, remove_files
 from bot.flows import callbacks as cb
 from bot.flows.events import Button, FileReceived, Reply, keyboard

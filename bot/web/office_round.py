@@ -204,7 +204,7 @@ class Round:
     # -- the export ---------------------------------------------------------------------------
 
     def exports_folder(self) -> Path:
-        """Where the chat's /export writes too (cli.make_flows: the files folder's exports)."""
+        """Where the chat's /export writes too (cli_start.make_flows: the files folder's exports)."""
         files = self.desk.settings.files
         return (files or default_data_dir(self.desk.storage.path)) / "exports"
 
