@@ -2,6 +2,12 @@
 
 The bot under test talks to it over real HTTP (python-telegram-bot's `base_url`), so the
 tests exercise the real `Application`, request encoding, retries and error handling.
+
+Updates reach the bot one of two ways. A bot in another process (or one that should poll) fetches
+them with getUpdates, as from Telegram. A bot in the test's own process may be `attach`ed: each
+update is then put straight into its update queue, where polling would put it, and goes through
+the same update processor and handlers; the server also learns when the bot has finished with
+each update, so a test waits for exactly that (`settle`) instead of for a quiet moment.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
 
 BOT_ID = 7000000001
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler",
@@ -104,6 +112,15 @@ class FakeTelegram:
         self._last_call: dict[int, float] = {}
         self._message_id = 1000
         self._new_update = asyncio.Event()
+        self._stopping = False
+        # Attached (see `attach`): the bot in this process that updates are handed to, and which of
+        # the updates pushed (update id -> chat) it has not finished with yet.
+        self.application: Application | None = None
+        self._attached: Any = None  # the attached bot's update processor
+        self._open: dict[int, int | None] = {}
+        self._changed = asyncio.Event()  # set (and replaced) whenever a message is sent or an update handled
+        self.callback_queries: list[str] = []  # ids of the taps pushed, for "each answered once"
+        self._delivered: dict[int, dict[str, Any]] = {}  # every update pushed, by id (see hand_out_again)
         self.sent: list[Sent] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.commands: list[dict[str, str]] = []
@@ -136,6 +153,9 @@ class FakeTelegram:
 
     async def stop(self) -> None:
         self._release.set()
+        self._stopping = True
+        self._new_update.set()  # a long poll still waiting answers now, not after its timeout
+        self.detach()
         if self._runner:
             await self._runner.cleanup()
 
@@ -153,12 +173,70 @@ class FakeTelegram:
                   retry_after: int | None = None) -> None:
         self.faults.append((method, chat_id, ApiError(code, description, retry_after)))
 
+    # -- a bot in this process --------------------------------------------------------------
+
+    def attach(self, application: Application, *, feed: bool = True) -> None:
+        """Learn when `application` (initialised, started) has finished with each update; with `feed`,
+        hand it the updates directly instead of waiting for getUpdates (it then must not poll)."""
+        self.application = application if feed else None
+        processor = application.update_processor
+        handle = processor.do_process_update
+
+        async def tracked(update: object, coroutine: Any) -> None:
+            try:
+                await handle(update, coroutine)
+            finally:
+                if isinstance(update, Update):
+                    self._open.pop(update.update_id, None)
+                    self._notify()
+
+        processor.do_process_update = tracked  # type: ignore[method-assign]
+        self._attached = processor
+
+    def detach(self) -> None:
+        processor = self._attached
+        if processor is not None:
+            del processor.do_process_update  # the class's own again
+            self._attached = None
+        self.application = None
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
     def _push(self, kind: str, payload: dict[str, Any]) -> None:
         self._update_id += 1
         chat = payload.get("chat") or payload["message"]["chat"]
         self._pushed[chat["id"]] = (self._update_id, time.monotonic())
-        self.updates.append({"update_id": self._update_id, kind: payload})
-        self._new_update.set()
+        if kind == "callback_query":
+            self.callback_queries.append(payload["id"])
+        self._deliver({"update_id": self._update_id, kind: payload}, chat["id"])
+
+    @property
+    def last_update_id(self) -> int:
+        return self._update_id
+
+    def hand_out_again(self, update_id: int) -> None:
+        """Deliver an update once more, as Telegram does after a crash with what the bot had fetched
+        but not confirmed."""
+        update = self._delivered[update_id]
+        chat = update.get("message", update.get("edited_message", {})).get("chat") \
+            or update["callback_query"]["message"]["chat"]
+        self._deliver(update, chat["id"])
+
+    def _deliver(self, update: dict[str, Any], chat_id: int | None) -> None:
+        self._delivered[update["update_id"]] = update
+        if self._attached is not None:
+            self._open[update["update_id"]] = chat_id
+        if self.application is None:
+            self.updates.append(update)
+            self._new_update.set()
+            return
+        # As getUpdates hands it over: JSON, read by python-telegram-bot into an Update.
+        self._fetched = update["update_id"]
+        self._fetched_at = time.monotonic()
+        self.application.update_queue.put_nowait(Update.de_json(json.loads(json.dumps(update)),
+                                                                self.application.bot))
 
     def user(self, user_id: int, name: str) -> dict[str, Any]:
         # "雪梅|赵": a first and a last name, as Telegram's profile asks for them.
@@ -233,8 +311,31 @@ class FakeTelegram:
     def to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id]
 
+    async def until(self, condition, limit: float = 30, what: str = "the expected") -> None:
+        """Wait until `condition()` holds, looking again whenever a message is sent or an update handled."""
+        deadline = time.monotonic() + limit
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{what} never happened; last calls: {[m for m, _ in self.calls[-5:]]}")
+            changed = self._changed
+            try:
+                # A short look-again too: not everything worth waiting for is a message (a database row).
+                await asyncio.wait_for(changed.wait(), min(remaining, 0.05))
+            except TimeoutError:
+                pass
+
     async def settle(self, chat_id: int | None = None, quiet: float = 0.15, limit: float = 15) -> None:
-        """Wait until the chat's updates were fetched and the bot has been quiet towards it for a moment."""
+        """Wait until the bot has finished with every update pushed so far (to the chat, or to anyone).
+
+        Attached, that is known exactly and `quiet` is not used. A bot in another process is
+        taken to be finished once it fetched the updates, answered the chat, and then said
+        nothing to it for `quiet` seconds.
+        """
+        if self._attached is not None:
+            await self.until(lambda: not any(chat_id in (None, chat) for chat in self._open.values()), limit,
+                             f"handling the updates to {chat_id}")
+            return
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             pushed = self._pushed.get(chat_id, (0, 0.0)) if chat_id is not None else (self._update_id, 0.0)
@@ -251,13 +352,21 @@ class FakeTelegram:
     async def wait_for(self, chat_id: int, wanted, limit: float = 30) -> Sent:
         """Wait for the first message to the chat (from now on) that `wanted` accepts."""
         start = len(self.to(chat_id))
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            for message in self.to(chat_id)[start:]:
-                if wanted(message):
-                    return message
-            await asyncio.sleep(0.02)
-        raise TimeoutError(f"no such message to {chat_id}")
+        found: list[Sent] = []
+
+        def arrived() -> bool:
+            found[:] = [m for m in self.to(chat_id)[start:] if wanted(m)][:1]
+            return bool(found)
+
+        await self.until(arrived, limit, f"such a message to {chat_id}")
+        return found[0]
+
+    async def nothing_more(self, chat_id: int | None = None, within: float = 0.3) -> None:
+        """The one wait that cannot be for something: that nothing more is sent (to the chat) for a moment."""
+        before = len(self.sent) if chat_id is None else len(self.to(chat_id))
+        await asyncio.sleep(within)
+        after = self.sent[before:] if chat_id is None else self.to(chat_id)[before:]
+        assert not after, f"sent after all: {[m.text[:60] for m in after]}"
 
     # -- the API ------------------------------------------------------------------------
 
@@ -352,7 +461,7 @@ class FakeTelegram:
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         timeout = float(params.get("timeout") or 0)
-        if not self.updates and timeout:
+        if not self.updates and timeout and not self._stopping:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), min(timeout, 1.0))
@@ -398,6 +507,7 @@ class FakeTelegram:
         sent = Sent(int(params["chat_id"]), self._message_id, text, self._markup(params),
                     parse_mode=params.get("parse_mode"))
         self.sent.append(sent)
+        self._notify()
         self._sends += 1
         if self.hold_at is not None and self._sends == self.hold_at:
             self.held.set()
@@ -445,6 +555,7 @@ class FakeTelegram:
         sent = Sent(int(params["chat_id"]), self._message_id, caption, self._markup(params),
                     document=document["data"], file_name=document["filename"])
         self.sent.append(sent)
+        self._notify()
         return {"message_id": sent.message_id, "date": int(time.time()), "chat": self.chat(sent.chat_id, "用户"),
                 "document": {"file_id": f"doc{sent.message_id}", "file_unique_id": f"u{sent.message_id}",
                              "file_name": sent.file_name, "file_size": len(sent.document or b"")}}

@@ -9,6 +9,7 @@ from bot.flows.dispatch import Dispatcher
 from bot.flows.interview import Interview
 from bot.storage import Storage
 from tests.conftest import FakeApplicant, answer_for, application_of
+from tests.telegram_fixtures import said
 
 
 async def test_a_review_of_39_answers_of_50000_digits_does_not_delay_another_applicants_reply(
@@ -30,7 +31,7 @@ async def test_a_review_of_39_answers_of_50000_digits_does_not_delay_another_app
     before = time.monotonic()
     await other.say(answer_for("1.1a"))
     waited = time.monotonic() - before
-    assert "已保存 1.1a" in other.text
+    assert said("saved_first", id="1.1a") in other.text
     await asyncio.wait_for(review, 30)
     assert "回顾" in heavy.text or "1.1a" in heavy.text
     assert waited < 0.5, f"another applicant waited {waited:.2f} s (the review took {time.monotonic() - started:.2f} s)"

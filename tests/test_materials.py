@@ -11,7 +11,11 @@ from docx import Document
 from bot.flows.events import FileReceived
 from bot.flows.interview import Interview
 from bot.storage import Storage
+from bot.wording import say
 from tests.conftest import FakeApplicant, answer_for, application_of, jpeg, pdf
+from tests.telegram_fixtures import said
+
+STALE = said("stale_button")
 
 
 def files_on_disk(folder: Path) -> list[Path]:
@@ -29,27 +33,27 @@ async def test_an_applicant_sees_the_files_of_a_question_and_removes_one_sent_by
     await me._send(FileReceived(me.sender, "劳模证书.jpg", "image/jpeg", jpeg("honour"), caption="省劳模证书"))
     await me._send(FileReceived(me.sender, "身份证.jpg", "image/jpeg", jpeg("identity card")))
     assert "本题共 2 份" in me.text
-    await me.tap("材料（2）")
-    assert "7.4a 的证明材料（2 份）" in me.text and "1. 劳模证书.jpg（省劳模证书）" in me.text
+    await me.tap(say("btn_files", count=2))
+    assert say("files_head", id="7.4a", count=2) in me.text and "1. 劳模证书.jpg（省劳模证书）" in me.text
     assert "2. 身份证.jpg" in me.text
 
-    await me.tap("删除 2")
-    assert "确定要从 7.4a 移除「身份证.jpg」吗" in me.text
-    await me.tap("不移除")
-    assert "7.4a 的证明材料（2 份）" in me.text  # back to the list, nothing removed
-    await me.tap("删除 2")
+    await me.tap(say("btn_remove_file", n=2))
+    assert say("file_remove_confirm", id="7.4a", name="身份证.jpg") in me.text
+    await me.tap(say("btn_remove_file_no"))
+    assert say("files_head", id="7.4a", count=2) in me.text  # back to the list, nothing removed
+    await me.tap(say("btn_remove_file", n=2))
     ask_again = me.buttons
-    await me.tap("确认移除")
-    assert "已从 7.4a 移除「身份证.jpg」，本题还有 1 份材料" in me.text
-    assert "材料（1）" in [b.label for b in me.buttons]
+    await me.tap(say("btn_remove_file_yes"))
+    assert say("file_removed", id="7.4a", name="身份证.jpg", count=1) in me.text
+    assert say("btn_files", count=1) in [b.label for b in me.buttons]
     app = await application_of(storage, me)
     assert [a.file_name for a in await storage.attachments(app.id)] == ["劳模证书.jpg"]
     # The file is gone from the server; the other stays.
     assert [p.name for p in files_on_disk(tmp_path / "files" / "attachments")] == [
         Path((await storage.attachments(app.id))[0].path).name]
     # A second tap on the old confirmation changes nothing.
-    await me.press(next(b.data for b in ask_again if "确认移除" in b.label))
-    assert "已经失效" in me.text
+    await me.press(next(b.data for b in ask_again if b.label == say("btn_remove_file_yes")))
+    assert STALE in me.text
     assert len(await storage.attachments(app.id)) == 1
 
     # The 申报书 no longer shows it; the history in /mydata keeps that it was there and removed.
@@ -74,19 +78,19 @@ async def test_files_can_be_removed_only_from_the_question_one_is_on_and_only_on
         await person._send(FileReceived(person.sender, "同一份.pdf", "application/pdf", pdf("same")))
     their = (await storage.attachments((await application_of(storage, other)).id))[0]
     await me.command("files")
-    await me.tap("删除 1")
-    await me.tap("确认移除")
-    assert "已从 7.4a 移除" in me.text
+    await me.tap(say("btn_remove_file", n=1))
+    await me.tap(say("btn_remove_file_yes"))
+    assert said("file_removed", id="7.4a") in me.text
     assert Path(their.path).is_file()  # noqa: ASYNC240 - a test's look at the disk
     # Forged: removing the other applicant's file, or a file of another question, does nothing.
     await me.press(f"fy:7.4a:{their.id}")
-    assert "已经失效" in me.text and len(await storage.attachments((await application_of(storage, other)).id)) == 1
+    assert STALE in me.text and len(await storage.attachments((await application_of(storage, other)).id)) == 1
     await me.press(f"fy:1.1a:{their.id}")
-    assert "已经失效" in me.text
+    assert STALE in me.text
     # Away from a question, /files lists everything by question.
     await other.command("jump", "1.1a")
     await other.command("files")
-    assert "已上传的证明材料（共 1 份）" in other.text and "7.4a" in other.text
+    assert say("files_all_head", count=1) in other.text and "7.4a" in other.text
 
 
 async def test_a_file_sent_before_consent_or_on_the_profile_never_reaches_the_disk(
@@ -99,7 +103,7 @@ async def test_a_file_sent_before_consent_or_on_the_profile_never_reaches_the_di
     await newcomer.consent()
     await newcomer._send(FileReceived(newcomer.sender, "照片.jpg", "image/jpeg", jpeg("on the profile")))
     # ... and is told so while the 申报表 stays where it was (no 目录 leading away from it).
-    assert "这次的文件没有保存" in newcomer.text and "申报表 第 1/共 22 项" in newcomer.text
+    assert say("file_on_profile") in newcomer.text and said("profile_prompt", n=1, total=22) in newcomer.text
     assert not any(b.data.startswith("cat:") for b in newcomer.buttons)
     assert files_on_disk(tmp_path / "files") == []
     assert await storage.find_applicant("test", "f4") is not None  # agreed, but no file of theirs anywhere

@@ -1,9 +1,8 @@
 """Telegram's pace: about one message a second to a chat, with short bursts, and 30 a second overall.
 
 The local Bot API server is made strict about each chat, as Telegram is: a burst of three, then one
-message per interval; anything faster is answered 429. The clock is scaled ten times so the suite stays
-fast: the server allows one message per 0.1 s, and the bot paces chats at 10 a second; the applicant
-takes about 0.2 s per step, as a person on a phone takes a few seconds.
+message per interval; anything faster is answered 429. The clock is scaled 25 times so the suite stays
+fast: the server allows one message per 0.04 s, and the bot paces chats at 25 a second.
 """
 
 from __future__ import annotations
@@ -24,20 +23,14 @@ from bot.flows.router import Router
 from bot.reminders import ReminderPolicy
 from bot.sender import OutboxSender
 from bot.storage import Storage
-from bot.telegram import (
-    TelegramTransport,
-    build_application,
-    start_background,
-    start_polling,
-    stop_background,
-    stop_polling,
-)
+from bot.telegram import TelegramTransport, build_application, start_background, stop_background
 from bot.telegram_limits import CAPTION_LIMIT, MESSAGE_LIMIT, PacedLimiter, pack, split_text, units
+from bot.wording import say
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram import Phone, complete_interview
+from tests.telegram_fixtures import Phone, complete_interview, said, serving
 
 BOSS = 9100
-PACE = 10.0  # messages a second to one chat: Telegram's one, on a clock ten times as fast
+PACE = 25.0  # messages a second to one chat: Telegram's one, on a clock 25 times as fast
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -65,26 +58,25 @@ async def bot(strict: FakeTelegram, storage: Storage, criteria, tmp_path: Path) 
     coordinator = Coordinator(storage, criteria, coordinators, policy, refuse=interview.handle)
     application = build_application(Router(interview, coordinator), storage, strict.token,
                                     f"http://127.0.0.1:{strict.port}", per_chat_rate=PACE)
-    async with application:
-        await start_polling(application, office=[str(BOSS)], poll_timeout=1)
+    async with serving(strict, application, office=[str(BOSS)]):
         sender = OutboxSender(storage, TelegramTransport(application.bot), poll_interval=0.05,
                               per_chat_interval=1 / PACE)
         task = start_background(application, sender)
         yield
         await stop_background(sender, task)
-        await stop_polling(application)
 
 
+@pytest.mark.slow
 async def test_a_whole_application_a_review_and_the_office_draw_no_429_from_a_strict_server(
         strict: FakeTelegram, bot, storage: Storage, criteria) -> None:
     zhang = Phone(strict, 3101, "张三")
     await complete_interview(zhang, criteria, with_certificate=True)
-    await strict.settle(3101, quiet=0.3)
+    await strict.settle(3101)
     # The submission: its confirmation is the caption of the .docx, the PDF carries its own.
     received = strict.to(3101)
     documents = [m for m in received if m.document is not None]
     assert [d.file_name for d in documents] == ["申报书-张三-第1版.docx", "申报书-张三-第1版.pdf"]
-    assert "提交" in documents[0].text and received[-2:] == documents
+    assert said("submitted") in documents[0].text and received[-2:] == documents
 
     # A real application is about 16,000 characters: its review takes several full messages.
     app = await storage.application((await storage.find_applicant("telegram", "3101")).id)
@@ -92,7 +84,6 @@ async def test_a_whole_application_a_review_and_the_office_draw_no_429_from_a_st
         await storage.replace_answer(app.id, question.id, f"{question.id} " + "本人负责的产线合格率逐年提升。" * 30)
     zhang.new  # noqa: B018 - all read
     await zhang.type("/review")
-    await strict.settle(3101, quiet=0.5)
     review = zhang.new
     assert 5 <= len(review) <= 7  # as few as 4096-character messages allow (one per category before)
     assert all(units(m.text) <= MESSAGE_LIMIT for m in review)
@@ -100,15 +91,16 @@ async def test_a_whole_application_a_review_and_the_office_draw_no_429_from_a_st
 
     li = Phone(strict, 3102, "李四")  # started, not submitted: the office reminds her
     await li.type("/start")
-    await li.tap("同意并开始")
+    await li.tap(say("btn_consent_yes"))
     boss = Phone(strict, BOSS, "办公室")
     await boss.type("/admin")
-    await boss.tap("发送提醒")
-    await boss.tap("未提交")
-    report = asyncio.ensure_future(strict.wait_for(BOSS, lambda m: "提醒发送完毕" in m.text))
-    await boss.tap("确认发送")
+    await boss.tap(say("co_btn_remind"))
+    await boss.tap(say("co_btn_remind_unsubmitted", count=1))
+    report = asyncio.ensure_future(strict.wait_for(BOSS, lambda m: said("broadcast_report") in m.text))
+    await boss.tap(say("co_btn_send", count=1))
     await report
-    assert any("新提交" in m.text for m in strict.to(BOSS)) and any("提醒" in m.text for m in strict.to(3102))
+    assert any(said("co_submitted_notice") in m.text for m in strict.to(BOSS))
+    assert any(said("reminder_manual", name="李四") in m.text for m in strict.to(3102))
     assert strict.too_many == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 import subprocess
 import sys
@@ -12,9 +11,10 @@ from pathlib import Path
 
 from aiohttp import ClientSession
 
+from bot.wording import say
 from tests.conftest import ROOT, jpeg
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram import Phone
+from tests.telegram_fixtures import Phone, polling, stop
 
 
 def start_bot(telegram: FakeTelegram, folder: Path, **env: str) -> subprocess.Popen:
@@ -25,19 +25,6 @@ def start_bot(telegram: FakeTelegram, folder: Path, **env: str) -> subprocess.Po
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-async def polling(telegram: FakeTelegram, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while not any(method == "getUpdates" for method, _ in telegram.calls):
-        assert time.monotonic() < deadline, "the bot never started polling"
-        await asyncio.sleep(0.05)
-
-
-def stop(process: subprocess.Popen) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    _, errors = process.communicate(timeout=30)
-    return process.returncode, errors.decode()
-
-
 async def test_at_debug_level_the_log_holds_no_answer_file_name_caption_or_token(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -46,7 +33,7 @@ async def test_at_debug_level_the_log_holds_no_answer_file_name_caption_or_token
         await polling(telegram)
         phone = Phone(telegram, 4101, "申报人")
         await phone.type("/start")
-        await phone.tap("同意并开始")
+        await phone.tap(say("btn_consent_yes"))
         await phone.type("姓名机密MARK-NAME")
         await phone.type("/jump 7.4a")
         await phone.type("回答机密MARK-ANSWER：2024年获评省劳动模范。")
@@ -57,7 +44,7 @@ async def test_at_debug_level_the_log_holds_no_answer_file_name_caption_or_token
         await phone.type("/draft")
         await draft
     finally:
-        code, log = stop(bot)
+        code, log = await stop(bot)
     assert code == 0, log[-2000:]
     assert "DEBUG" in log or "INFO" in log  # it did log
     for secret in ("MARK-NAME", "MARK-ANSWER", "MARK-FILE", "MARK-CAPTION", telegram.token, "TEST-TOKEN"):
@@ -69,11 +56,11 @@ async def test_a_second_bot_on_the_same_database_refuses_to_start(telegram: Fake
     try:
         await polling(telegram)
         second = start_bot(telegram, tmp_path)
-        _, errors = second.communicate(timeout=30)
+        _, errors = await asyncio.to_thread(second.communicate, timeout=30)
         assert second.returncode == 1 and "同一个数据库只能运行一个" in errors.decode()
         assert "Traceback" not in errors.decode()
     finally:
-        code, log = stop(first)
+        code, log = await stop(first)
     assert code == 0, log[-2000:]
 
 
@@ -118,23 +105,27 @@ async def test_with_a_web_port_one_run_serves_telegram_and_the_web_page_on_one_d
     bot = start_bot(telegram, tmp_path, AWARD_WEB_PORT=str(port))
     try:
         await polling(telegram)
-        assert "开始申报" in await page(port)
+        assert say("web_btn_start") in await page(port)
         phone = Phone(telegram, 4201, "申报人")
         await phone.type("/start")
         assert "同意并开始" in str(phone.last_with_buttons().buttons)
     finally:
-        code, log = stop(bot)
+        code, log = await stop(bot)
     assert code == 0, log[-2000:]
 
 
-def test_award_bot_web_alone_needs_no_token_and_stops_cleanly(tmp_path: Path) -> None:
-    port = free_port()
-    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "AWARD_DB": str(tmp_path / "award.db"),
+def start_web(folder: Path, port: int) -> subprocess.Popen:
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "AWARD_DB": str(folder / "award.db"),
                    "AWARD_PDF": "false"}
-    web = subprocess.Popen([sys.executable, "-m", "bot.cli", "web", "--port", str(port)], env=environment,
-                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "web", "--port", str(port)], env=environment,
+                            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def test_award_bot_web_alone_needs_no_token_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    web = start_web(tmp_path, port)
     try:
-        assert "开始申报" in asyncio.run(page(port))
+        assert say("web_btn_start") in await page(port)
     finally:
-        code, log = stop(web)
+        code, log = await stop(web)
     assert code == 0, log[-2000:]
