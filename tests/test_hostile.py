@@ -35,16 +35,19 @@ import yaml
 from telegram import Update
 from telegram.ext import Application
 
+from bot import telegram_updates
 from bot.flows.coordinator import Coordinator, Coordinators
 from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.reminders import ReminderPolicy
 from bot.storage import Storage
 from bot.telegram import build_application, start_polling, stop_polling
-from tests.conftest import CHAT_RATE, jpeg, pdf, png
+from tests.conftest import jpeg, pdf, png
 from tests.fake_telegram import FakeTelegram, Sent
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+FAST = 1000.0  # messages a second: no pacing here
 
 CORPUS_FILE = Path(__file__).parent / "data" / "hostile_inputs.yaml"
 CORPUS: list[dict[str, Any]] = yaml.safe_load(CORPUS_FILE.read_text(encoding="utf-8"))["entries"]
@@ -197,6 +200,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory, criteria) -> AsyncIter
     root_logger.addHandler(logs)
     server = HostileTelegram()
     await server.start()
+    # An album's one reply waits this long after its last file: shortened, as in tests/test_telegram.py
+    # (the entries' `quiet` covers it).
+    album_quiet, telegram_updates.ALBUM_QUIET_SECONDS = telegram_updates.ALBUM_QUIET_SECONDS, 0.2
     storage = await Storage.open(root / "award.db")
     coordinators = Coordinators.parse(str(BOSS))
     interview = Interview(storage, criteria, data_dir=data_dir, coordinators=coordinators)
@@ -204,8 +210,10 @@ async def world(tmp_path_factory: pytest.TempPathFactory, criteria) -> AsyncIter
     coordinator = Coordinator(storage, criteria, coordinators,
                               ReminderPolicy(ZoneInfo("Asia/Shanghai"), quiet_start=never_quiet, quiet_end=never_quiet),
                               refuse=interview.handle)
+    # No pacing is measured here (tests/test_pacing.py does): the 200-message burst is answered as
+    # fast as the bot goes, not at Telegram's 30 a second.
     application = build_application(Router(interview, coordinator), storage, server.token,
-                                     f"http://127.0.0.1:{server.port}", per_chat_rate=CHAT_RATE)
+                                     f"http://127.0.0.1:{server.port}", rate=FAST, per_chat_rate=FAST)
     try:
         async with application:
             await start_polling(application, poll_timeout=1)
@@ -214,6 +222,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory, criteria) -> AsyncIter
             yield w
             await stop_polling(application)
     finally:
+        telegram_updates.ALBUM_QUIET_SECONDS = album_quiet
         await storage.close()
         await server.stop()
         root_logger.removeHandler(logs)
