@@ -11,6 +11,7 @@ from bot.flows.events import Event, Reply
 from bot.flows.interview import Interview
 from bot.storage import Storage
 from bot.table_rows import rows_of
+from bot.wording import say
 from tests.conftest import PROFILE, FakeApplicant, answer_for, application_of, jpeg, pdf
 
 
@@ -520,3 +521,21 @@ async def test_previewing_again_without_changes_resends_the_same_draft(storage, 
     [changed] = [r for r in await applicant.command("draft") if r.document is not None]
     assert changed.document != first.document and "第 2 版" in changed.text
 
+
+
+async def test_a_rewrite_waiting_on_a_question_the_criteria_dropped_ends_where_the_applicant_resumes(
+        storage, criteria: Criteria) -> None:
+    applicant = FakeApplicant(Interview(storage, criteria), "6101", "王芳")
+    await applicant.reach_questions()
+    await applicant.say("1.1a 的回答")
+    await applicant.command("rewrite")
+    app = await application_of(storage, applicant)
+    # The office installed a criteria file without this question while the rewrite waited.
+    await storage.update_application(app.id, step="q:9.9z")
+    [prompt] = await applicant.command("where")
+    app = await application_of(storage, applicant)
+    assert app.step == f"q:{criteria.questions[1].id}" and app.mode == ""
+    assert say("rewrite_prompt", id=criteria.questions[1].id) not in prompt.text
+    replies = await applicant.say("新的一段")
+    assert (await storage.answers(app.id))[criteria.questions[1].id] == "新的一段"
+    assert say("saved_first", id=criteria.questions[1].id, chars=4) in replies[0].text

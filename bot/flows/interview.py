@@ -209,6 +209,7 @@ class Interview:
             # The criteria file changed under a waiting applicant: resume at the first open question.
             log.warning("step %s is not in criteria %s; moving applicant on", step, self.criteria.id)
             step = self.ctx.steps.first_open(turn.answers)
+            mode = ""  # a rewrite or a confirmation was for the step that is gone
         if (mode, step) == (app.mode, app.step):
             return []
         await self.ctx.move(turn, mode=mode, step=step)
