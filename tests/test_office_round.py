@@ -32,8 +32,9 @@ def form_of(page: str) -> dict[str, str]:
 
 
 async def outbox(storage: Storage) -> list[tuple[str, str, str]]:
+    """The outbox by recipient: a reminder's order among people means nothing (and varies with timing)."""
     return [(r[0], r[1], r[2]) for r in await storage.fetchall(
-        "SELECT recipient, kind, status FROM outbox ORDER BY id")]
+        "SELECT recipient, kind, status FROM outbox ORDER BY recipient, id")]
 
 
 async def test_a_deadline_set_on_the_desk_is_the_one_the_telegram_admin_shows(desk, storage, criteria) -> None:
