@@ -124,10 +124,6 @@ class Interview:
         assert rows <= handlers.keys(), f"no handler for {sorted(rows - handlers.keys())}"
         self.handlers = handlers
 
-    @property
-    def criteria_steps(self) -> list[str]:
-        return self.ctx.steps.order
-
     # -- entry point -----------------------------------------------------------------
 
     async def handle(self, event: Event) -> list[Reply]:

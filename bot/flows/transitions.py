@@ -1,6 +1,6 @@
 """The interview as a table: where an applicant can be, and what each command and button may do there.
 
-No I/O here. The applicant's place is a *step* (``consent``, ``p:<field>`` on the 申报表,
+No I/O here. The applicant's place is a *step* (``p:<field>`` on the 申报表,
 ``q:<question id>`` in the 自评报告, ``end``) qualified by a *mode* (``replace`` while
 rewriting an answer, ``append`` while a long 申报表 field is written in several messages,
 ``row:<n>`` while a table row is rewritten, ``confirm_finish`` / ``confirm_delete`` while a
@@ -21,7 +21,6 @@ from bot.criteria import Criteria, Question, parse_target
 from bot.flows import callbacks as cb
 from bot.flows.events import ButtonPress, Command, EditedText, Event, FileReceived, Text
 
-CONSENT = "consent"
 END = "end"
 REPLACE = "replace"
 APPEND = "append"
