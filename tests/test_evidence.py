@@ -13,7 +13,12 @@ from bot.criteria import WARNING_CODES
 from bot.evidence import check, check_application, has_figures, periods, process_hint, summary
 from tests.conftest import ROOT, application_of, award_bot
 
-CASES = yaml.safe_load((ROOT / "tests" / "data" / "evidence_cases.yaml").read_text(encoding="utf-8"))
+DATA = ROOT / "tests" / "data"
+# The development set: what the checks are tuned on (scripts/evidence_accuracy.py measures it and the
+# held-out set). Each file was written from tests/data/evidence_labelling.md by someone who had not
+# read the checker.
+DEVELOPMENT = ["evidence_cases.yaml", "evidence_cases_misses.yaml", "evidence_cases_people.yaml"]
+CASES = [case for name in DEVELOPMENT for case in yaml.safe_load((DATA / name).read_text(encoding="utf-8"))]
 STRONG = "2023—2025年本人负责产线的一次交检合格率由96.1%提升至99.2%，高于行业平均水平（97.5%），连续三年位居集团第一。"
 
 
@@ -47,12 +52,47 @@ def test_every_warning_names_what_the_guide_asks_and_shows_a_fix(criteria) -> No
         assert "对比" in warning.message and warning.example.startswith("例如")
 
 
-def test_numbers_as_people_write_them() -> None:
-    assert has_figures("合格率达到百分之九十五") and has_figures("获得三项专利") and has_figures("排名第一")
-    assert has_figures("提高了２个百分点") and has_figures("节约两千万元") and has_figures("组织培训十余次")
-    assert not has_figures("2024年我获评先进，2025年继续努力")
-    assert periods("2021—2025年") == 5 and periods("近三年") == 3 and periods("二〇二三年和二〇二四年") == 2
-    assert periods("去年和前年，还有今年") == 3
+@pytest.mark.parametrize("text", [
+    "合格率达到百分之九十五", "获得三项专利", "排名第一", "提高了２个百分点", "节约两千万元", "组织培训十余次",
+    "不良率降了两成", "产量翻了一番", "合格率百分之九十八点五", "带了二十来个徒弟", "投诉一个月四五起",
+    "差错率千分之三", "返修减少了一半", "出错率为零", "客户零投诉", "营业额４１００万元", "省了四十来万",
+])
+def test_an_assessor_reads_these_as_figures(text) -> None:
+    assert has_figures(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "2024年我获评先进，2025年继续努力", "2021—2025年我一直在一线", "工作一丝不苟，一次合格率很高",
+    "公司通过了ISO 9001和IATF 16949认证", "获得市级一等奖，考取二级建造师", "第一时间赶到现场",
+    "荣获五一劳动奖章", "推行六西格玛和5S管理", "二〇二三年我开始带班组", "参加了三级安全教育",
+    "作为一名班组长，有一次我发现了问题", "近三年考核都是优秀", "我在质量部干了五年", "2024", "3月、6月和9月开了会",
+    "大家一起学习", "这几年省了好几万元",
+])
+def test_an_assessor_does_not_read_these_as_figures(text) -> None:
+    assert not has_figures(text), text
+
+
+@pytest.mark.parametrize(("text", "periods_with_a_value"), [
+    ("2022、2023、2024年合格率分别为97.6%、98.4%、99.1%", 3),
+    ("２０２２年漏检率０．４％，２０２３年０．２％，２０２４年０．０８％", 3),
+    ("二〇二三年、二〇二四年、二〇二五年设备完好率分别是百分之九十五、百分之九十七、百分之九十八点五", 3),
+    ("前年销售额860万，去年1120万，今年1350万", 3),
+    ("近三年客户投诉处理及时率都是百分之百", 3),
+    ("连续三年车间一次合格率每年提高一个多百分点", 3),
+    ("一季度、二季度、三季度的退货率分别是0.5%、0.3%、0.2%", 3),
+    ("2021—2025年分别为12起、9起、7起、4起、2起", 5),
+    # Not a trend: two values, however long the range around them.
+    ("由2022年的0.35%降至2025年的0.06%", 2),
+    ("2021年至2024年，人均产值由48万元提升到71万元", 2),
+    ("近三年差错率从千分之三降到千分之零点五，发货及时率百分之九十九", 2),
+    ("今年上半年日均产能3200箱，下半年4100箱", 2),
+    # Periods without values, or different measures in different years.
+    ("质量逐年提高，一年比一年好", 0),
+    ("2022、2023、2024这三年我一直在抓质量", 0),
+    ("2022年合格率98%，2023年投诉3起，2024年产值200万元", 1),
+])
+def test_a_trend_is_one_measure_with_a_value_in_each_period(text, periods_with_a_value) -> None:
+    assert periods(text) == periods_with_a_value, text
 
 
 @pytest.mark.parametrize(("text", "years"), [
@@ -60,8 +100,42 @@ def test_numbers_as_people_write_them() -> None:
     ("连续一十二年", 12), ("近三年", 3), ("近１２年", 12), ("近12年", 12),
 ])
 def test_a_number_of_years_in_chinese_numerals_is_read_as_written(text, years) -> None:
-    # 十二 was read as 3: any 十-number not in a table of 一 to 十 counted as 3.
-    assert periods(text) == years
+    # 十二 was once read as 3. Each of those years has the value: 近十二年都保持在99%以上.
+    assert periods(f"{text}合格率都保持在99%以上") == years
+
+
+@pytest.mark.parametrize(("question", "text", "missing"), [
+    # One's own past, written without 相比, and negations held to their clause.
+    ("7.1c", "从入职时的每月返工20件到现在每月不到3件，在全厂40名焊工里排第一。", []),
+    ("7.1c", "退货率由0.5%提高到0.1%以下，高于行业平均水平。", []),
+    ("7.1c", "往年的数据也没有统计过，只知道今年合格率99%，高于行业平均水平。", ["missing_past_comparison"]),
+    ("7.1c", "往年数据没统计全，但今年比去年提高了5个百分点，高于行业平均水平。", []),
+    ("7.1c", "我们今年合格率99.2%，比公司平均水平高0.8个百分点。", ["missing_past_comparison"]),
+    # A benchmark needs a named reference and a relation; a role model or a mere mention is none.
+    ("7.1c", "以王师傅为标杆，我的合格率由96%提高到99%。", ["missing_benchmark"]),
+    ("7.1c", "我们的竞争对手主要是A公司和B公司，我的合格率由96%提高到99%。", ["missing_benchmark"]),
+    ("7.1c", "合格率由96%提高到99%，在集团6个工厂中排名第一。", []),
+    ("7.1c", "合格率由96%提高到99%，在我们分公司28名客服里，我的一次解决率排第一。", []),
+    ("7.1c", "合格率由96%提高到99%，但没有和同行比过，行业数据也拿不到。", ["missing_benchmark"]),
+    # A certificate is claimed by what it is, not only by the word 证书; a plan claims nothing.
+    ("7.2a", "2024年考了二级建造师，全年学习120学时。", ["missing_attachment"]),
+    ("7.4a", "2023年被市总工会授予五一劳动奖章，服务社区200小时。", ["missing_attachment"]),
+    ("7.2a", "正在备考一级建造师，每天学习两个小时，证书还没拿到。", []),
+    ("7.3a", "发明专利还在实审，全年提合理化建议27条。", []),
+    ("7.3a", "其中有三项申请了实用新型专利，已经授权两项，创效30万元。", ["missing_attachment"]),
+])
+def test_an_assessor_reads_comparisons_and_claims_in_their_frames(criteria, question, text, missing) -> None:
+    found = [w.code for w in check(criteria.question(question), text) if w.code != "too_short"]
+    assert found == missing, text
+
+
+@pytest.mark.parametrize("text", ["……", "——", "。。。", "？？", "-", "👍👍", "　\n　", "（）"])
+def test_an_answer_of_punctuation_or_symbols_alone_is_empty(criteria, text) -> None:
+    assert [w.code for w in check(criteria.question("7.1a"), text)] == ["empty"]
+
+
+def test_a_one_word_answer_is_an_answer_not_an_empty_one(criteria) -> None:
+    assert [w.code for w in check(criteria.question("7.4b"), "无")] == ["too_short"]
 
 
 def test_the_summary_leaves_out_an_unanswered_question(criteria) -> None:
@@ -184,8 +258,10 @@ def test_a_10000_digit_number_neither_crashes_nor_freezes_the_checks(criteria) -
     for text in ("近" + "9" * 10_000 + "年", "9" * 10_000 + "年来", "１" * 10_000, "2020—" + "9" * 10_000):
         assert periods(text) >= 0
         check(criteria.question("7.1a"), text)
-    assert periods("近" + "9" * 10_000 + "年") >= 3 and periods("近９９年") == 99
-    assert [w.code for w in check(criteria.question("7.1a"), "近" + "9" * 10_000 + "年")] == ["missing_figures"]
+    assert periods("近９９年都在99%以上") == 99
+    assert [w.code for w in check(criteria.question("7.1a"), "近" + "9" * 10_000 + "年")] == ["too_short",
+                                                                                            "missing_figures",
+                                                                                            "missing_trend"][1:]
 
 
 @pytest.mark.parametrize(("opening", "closing"), [("《", "》"), ("“", "”"), ("「", "」")])

@@ -1,0 +1,393 @@
+"""Reading an answer as an assessor does: its clauses, its periods and its figures.
+
+Everything here works on the answer after NFKC (full-width digits and Latin as half-width), and
+every position is a position in that normalised text, so a figure, a period and a clause can be
+compared by where they stand. The words come from evidence_words.yaml.
+
+Every pattern runs on answers of any length and content, and a regex holds the interpreter until
+it ends: each must take time linear in the text. Runs of digits are matched possessively and
+windows are bounded, so no position starts a scan to the end of a long run.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+import yaml
+
+WORDS_FILE = Path(__file__).with_name("evidence_words.yaml")
+
+
+@cache
+def words() -> dict[str, list[str]]:
+    data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    return {key: [str(word) for word in value] for key, value in data.items()}
+
+
+def alternation(*keys: str) -> str:
+    """The words of these lists as one regex: a trie, so that at each position the regex tries one
+    branch per first character instead of every word (Python's re tries alternatives one by one),
+    and longest first within a branch (万元 before 万)."""
+    return _trie(sorted({word for key in keys for word in words()[key]}))
+
+
+def _trie(found: list[str]) -> str:
+    if not found:
+        return "(?!)"
+    ends_here = "" in found
+    branches: dict[str, list[str]] = {}
+    for word in found:
+        if word:
+            branches.setdefault(word[0], []).append(word[1:])
+    parts = [re.escape(first) + (_trie(rest) if rest != [""] else "") for first, rest in branches.items()]
+    body = parts[0] if len(parts) == 1 and not ends_here else "(?:" + "|".join(parts) + ")"
+    return body + "?" if ends_here and parts else body if parts else ""
+
+
+# NFKC would make ，a comma, and then 分别为120，135，140 would read as one number 120,135,140.
+_KEEP = {ord(char): 0xE000 + i for i, char in enumerate("，；：！？（）")}
+_RESTORE = {value: key for key, value in _KEEP.items()}
+
+
+def normalise(text: str) -> str:
+    """NFKC but for Chinese punctuation: １２．５％ is 12.5%, ＩＳＯ is ISO. Lengths do not change
+    for the text an applicant types (CJK, digits, Latin, punctuation)."""
+    return unicodedata.normalize("NFKC", text.translate(_KEEP)).translate(_RESTORE)
+
+
+def has_content(text: str) -> bool:
+    """A letter, a digit or a Chinese character: an answer of 「……」 or 「——」 says nothing."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+# -- clauses ------------------------------------------------------------------------------------
+# A clause is where a negation holds: 往年数据没统计，但今年比去年提高了5% compares. 但 and 不过 open
+# a new clause too. The decimal point is no boundary (NFKC makes ．a full stop: 0.5 stays whole).
+_BOUNDARY = re.compile(r"[,，;；。!！?？\n]|(?<![0-9])\.(?![0-9])|但是|不过|可是|然而|但(?!凡)")
+_SENTENCE_END = re.compile(r"[;；。!！?？\n]|(?<![0-9])\.(?![0-9])")
+
+
+class Span(NamedTuple):  # a NamedTuple: an answer of 50,000 characters may have 25,000 clauses
+    start: int
+    end: int
+
+
+class Clauses(Sequence[Span]):
+    """Spans in order and apart, kept as two lists: an answer of 50,000 characters may have 25,000
+    clauses, and only a few are ever looked at (at)."""
+
+    def __init__(self, starts: list[int], ends: list[int]) -> None:
+        self.starts, self.ends = starts, ends
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> Span:  # type: ignore[override]
+        return Span(self.starts[index], self.ends[index])
+
+
+def clauses(text: str) -> Clauses:
+    starts, ends, start = [], [], 0
+    for match in _BOUNDARY.finditer(text):
+        if match.start() > start:
+            starts.append(start)
+            ends.append(match.start())
+        start = match.end()
+    if start < len(text):
+        starts.append(start)
+        ends.append(len(text))
+    return Clauses(starts, ends)
+
+
+def sentence_end(text: str, position: int) -> int:
+    match = _SENTENCE_END.search(text, position)
+    return match.start() if match else len(text)
+
+
+# -- numbers ------------------------------------------------------------------------------------
+CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+_CN_VALUE = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_SCALE = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+
+
+def chinese_number(value: str) -> int | None:
+    """十二 → 12, 二十三 → 23, 一百二十 → 120, 两千四百 → 2400, 二〇二三 → 2023; None if not a numeral."""
+    if not value or any(char not in _CN_VALUE and char not in _CN_SCALE for char in value):
+        return None
+    if not any(char in _CN_SCALE for char in value):  # 二〇二三: digit by digit
+        return int("".join(str(_CN_VALUE[char]) for char in value))
+    total, section, digit = 0, 0, 0
+    for char in value:
+        if char in _CN_VALUE:
+            digit = _CN_VALUE[char]
+        elif _CN_SCALE[char] >= 10_000:
+            total += (section + digit) * _CN_SCALE[char]
+            section, digit = 0, 0
+        else:
+            section += (digit or 1) * _CN_SCALE[char]
+            digit = 0
+    return total + section + digit
+
+
+def count_of(value: str) -> int:
+    """A small count as written (3, 三, 十二): the number of years in 近三年. 0 if unreadable."""
+    value = normalise(value)
+    if value.isdigit():
+        value = value.lstrip("0") or "0"
+        return int(value) if len(value) <= 4 else 9999  # 近99999年 is no period count; int() refuses huge runs
+    return chinese_number(value) or 0
+
+
+# -- periods ------------------------------------------------------------------------------------
+_YEAR = r"(?:19|20)[0-9]{2}"
+_CN_YEAR = r"[一二][〇零九][〇零一二三四五六七八九]{2}"
+_SPAN_COUNT = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+_PERIOD = re.compile(
+    rf"(?P<range>(?<![0-9.])(?P<from>{_YEAR}|{_CN_YEAR})\s*+(?:年度?)?\s*+(?:[—\-–~至到]|——)\s*+"
+    rf"(?P<to>{_YEAR}|{_CN_YEAR})(?![0-9])\s*+(?:年度?)?)"
+    rf"|(?P<year>(?<![0-9.])(?:{_YEAR}(?![0-9])(?=\s*+(?:年|[、,，和及与]\s*+{_YEAR}))|{_CN_YEAR}(?=年))(?:\s*+年度?)?)"
+    r"|(?P<relative>大前年|前年|去年|上一年度?|上年度?|今年|本年度?)"
+    r"|(?P<quarter>第?[一二三四1-4]季度|Q[1-4](?![0-9])|[上下]半年)"
+    r"|(?P<month>(?<![0-9\-—~至到])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*+月份?(?![0-9]|[—\-~至到]))"
+    rf"|(?P<span>(?:近|连续|最近|过去|这|前|连着)\s*+(?<![0-9])(?P<n>{_SPAN_COUNT})\s*+个?年"
+    rf"|(?<![0-9{CN_DIGITS}])(?P<m>{_SPAN_COUNT})\s*+年(?:来|里|间|中|当中|以来|(?=分别|都|均|各|依次|每年)))"
+)
+_RELATIVE_YEAR = {"大前年": -3, "前年": -2, "去年": -1, "上一年": -1, "上一年度": -1, "上年": -1, "上年度": -1,
+                  "今年": 0, "本年": 0, "本年度": 0}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: int
+    end: int
+    keys: tuple[object, ...]   # the periods it names: years, relative years, quarters
+    size: int                  # how many periods: a range or 近三年 names several
+
+
+def _year(value: str) -> int:
+    return int(value) if value.isdigit() else chinese_number(value) or 0
+
+
+def periods(text: str) -> list[Period]:
+    found = []
+    for match in _PERIOD.finditer(text):
+        if match["range"]:
+            first, last = _year(match["from"]), _year(match["to"])
+            if not 0 < last - first < 30:
+                continue
+            keys: tuple[object, ...] = tuple(range(first, last + 1))
+        elif match["year"]:
+            keys = (_year(re.sub(r"\D", "", match["year"]) or re.sub(r"[年度\s]", "", match["year"])),)
+        elif match["relative"]:
+            keys = (("relative", _RELATIVE_YEAR[match["relative"]]),)
+        elif match["month"]:
+            keys = (("month", count_of(re.sub(r"[月份\s]", "", match["month"]))),)
+        elif match["quarter"]:
+            keys = (("quarter", match["quarter"].lstrip("第")),)
+        else:
+            size = count_of(match["n"] or match["m"])
+            if size < 2:
+                continue
+            found.append(Period(match.start(), match.end(), tuple(("span", i) for i in range(min(size, 50))), size))
+            continue
+        previous = found[-1] if found else None
+        if (match["quarter"] or match["month"]) and previous and previous.size == 1 \
+                and text[previous.end:match.start()].strip(" 的") == "" and not _is_sub(previous):
+            # 今年上半年, 2024年3月: one period, the part of that year
+            found[-1] = Period(previous.start, match.end(), ((previous.keys[0], keys[0]),), 1)
+            continue
+        found.append(Period(match.start(), match.end(), keys, len(keys)))
+    return found
+
+
+def _is_sub(period: Period) -> bool:
+    """A quarter or a month already, or a year with its part: nothing finer follows it."""
+    key = period.keys[0]
+    return isinstance(key, tuple) and (key[0] in ("quarter", "month") or isinstance(key[0], tuple))
+
+
+# -- figures ------------------------------------------------------------------------------------
+_NUMBER = r"[0-9]++(?:\.[0-9]++)?+(?:,[0-9]{3})*+"
+_APPROX = r"(?:余|多|来|几|左右)?+"
+# Bounded, not possessive: 两千万 is 两千 and the unit 万. The look-behind starts it at a run's start.
+_CN_RUN = rf"[{CN_DIGITS}点几]{{1,12}}"
+_RANK_N = r"[0-9一二三四五六七八九十]{1,3}"
+
+
+@cache
+def _figure() -> re.Pattern[str]:
+    units = alternation("units")
+    return re.compile(
+        rf"(?P<share>[百千万]分之[{CN_DIGITS}点0-9.]++)"
+        rf"|(?P<double>翻了?[一两二三四]?番)|(?P<half>一半|过半|减半|大半)"
+        r"|(?P<zero>零(?:投诉|事故|缺陷|差错|失误|不符合|返工|退货|伤亡|违章|故障|误差|漏检|错发|安全事故|质量事故)|为零)"
+        rf"|(?P<rank>第{_RANK_N}(?:名|位)|(?:排名|排在?|名列|位居|位列|获得?|拿了?|居)(?:第|前){_RANK_N}"
+        rf"|(?<=[\u4e00-\u9fff])第{_RANK_N}(?=[,，。;；!！?？\n)）]|$)|前{_RANK_N}(?:名|位|强))"
+        rf"|(?<![0-9A-Za-z.])(?P<arabic>{_NUMBER})\s*+(?P<approx>{_APPROX})\s*+(?P<unit>{units})?"
+        rf"|(?<![{CN_DIGITS}])(?P<chinese>{_CN_RUN}(?:[到至~\-]{_CN_RUN})?)(?P<capprox>{_APPROX})(?P<cunit>{units})"
+    )
+
+
+@dataclass(frozen=True)
+class Figure:
+    start: int
+    end: int
+    measure: str   # what it measures, for a trend: 退货率|% — the name before it, and its unit
+
+
+_BARE_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
+_SHARE_UNITS = {"%", "‰", "个百分点", "百分点", "成"}
+# After a bare number these make it a date, an age, a grade or a name: 3月, 35岁, 90后, 5S, 8D.
+_NOT_AFTER_BARE = re.compile(r"\s*+(?:年|月|日|号|岁|后|届|级|等奖|等|星|楼|层|[A-Za-z])")
+
+
+def masked(text: str, found: list[Period] | None = None) -> str:
+    """The text with what only looks like a number blanked out, at the same positions: standards,
+    periods, dates, grades and idioms (一线, 一次合格率, 五一劳动奖章)."""
+    chars = list(text)
+
+    def blank(start: int, end: int) -> None:
+        chars[start:end] = "_" * (end - start)
+
+    for pattern in _masks():
+        for match in pattern.finditer(text):
+            blank(match.start(), match.end())
+    for period in periods(text) if found is None else found:
+        blank(period.start, period.end)
+    return "".join(chars)
+
+
+@cache
+def _masks() -> tuple[re.Pattern[str], ...]:
+    return (
+        re.compile(rf"{alternation('standards')}\s*+[/\-]?\s*+[0-9][0-9.:/\-]{{0,20}}"),
+        re.compile(alternation("idioms")),
+        re.compile(r"[0-9]{1,2}\s*+[—\-–~至到]\s*+[0-9]{1,2}\s*+月|[0-9]{1,2}\s*+月\s*+[0-9]{1,2}\s*+[日号]"),
+        re.compile(rf"[0-9{CN_DIGITS[1:]}]{{1,3}}\s*+(?:等奖|等功|级|星级|星)"),
+    )
+
+
+# The name of a measure: the last of these before a figure in its clause (退货率, 满意度, 销售额).
+_NAME = re.compile(
+    r"[\u4e00-\u9fff]{1,2}(?:率|量|额|数|值|度|成本|损失|时间|时长|周期|产值|产能|销量|收入|利润|费用|工时|学时|课时|"
+    r"评分|得分|分数|投诉|事故|故障|库存|金额|效益|人次)|PPM|ppm|OEE|CPK|Cpk"
+)
+
+
+def _names(text: str, found: list[tuple[int, int, str]], bounds: Clauses) -> list[Figure]:
+    """Each figure with the measure it belongs to: the name just before it in its clause, or, when a
+    clause gives only a value (2022年漏检率0.4%，2023年0.2%), the last name given with that unit."""
+    names = [(match.end(), match.group()) for match in _NAME.finditer(text)]
+    ends = [end for end, _ in names]
+    last_for_unit: dict[str, str] = {}
+    result = []
+    for start, end, unit in found:
+        index = bisect.bisect_right(ends, start) - 1
+        clause = at(bounds, start)
+        name = ""
+        if index >= 0 and clause is not None and names[index][0] > clause.start and start - names[index][0] <= 30:
+            name = names[index][1]
+            last_for_unit[unit] = name
+        else:
+            name = last_for_unit.get(unit, "")
+        result.append(Figure(start, end, f"{name}|{unit}"))
+    return result
+
+
+# Enough to judge any answer (a real one has dozens); a pasted table of 25,000 numbers stops here.
+MAX_FIGURES = 2000
+
+
+def figures(text: str, spans: Clauses | None = None, named: list[Period] | None = None) -> list[Figure]:
+    """Every figure in the (normalised) text, with the measure it is in. `spans` and `named` are its
+    clauses and periods when the caller has them already."""
+    found: list[tuple[int, int, str]] = []
+    blanked = masked(text, named)
+    for match in itertools.islice(_figure().finditer(blanked), MAX_FIGURES):
+        if match["share"] or match["half"]:
+            measure = "%"
+        elif match["double"]:
+            measure = "倍"
+        elif match["zero"]:
+            measure = "零"
+        elif match["rank"]:
+            measure = "名次"
+        elif match["arabic"]:
+            unit = match["unit"]
+            bare_year = _BARE_YEAR.fullmatch(match["arabic"])
+            if not unit and (bare_year or _NOT_AFTER_BARE.match(blanked, match.end("approx"))):
+                continue  # 3月, 35岁, 5S; a bare 2024 is a year
+            measure = unit or "数"
+        else:
+            number, unit = match["chinese"], match["cunit"]
+            if number == "一" and not match["capprox"] and unit in _ones():
+                continue  # 作为一名, 有一次, 一个好习惯
+            if "几" in number or not any(char in "一二两三四五六七八九十" for char in number):
+                continue  # 几万元, 十几次: a guess, not a figure; 万元 alone has no number
+            measure = unit
+        found.append((match.start(), match.end(), "%" if measure in _SHARE_UNITS else measure))
+    return _names(text, _lists(blanked, found), clauses(text) if spans is None else spans)
+
+
+# 分别为97.6、98.4、99.1%; 百分之九十九点一、九十九点五、九十九点八: the members of a list share its unit.
+_NEXT_IN_LIST = re.compile(
+    rf"\s*+[、,，和及与]\s*+(?:(?<![0-9.])({_NUMBER})(?![0-9])|(?<![{CN_DIGITS}])([{CN_DIGITS}点]{{1,12}}))"
+    r"(?=\s*+(?:[、,，和及与。;；)）]|$))")
+_SEPARATOR = re.compile(r"\s*+[、,，和及与]\s*+")
+_COUNTING = frozenset("0123456789一二两三四五六七八九十")
+BARE = "数"
+
+
+def _lists(blanked: str, found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    result: list[tuple[int, int, str]] = []
+    run: list[tuple[int, int, str]] = []
+
+    def close() -> None:
+        unit = next((measure for _, _, measure in run if measure != BARE), BARE)
+        result.extend((start, end, unit) for start, end, _ in run)
+        run.clear()
+
+    index = 0
+    while index < len(found):
+        figure = found[index]
+        if run and not _SEPARATOR.fullmatch(blanked, run[-1][1], figure[0]):
+            close()
+        run.append(figure)
+        index += 1
+        # Bare numbers after it in the list, not figures on their own (九十九点五 has no unit).
+        while True:
+            following = _NEXT_IN_LIST.match(blanked, run[-1][1])
+            if following is None:
+                break
+            start = following.start(1) if following.group(1) else following.start(2)
+            if index < len(found) and found[index][0] <= start:
+                break  # a figure of its own: the loop above takes it
+            if not _COUNTING.intersection(following.group(following.lastindex or 1)) \
+                    or len(result) + len(run) >= MAX_FIGURES:
+                break
+            run.append((start, following.end(), run[-1][2]))
+    if run:
+        close()
+    return result
+
+
+@cache
+def _ones() -> frozenset[str]:
+    return frozenset(words()["not_a_count_after_one"])
+
+
+def at(spans: Sequence[Span], position: int) -> Span | None:
+    """The span holding this position; spans in order and apart, as clauses() gives them."""
+    starts = spans.starts if isinstance(spans, Clauses) else [span.start for span in spans]
+    index = bisect.bisect_right(starts, position) - 1
+    if index >= 0 and position < spans[index].end:
+        return spans[index]
+    return None
