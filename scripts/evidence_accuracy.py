@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -33,48 +34,76 @@ def applicable(question_evidence: list[str]) -> set[str]:
     return {"empty", "too_short", *question_evidence}
 
 
-def measure(paths: list[Path], quiet: bool = False) -> bool:
+@dataclass
+class Score:
+    cases: int = 0
+    judgements: int = 0
+    right: int = 0
+    true_pos: Counter[str] = field(default_factory=Counter)
+    false_pos: Counter[str] = field(default_factory=Counter)
+    false_neg: Counter[str] = field(default_factory=Counter)
+    wrong: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.judgements if self.judgements else 1.0
+
+    def precision(self, code: str) -> float:
+        tp, fp = self.true_pos[code], self.false_pos[code]
+        return tp / (tp + fp) if tp + fp else 1.0
+
+    def recall(self, code: str) -> float:
+        tp, fn = self.true_pos[code], self.false_neg[code]
+        return tp / (tp + fn) if tp + fn else 1.0
+
+    @property
+    def worst(self) -> float:
+        return min(min(self.precision(code), self.recall(code)) for code in WARNING_CODES)
+
+    @property
+    def met(self) -> bool:
+        return self.accuracy >= TARGET_ACCURACY and self.worst >= TARGET_PER_CODE
+
+
+def score(paths: list[Path]) -> Score:
+    """Every labelled answer in these files checked, and compared with its labels."""
     criteria = load_criteria()
-    cases = [case for path in paths for case in yaml.safe_load(path.read_text(encoding="utf-8"))]
-    true_pos, false_pos, false_neg = Counter(), Counter(), Counter()
-    judgements = right = 0
-    wrong = []
-    for case in cases:
-        question = criteria.question(case["question"])
-        assert question is not None, case["id"]
-        got = {w.code for w in check(question, case["text"] or "", case.get("attachments", 0))}
-        expected = set(case["expected"])
-        for code in applicable(question.evidence):
-            judgements += 1
-            right += (code in got) == (code in expected)
-        for code in got & expected:
-            true_pos[code] += 1
-        for code in got - expected:
-            false_pos[code] += 1
-        for code in expected - got:
-            false_neg[code] += 1
-        if got != expected:
-            wrong.append(f"  {case['id']} {case['question']}: expected {sorted(expected)}, got {sorted(got)}")
-    names = " + ".join(path.name for path in paths)
-    print(f"{len(cases)} labelled answers in {names}")
+    result = Score()
+    for path in paths:
+        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
+            question = criteria.question(case["question"])
+            assert question is not None, case["id"]
+            got = {w.code for w in check(question, case["text"] or "", case.get("attachments", 0))}
+            expected = set(case["expected"])
+            result.cases += 1
+            for code in applicable(question.evidence):
+                result.judgements += 1
+                result.right += (code in got) == (code in expected)
+            result.true_pos.update(got & expected)
+            result.false_pos.update(got - expected)
+            result.false_neg.update(expected - got)
+            if got != expected:
+                result.wrong.append(f"  {case['id']} {case['question']}: "
+                                    f"expected {sorted(expected)}, got {sorted(got)}")
+    return result
+
+
+def measure(paths: list[Path], quiet: bool = False) -> bool:
+    result = score(paths)
+    print(f"{result.cases} labelled answers in {' + '.join(path.name for path in paths)}")
     print(f"{'code':26} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
-    worst = 1.0
     for code in WARNING_CODES:
-        tp, fp, fn = true_pos[code], false_pos[code], false_neg[code]
-        precision = tp / (tp + fp) if tp + fp else 1.0
-        recall = tp / (tp + fn) if tp + fn else 1.0
-        worst = min(worst, precision, recall)
-        print(f"{code:26} {precision:9.2f} {recall:7.2f} {tp:4} {fp:4} {fn:4}")
-    accuracy = right / judgements if judgements else 1.0
-    print(f"accuracy over {judgements} judgements: {accuracy:.3f}; lowest precision or recall: {worst:.2f}")
-    print(f"answers judged exactly right: {len(cases) - len(wrong)}/{len(cases)}")
-    if wrong and not quiet:
+        print(f"{code:26} {result.precision(code):9.2f} {result.recall(code):7.2f} {result.true_pos[code]:4} "
+              f"{result.false_pos[code]:4} {result.false_neg[code]:4}")
+    print(f"accuracy over {result.judgements} judgements: {result.accuracy:.3f}; "
+          f"lowest precision or recall: {result.worst:.2f}")
+    print(f"answers judged exactly right: {result.cases - len(result.wrong)}/{result.cases}")
+    if result.wrong and not quiet:
         print("differences:")
-        print("\n".join(wrong))
-    met = accuracy >= TARGET_ACCURACY and worst >= TARGET_PER_CODE
+        print("\n".join(result.wrong))
     print(f"targets (accuracy ≥ {TARGET_ACCURACY}, every precision and recall ≥ {TARGET_PER_CODE}): "
-          f"{'met' if met else 'NOT met'}\n")
-    return met
+          f"{'met' if result.met else 'NOT met'}\n")
+    return result.met
 
 
 def main(argv: list[str]) -> int:
