@@ -10,13 +10,14 @@ gets each reminder by e-mail too: a message of its own under the same rules (see
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import advice_outbox, clock
+from bot import advice_outbox, clock, coaching, evidence
 from bot.criteria import Criteria
 from bot.mail import RETURNED, copy_of, plausible_address
 from bot.sender import Drop, Gate, Postpone
@@ -117,15 +118,32 @@ def reasons(policy: ReminderPolicy, now: datetime, deadline: datetime | None, ro
 
 
 def reminder_text(kind: str, criteria: Criteria, row: ApplicantRow, deadline: datetime | None, tz: ZoneInfo,
-                  days: int = 0) -> str:
+                  days: int = 0, gap: str = "") -> str:
+    """The reminder; `gap` is the one thing worth most to add (coaching.reminder_gap), on a line of its own."""
     name = row.name or row.display_name or say("reminder_no_name")
     total = len(criteria.questions)
     when = say("reminder_deadline_part", deadline=clock.local(deadline, tz)) if deadline else ""
     if kind == "deadline":
-        return say("reminder_deadline", name=name, days=days, answered=row.answered, total=total, when=when)
-    if kind == "inactive":
-        return say("reminder_inactive", name=name, days=days, answered=row.answered, total=total, when=when)
-    return say("reminder_manual", name=name, answered=row.answered, total=total, when=when)
+        text = say("reminder_deadline", name=name, days=days, answered=row.answered, total=total, when=when)
+    elif kind == "inactive":
+        text = say("reminder_inactive", name=name, days=days, answered=row.answered, total=total, when=when)
+    else:
+        text = say("reminder_manual", name=name, answered=row.answered, total=total, when=when)
+    return f"{text}\n{gap}" if gap else text
+
+
+async def gap_of(storage: Storage, criteria: Criteria, row: ApplicantRow) -> str:
+    """What this applicant's reminder should name: their biggest gap as an assessor sees it, or ''."""
+    try:
+        snap = await storage.snapshot(row.application_id)
+    except LookupError:
+        return ""
+    return await asyncio.to_thread(_gap, criteria, snap.answers, snap.files)
+
+
+def _gap(criteria: Criteria, answers: dict[str, str], files: dict[str, int]) -> str:
+    warnings = evidence.check_application(criteria, answers, files)
+    return coaching.reminder_gap(coaching.coach(criteria, answers), warnings)
 
 
 def reminder_buttons() -> list[list[list[str]]]:
@@ -156,7 +174,8 @@ async def plan_automatic(
         for reason in candidates:
             if await storage.has_message(reason.key):
                 continue
-            text = reminder_text(reason.kind, criteria, row, deadline, policy.tz, reason.days)
+            gap = await gap_of(storage, criteria, row)
+            text = reminder_text(reason.kind, criteria, row, deadline, policy.tz, reason.days, gap)
             message = Outgoing(row.channel, row.external_id, AUTOMATIC, {"text": text, "buttons": reminder_buttons()},
                                applicant_id=row.applicant_id, dedupe_key=reason.key, not_before=clock.stamp(now))
             planned.append((row, reason, message))
@@ -224,14 +243,16 @@ async def queue_manual(storage: Storage, criteria: Criteria, policy: ReminderPol
     queued); (0, 0) when nobody is left to remind. The nonce makes a confirm sent twice one broadcast."""
     recipients = audience_rows(await storage.applicant_rows(), audience, policy, now)
     deadline = await current_deadline(storage, default_deadline)
-    messages = manual_messages(recipients, criteria, deadline, policy, now, nonce, email=email)
+    gaps = {row.applicant_id: await gap_of(storage, criteria, row) for row in recipients}
+    messages = manual_messages(recipients, criteria, deadline, policy, now, nonce, email=email, gaps=gaps)
     if not messages:
         return 0, 0
     return await storage.create_broadcast(audience, messages, coordinator=coordinator)
 
 
 def manual_messages(rows: list[ApplicantRow], criteria: Criteria, deadline: datetime | None, policy: ReminderPolicy,
-                    now: datetime, nonce: str, *, email: bool = False) -> list[Outgoing]:
+                    now: datetime, nonce: str, *, email: bool = False,
+                    gaps: dict[int, str] | None = None) -> list[Outgoing]:
     """A coordinator's reminder to each of `rows`; with `email`, each chat message is followed by its e-mail
     copy for those who gave an address."""
     # In quiet hours even a coordinator's reminder waits for the morning.
@@ -239,7 +260,8 @@ def manual_messages(rows: list[ApplicantRow], criteria: Criteria, deadline: date
     messages = []
     for row in rows:
         message = Outgoing(row.channel, row.external_id, MANUAL,
-                           {"text": reminder_text("manual", criteria, row, deadline, policy.tz),
+                           {"text": reminder_text("manual", criteria, row, deadline, policy.tz,
+                                                  gap=(gaps or {}).get(row.applicant_id, "")),
                             "buttons": reminder_buttons()},
                            applicant_id=row.applicant_id, dedupe_key=f"manual:{nonce}:{row.applicant_id}",
                            not_before=start)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 
+from bot.coaching import PROCESS, REMINDER_GAPS, RESULTS
 from bot.criteria import WARNING_CODES
 from bot.wording import messages
 from tests.conftest import ROOT
@@ -23,6 +24,10 @@ def keys_used_in_code() -> set[str]:
     # Evidence warnings are worded per stable code: evidence_<code> and evidence_<code>_example.
     used |= {f"evidence_{code}{suffix}" for code in WARNING_CODES for suffix in ("", "_example")}
     used |= {f"evidence_label_{code}" for code in WARNING_CODES}
+    # Coaching is worded per dimension of each kind of item, and a reminder per gap it may name.
+    used |= {f"coach_{part}_{kind}_{d}" for part in ("dim", "explain")
+             for kind, dims in (("process", PROCESS), ("result", RESULTS)) for d in dims}
+    used |= {f"coach_reminder_{gap}" for gap in REMINDER_GAPS}
     return used
 
 

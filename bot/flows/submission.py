@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from bot import evidence
+from bot import coaching, evidence
 from bot.flows import callbacks as cb
 from bot.flows import returned, review
 from bot.flows.documents import submission_day
@@ -50,6 +50,10 @@ class Submission:
         advice = await self._evidence(turn)
         if advice:
             summary += "\n\n" + advice
+        coached = await asyncio.to_thread(coaching.coach, self.criteria, turn.answers)
+        assessor = coaching.review_text(coached)
+        if assessor:
+            replies.append(Reply(assessor))
         if turn.submitted:
             replies.append(Reply(summary, self.prompts.submitted(turn).buttons))
         else:

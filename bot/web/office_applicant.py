@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import evidence
+from bot import coaching, evidence
 from bot.flows import returned, review
 from bot.flows.documents import document_stem
 from bot.mail import EMAIL, copy_of, plausible_address
@@ -52,6 +52,7 @@ class ApplicantPages:
         snap = await storage.snapshot(row.application_id)
         profile, answers = snap.profile, snap.answers
         found = await asyncio.to_thread(evidence.check_application, criteria, answers, snap.files)
+        coached = await asyncio.to_thread(coaching.coach, criteria, answers)
         files = await storage.attachments(row.application_id)
         last = await self.returns.latest(row.application_id)
         history = {q.id: await storage.history(row.application_id, q.id) for q in criteria.questions}
@@ -74,6 +75,7 @@ class ApplicantPages:
                        for d in await storage.documents(row.application_id)],
             last_return={"when": desk.local(last.returned_at), "open": last.resolved_at is None,
                          "resolved": desk.local(last.resolved_at), "count": len(last.comments)} if last else None,
+            coaching=[coaching_view(c) for c in coached],
             sent=await self.sent(row), csrf=desk.csrf(request), nonce=secrets.token_urlsafe(12),
             can_return=row.status == "submitted", problem=problem, typed=typed or {},
             just_returned=request.query.get("done") == "returned", max_comment=MAX_COMMENT)
@@ -159,3 +161,15 @@ class ApplicantPages:
         name = document_stem(row.name or row.display_name, found.kind, nth) + path.suffix
         return await file_response(path, name, "application/pdf" if path.suffix == ".pdf" else DOCX)
 
+
+_MARKS = {"✓": "yes", "◐": "part", "✗": "no"}
+
+
+def coaching_view(found: coaching.ItemCoaching) -> dict[str, Any]:
+    """An item's line of the desk's 评审视角自查: each dimension marked ✓ ◐ ✗, the band, what is missing."""
+    label = f"coach_dim_{found.kind}"
+    return {"id": found.item.id, "title": found.item.title, "first": found.item.questions[0].id,
+            "answered": found.answered, "band": found.band, "open": found.unanswered if found.answered else 0,
+            "marks": [(say(f"{label}_{d}"), {"sign": found.mark(d), "kind": _MARKS[found.mark(d)]})
+                      for d in found.dimensions],
+            "gaps": [say(f"{label}_{d}") for d in found.gaps]}
