@@ -122,3 +122,16 @@ async def test_an_automatic_reminder_names_what_to_add(storage: Storage, db_path
         (payload,) = db.execute("SELECT payload FROM outbox WHERE kind = ?", (AUTOMATIC,)).fetchone()
     text = json.loads(payload)["text"]
     assert "李雷您好" in text and text.endswith(say("coach_reminder_missing_benchmark", count=3))
+
+
+async def test_the_office_previews_a_reminder_with_the_gap_it_will_name(desk, storage, criteria) -> None:
+    applicant = await storage.applicant("telegram", "702", "赵敏")
+    app = await storage.create_application(applicant.id, criteria.id, criteria.version)
+    await storage.update_application(app.id, status="active", step="q:7.1c")
+    for question, text in NO_BENCHMARK.items():
+        await storage.append_answer(app.id, question, text)
+    link = await OfficeStore(storage).new_link(BOSS)
+    async with browser(desk) as session:
+        await session.get(f"/office/in/{link}")
+        page = await (await session.get(f"/office/remind?audience=one:{applicant.id}")).text()
+    assert "3 题缺少与标杆或同行的对比" in page

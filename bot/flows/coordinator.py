@@ -27,6 +27,7 @@ from bot.reminders import (
     ReminderPolicy,
     audience_rows,
     current_deadline,
+    gap_of,
     parse_deadline,
     queue_manual,
     reminder_text,
@@ -282,7 +283,8 @@ class Coordinator:
         if not recipients:
             return [Reply(say("co_remind_nobody"), keyboard([Button(say("co_btn_back_menu"), "co:m")]))]
         deadline = await current_deadline(self.storage, self.default_deadline)
-        sample = reminder_text("manual", self.criteria, recipients[0], deadline, self.policy.tz)
+        gap = await gap_of(self.storage, self.criteria, recipients[0])  # each gets their own, as the sample shows
+        sample = reminder_text("manual", self.criteria, recipients[0], deadline, self.policy.tz, gap=gap)
         text = say("co_remind_preview", count=len(recipients), sample=sample)
         if self.policy.is_quiet(now):
             text += "\n" + say("co_remind_quiet", at=self._when(self.policy.quiet_over(now)))

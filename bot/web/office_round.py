@@ -27,6 +27,7 @@ from bot.reminders import (
     DEADLINE_SETTING,
     audience_rows,
     current_deadline,
+    gap_of,
     parse_deadline,
     queue_manual,
     reminder_text,
@@ -144,7 +145,8 @@ class Round:
             "office_round_remind.html", nav="remind", csrf=desk.csrf(request), audience=audience,
             preview={"count": len(recipients), "names": "、".join(names[:NAMES_SHOWN]),
                      "more": max(0, len(names) - NAMES_SHOWN), "label": self.audience_label(audience, recipients),
-                     "sample": reminder_text("manual", desk.criteria, recipients[0], deadline, policy.tz),
+                     "sample": reminder_text("manual", desk.criteria, recipients[0], deadline, policy.tz,
+                                             gap=await gap_of(desk.storage, desk.criteria, recipients[0])),
                      "sample_name": names[0],
                      "quiet": desk.local(policy.quiet_over(now)) if policy.is_quiet(now) else ""},
             # A new one for each preview: the confirm of this preview, sent twice, is one broadcast.
