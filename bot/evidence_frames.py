@@ -43,7 +43,7 @@ _NOT_END = r"[^,，;；。!！?？\n]"  # any character but one that ends a clau
 @cache
 def _patterns() -> dict[str, re.Pattern[str]]:
     earlier = alternation("earlier_points")
-    year = r"(?:(?:19|20)[0-9]{2}|[一二][〇零九][〇零一二三四五六七八九]{2})\s*+年?度?"
+    year = r"(?:(?:(?:19|20)[0-9]{2}|[一二][〇零九][〇零一二三四五六七八九]{2})\s*+年?度?|[12][0-9]\s*+年)"
     compared = r"(?:相比|比较|对比|比)"
     rising = r"(?:提高|提升|增长|增加|下降|降低|减少|缩短)"
     better = r"(?:高|低|多|少|短|长|快|慢|好|强|优)"
@@ -66,7 +66,10 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "earlier": re.compile(earlier),
         "later": re.compile(alternation("later_points")),
         "numeral": re.compile(r"[0-9零〇一二两三四五六七八九十百千万]"),
-        "reference": re.compile(alternation("references") + rf"|在{_NOT_END}{{1,20}}?(?:中|里|当中|之中)"),
+        # 在N名…中 (not inside 现在, 正在), and 公司技术员平均: a group, or its average.
+        "reference": re.compile(
+            alternation("references") + r"|(?<![现正存所实好])在[^,，;；。!！?？\s]{1,20}?(?:中|里|当中|之中)"
+            rf"|(?:公司|集团|行业|全厂|厂里|车间|部门|科室|同行|全市|全省|全区|班组){_NOT_END}{{0,8}}?平均"),
         # 比同行高, not 环比/同比/对比/占比 (those are other frames).
         "relation": re.compile(alternation("relations") + rf"|(?<![环同对相占评无好类排])比{_NOT_END}{{0,12}}?{better}"
                                ),
@@ -82,10 +85,12 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "granted": re.compile(alternation("granted")),
         "not_yet": re.compile(alternation("not_yet")),
         "denied": re.compile(alternation("claim_denied") + _NOT_END + r"{0,10}$"),
-        "training": re.compile(r"培训|课程|学习班|考试|辅导|网课|报名"),
+        "training": re.compile(r"培训|课程|学习班|考试|辅导|网课|报名|论文|教材"),
         # 证书也还没拿到: a claim undone after it.
         "denied_after": re.compile(
-            rf"{_NOT_END}{{0,6}}?(?:没|未|还没|尚未){_NOT_END}{{0,4}}?(?:拿到|取得|获得|下来|考过|通过|批|授权)"),
+            rf"{_NOT_END}{{0,6}}?(?:没|未|还没|尚未){_NOT_END}{{0,4}}?(?:拿到|取得|获得|下来|考过|通过|批|授权)"
+            rf"|{_NOT_END}{{0,4}}?(?:还在考|正在考|在备考|还没考|还在学|正在学|还在办)"
+            r"|\s*+也?(?:没有|没|无)(?=[\s,，。;；!！?？]|$)"),
     }
 
 
@@ -106,7 +111,7 @@ def _negated(reading: Reading, start: int, end: int) -> bool:
     patterns = _patterns()
     before = patterns["negated_before"].search(reading.text, max(clause.start, start - 12), start)
     after = patterns["negated_after"].match(reading.text, end, clause.end)
-    planned = patterns["plan"].search(reading.text, max(clause.start, start - 8), start)
+    planned = patterns["plan"].search(reading.text, clause.start, start)  # 计划明年…对比: not yet
     return bool(before or after or planned)
 
 
@@ -182,7 +187,9 @@ def compares_with_own_past(reading: Reading) -> bool:
         for match in _first(patterns[name].finditer(text)):
             if not _negated(reading, match.start(), match.end()):
                 return True
-    for match in _first(patterns["from_to"].finditer(text)):
+    # Each 由 or 从 looks ahead up to 30 characters for its 到: not worth it where there is none.
+    ends = ("到" in text or "至" in text or "为" in text)
+    for match in _first(patterns["from_to"].finditer(text)) if ends else ():
         if _from_to_is_change(reading, match) and not _negated(reading, match.start(), match.end()):
             return True
     for match in _first(patterns["earlier"].finditer(text)):
@@ -245,7 +252,7 @@ def _benchmark_in(reading: Reading, clause: Span) -> bool:
     if patterns["role_model"].search(text, clause.start, clause.end):
         return False
     for reference in _first(patterns["reference"].finditer(text, clause.start, clause.end)):
-        if _negated(reading, reference.start(), reference.end()):
+        if _negated(reading, reference.start(), reference.end()) or text.startswith("银行业", reference.start() - 1):
             continue
         # Near the reference, as people write it: 高于行业平均, 在集团6个工厂中排名第一.
         window_start = max(clause.start, reference.start() - 16)

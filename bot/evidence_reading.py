@@ -55,6 +55,9 @@ def _trie(found: list[str]) -> str:
 # NFKC would make ，a comma, and then 分别为120，135，140 would read as one number 120,135,140.
 _KEEP = {ord(char): 0xE000 + i for i, char in enumerate("，；：！？（）")}
 _RESTORE = {value: key for key, value in _KEEP.items()}
+# ①②③, ⑴⑵ and ⒈⒉ number points of a list; NFKC would make them digits, and so figures.
+_KEEP.update({code: ord("•") for first, last in ((0x2460, 0x2473), (0x2474, 0x2487), (0x2488, 0x249B))
+              for code in range(first, last + 1)})
 
 
 def normalise(text: str) -> str:
@@ -71,7 +74,9 @@ def has_content(text: str) -> bool:
 # -- clauses ------------------------------------------------------------------------------------
 # A clause is where a negation holds: 往年数据没统计，但今年比去年提高了5% compares. 但 and 不过 open
 # a new clause too. The decimal point is no boundary (NFKC makes ．a full stop: 0.5 stays whole).
-_BOUNDARY = re.compile(r"[,，;；。!！?？\n]|(?<![0-9])\.(?![0-9])|但是|不过|可是|然而|但(?!凡)")
+# Phones often part clauses with a space: 以前要四十多分钟 现在十五分钟.
+_BOUNDARY = re.compile(r"[,，;；。!！?？\n]|(?<![0-9])\.(?![0-9])|但是|不过|可是|然而|但(?!凡)"
+                       r"|(?<=[\u4e00-\u9fff%])[ \t\u3000]++(?=[\u4e00-\u9fff])")
 _SENTENCE_END = re.compile(r"[;；。!！?？\n]|(?<![0-9])\.(?![0-9])")
 
 
@@ -149,11 +154,15 @@ def count_of(value: str) -> int:
 # -- periods ------------------------------------------------------------------------------------
 _YEAR = r"(?:19|20)[0-9]{2}"
 _CN_YEAR = r"[一二][〇零九][〇零一二三四五六七八九]{2}"
+# 22年, 23年 as phones write them; not a tenure (干了22年, 连续22年, 从业22年) nor 22年来.
+_SHORT_YEAR = (r"(?<![0-9.])(?<!了)(?<!近)(?<!满)(?<!续)(?<!这)(?<!有)(?<!龄)(?<!过)(?<!业)(?<!作)(?<!第)"
+               r"(?:1[5-9]|2[0-9]|3[0-5])(?=\s*+年(?!来|里|间|以来|多|左右|了|工龄|的工龄))")
 _SPAN_COUNT = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
 _PERIOD = re.compile(
     rf"(?P<range>(?<![0-9.])(?P<from>{_YEAR}|{_CN_YEAR})\s*+(?:年度?)?\s*+(?:[—\-–~至到]|——)\s*+"
     rf"(?P<to>{_YEAR}|{_CN_YEAR})(?![0-9])\s*+(?:年度?)?)"
-    rf"|(?P<year>(?<![0-9.])(?:{_YEAR}(?![0-9])(?=\s*+(?:年|[、,，和及与]\s*+{_YEAR}))|{_CN_YEAR}(?=年))(?:\s*+年度?)?)"
+    rf"|(?P<year>(?<![0-9.])(?:{_YEAR}(?![0-9])(?=\s*+(?:年|[、,，和及与]\s*+{_YEAR}))|{_CN_YEAR}(?=年))(?:\s*+年度?)?"
+    rf"|{_SHORT_YEAR}\s*+年度?)"
     r"|(?P<relative>大前年|前年|去年|上一年度?|上年度?|今年|本年度?)"
     r"|(?P<quarter>第?[一二三四1-4]季度|Q[1-4](?![0-9])|[上下]半年)"
     r"|(?P<month>(?<![0-9\-—~至到])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*+月份?(?![0-9]|[—\-~至到]))"
@@ -173,7 +182,9 @@ class Period:
 
 
 def _year(value: str) -> int:
-    return int(value) if value.isdigit() else chinese_number(value) or 0
+    if value.isdigit():
+        return int(value) + (2000 if len(value) <= 2 else 0)  # 22年 is 2022
+    return chinese_number(value) or 0
 
 
 def periods(text: str) -> list[Period]:
@@ -225,14 +236,19 @@ _RANK_N = r"[0-9一二三四五六七八九十]{1,3}"
 @cache
 def _figure() -> re.Pattern[str]:
     units = alternation("units")
+    # After a Chinese numeral 千/万/亿 are part of it (一千八, 两千万), not a unit; but 四十来万 is.
+    counted = rf"(?![千万亿](?![元人件台套个只次吨]))(?:{units})|(?<=[余多来几])万"
     return re.compile(
-        rf"(?P<share>[百千万]分之[{CN_DIGITS}点0-9.]++)"
+        rf"(?P<share>[百千万]分之[{CN_DIGITS}点0-9.]++|百分百)"
         rf"|(?P<double>翻了?[一两二三四]?番)|(?P<half>一半|过半|减半|大半)"
         r"|(?P<zero>零(?:投诉|事故|缺陷|差错|失误|不符合|返工|退货|伤亡|违章|故障|误差|漏检|错发|安全事故|质量事故)|为零)"
         rf"|(?P<rank>第{_RANK_N}(?:名|位)|(?:排名|排在?|名列|位居|位列|获得?|拿了?|居)(?:第|前){_RANK_N}"
         rf"|(?<=[\u4e00-\u9fff])第{_RANK_N}(?=[,，。;；!！?？\n)）]|$)|前{_RANK_N}(?:名|位|强))"
         rf"|(?<![0-9A-Za-z.])(?P<arabic>{_NUMBER})\s*+(?P<approx>{_APPROX})\s*+(?P<unit>{units})?"
-        rf"|(?<![{CN_DIGITS}])(?P<chinese>{_CN_RUN}(?:[到至~\-]{_CN_RUN})?)(?P<capprox>{_APPROX})(?P<cunit>{units})"
+        rf"|(?<![{CN_DIGITS}])(?P<chinese>{_CN_RUN}(?:[到至~\-]{_CN_RUN})?)(?P<capprox>{_APPROX})(?P<cunit>{counted})"
+        # 今年到十月已经一千八了: a number with a scale and no unit, where a sentence could end.
+        rf"|(?<![{CN_DIGITS}])(?P<bare_cn>[一二两三四五六七八九十][{CN_DIGITS}点]{{1,11}})"
+        r"(?=了|左右|多|出头|\s|[,，。;；!！?？]|$)"
     )
 
 
@@ -243,7 +259,9 @@ class Figure:
     measure: str   # what it measures, for a trend: 退货率|% — the name before it, and its unit
 
 
+_SCALE = frozenset("十百千万亿")
 _BARE_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
+BARE = "数"  # the unit of a number written without one
 _SHARE_UNITS = {"%", "‰", "个百分点", "百分点", "成"}
 # After a bare number these make it a date, an age, a grade or a name: 3月, 35岁, 90后, 5S, 8D.
 _NOT_AFTER_BARE = re.compile(r"\s*+(?:年|月|日|号|岁|后|届|级|等奖|等|星|楼|层|[A-Za-z])")
@@ -270,7 +288,11 @@ def _masks() -> tuple[re.Pattern[str], ...]:
     return (
         re.compile(rf"{alternation('standards')}\s*+[/\-]?\s*+[0-9][0-9.:/\-]{{0,20}}"),
         re.compile(alternation("idioms")),
-        re.compile(r"[0-9]{1,2}\s*+[—\-–~至到]\s*+[0-9]{1,2}\s*+月|[0-9]{1,2}\s*+月\s*+[0-9]{1,2}\s*+[日号]"),
+        # 1. 2、(3) （4） numbering a list, where a clause or line starts: not figures.
+        re.compile(r"(?:^|(?<=[\n,，;；。:：!！?？\s•]))[(（]?[0-9]{1,2}"
+                   rf"(?:[.、)）](?![0-9])|(?![0-9])(?!{alternation('units')})(?=[\u4e00-\u9fff]))"),
+        re.compile(r"[0-9]{1,2}\s*+[—\-–~至到]\s*+[0-9]{1,2}\s*+月|[0-9]{1,2}\s*+月\s*+[0-9]{1,2}\s*+[日号]"
+                   r"|(?<![0-9])(?:19|20)[0-9]{2}[./\-](?:1[0-2]|0?[1-9])(?:[./\-][0-3]?[0-9])?(?![0-9])"),
         re.compile(rf"[0-9{CN_DIGITS[1:]}]{{1,3}}\s*+(?:等奖|等功|级|星级|星)"),
     )
 
@@ -282,14 +304,22 @@ _NAME = re.compile(
 )
 
 
+_PERIOD_NAME = re.compile(r"季度|年度|月度|半年")
+
+
 def _names(text: str, found: list[tuple[int, int, str]], bounds: Clauses) -> list[Figure]:
     """Each figure with the measure it belongs to: the name just before it in its clause, or, when a
     clause gives only a value (2022年漏检率0.4%，2023年0.2%), the last name given with that unit."""
-    names = [(match.end(), match.group()) for match in _NAME.finditer(text)]
+    names = [(match.end(), match.group()) for match in _NAME.finditer(text) if not _PERIOD_NAME.search(match.group())]
     ends = [end for end, _ in names]
     last_for_unit: dict[str, str] = {}
     result = []
+    previous: tuple[int, str] | None = None  # where the last figure with a unit ended, and its unit
     for start, end, unit in found:
+        if unit == BARE and previous and start - previous[0] <= 30:
+            unit = previous[1]  # 前年签单一千二百来万，去年一千五百万，今年一千八: the same 万
+        elif unit != BARE:
+            previous = (end, unit)
         index = bisect.bisect_right(ends, start) - 1
         clause = at(bounds, start)
         name = ""
@@ -325,7 +355,11 @@ def figures(text: str, spans: Clauses | None = None, named: list[Period] | None 
             bare_year = _BARE_YEAR.fullmatch(match["arabic"])
             if not unit and (bare_year or _NOT_AFTER_BARE.match(blanked, match.end("approx"))):
                 continue  # 3月, 35岁, 5S; a bare 2024 is a year
-            measure = unit or "数"
+            measure = unit or BARE
+        elif match["bare_cn"]:
+            if not _SCALE.intersection(match["bare_cn"]):
+                continue  # 一二三 is counting off, not a number
+            measure = BARE
         else:
             number, unit = match["chinese"], match["cunit"]
             if number == "一" and not match["capprox"] and unit in _ones():
@@ -343,7 +377,6 @@ _NEXT_IN_LIST = re.compile(
     r"(?=\s*+(?:[、,，和及与。;；)）]|$))")
 _SEPARATOR = re.compile(r"\s*+[、,，和及与]\s*+")
 _COUNTING = frozenset("0123456789一二两三四五六七八九十")
-BARE = "数"
 
 
 def _lists(blanked: str, found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
