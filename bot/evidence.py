@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from bot.criteria import Criteria, Question
+from bot.evidence_figures import figures
 from bot.evidence_frames import (
     Reading,
     claims_a_certificate,
@@ -21,7 +22,7 @@ from bot.evidence_frames import (
     compares_with_own_past,
     trend_periods,
 )
-from bot.evidence_reading import figures, has_content, normalise
+from bot.evidence_reading import has_content, normalise
 from bot.validation import count_chars
 from bot.wording import say
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from bot.evidence_reading import Clauses, Figure, Period, Span, alternation, at, clauses, figures, periods, sentence_end
+from bot.evidence_figures import Figure, figures
+from bot.evidence_reading import Clauses, Period, Span, alternation, at, clauses, periods, sentence_end
 
 
 @dataclass
