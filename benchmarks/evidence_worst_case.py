@@ -71,6 +71,13 @@ TEXTS = {  # named in ASCII (pinyin): the table pads by len(), and a Chinese cha
     "jin jin jin": lambda n: "近" * n,
     "nian nian nian": lambda n: "年" * n,
     "book title opened": lambda n: "《" * n,
+    # The assessor's reading (#17): periods with values, frames, numbering, clauses parted by spaces.
+    "2020 nian 1%": lambda n: repeated("2020年1%", n),
+    "2020 nian dou 1%": lambda n: repeated("2020年都1%", n),
+    "22 nian 1% spaces": lambda n: repeated("22年1% ", n),
+    "you 1% dao 2%": lambda n: repeated("由1%到2%", n),
+    "zai gongsi li pai di yi": lambda n: repeated("在公司里排第一", n),
+    "circled numbers": lambda n: repeated("①②", n),
     "random mix": mixed,
 }
 

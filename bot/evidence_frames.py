@@ -7,6 +7,7 @@ The rules are written for a person in tests/data/evidence_labelling.md.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import defaultdict
@@ -27,14 +28,18 @@ class Reading:
     periods: list[Period]
     figures: list[Figure]
     _dated: dict[str, set[object]] | None = None
+    _starts: list[int] | None = None
 
     @classmethod
     def of(cls, text: str) -> Reading:
         spans, named = clauses(text), periods(text)
         return cls(text, spans, named, figures(text, spans, named))
 
-    def clause_text(self, span: Span) -> str:
-        return self.text[span.start:span.end]
+    def between(self, start: int, stop: int) -> list[Figure]:
+        """The figures that start in start:stop, found by bisection: a wall of 2020年1% has thousands."""
+        starts = [figure.start for figure in self.figures] if self._starts is None else self._starts
+        self._starts = starts
+        return self.figures[bisect.bisect_left(starts, start):bisect.bisect_left(starts, stop)]
 
 
 # -- patterns, compiled once from the word lists --------------------------------------------------
@@ -140,10 +145,10 @@ def _dated_values(reading: Reading) -> dict[str, set[object]]:
         keys += [("more", number, i) for i in range(size - len(keys))]
         start = members[-1].end
         stop = found[groups[number + 1][0]].start if number + 1 < len(groups) else len(reading.text)
-        stop = min(stop, sentence_end(reading.text, start))
+        stop = sentence_end(reading.text, start, stop)
         values: dict[str, int] = defaultdict(int)
-        for figure in reading.figures:
-            if start <= figure.start < stop and not _a_references_value(reading, figure):
+        for figure in reading.between(start, stop):
+            if not _a_references_value(reading, figure):
                 values[figure.measure] += 1
         every = _every_period(reading, start, stop)
         for measure, count in values.items():
@@ -174,9 +179,13 @@ def _every_period(reading: Reading, start: int, stop: int) -> set[str]:
     patterns = _patterns()
     for match in _first(patterns["every_period"].finditer(reading.text, start, stop)):
         clause = at(reading.clauses, match.start())
-        if clause is None or patterns["from_to"].search(reading.text, clause.start, clause.end):
+        if clause is None:
             continue
-        measures.update(f.measure for f in reading.figures if match.end() <= f.start < clause.end)
+        # Within the clause and the period's stretch, and near: a clause may be a whole pasted page.
+        near = Span(max(clause.start, match.start() - 40), min(clause.end, stop, match.end() + 40))
+        if patterns["from_to"].search(reading.text, near.start, near.end):
+            continue
+        measures.update(f.measure for f in reading.between(match.end(), near.end))
     return measures
 
 
@@ -207,8 +216,8 @@ def _from_to_is_change(reading: Reading, match: re.Match[str]) -> bool:
     inside = reading.text[match.start():match.end()]
     if _patterns()["change"].search(inside) or _patterns()["earlier"].search(inside):
         return True
-    before = [f for f in reading.figures if match.start() < f.start < match.end()]
-    after = [f for f in reading.figures if match.end() <= f.start < min(end, match.end() + 20)]
+    before = reading.between(match.start() + 1, match.end())
+    after = reading.between(match.end(), min(end, match.end() + 20))
     return bool(before and after)
 
 

@@ -13,6 +13,7 @@ windows are bounded, so no position starts a scan to the end of a long run.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -112,9 +113,11 @@ def clauses(text: str) -> Clauses:
     return Clauses(starts, ends)
 
 
-def sentence_end(text: str, position: int) -> int:
-    match = _SENTENCE_END.search(text, position)
-    return match.start() if match else len(text)
+def sentence_end(text: str, position: int, stop: int) -> int:
+    """Where the sentence at `position` ends, looking no further than `stop` (which it returns
+    if the sentence goes on): a search to the end of the text for each of many periods is quadratic."""
+    match = _SENTENCE_END.search(text, position, stop)
+    return match.start() if match else stop
 
 
 # -- numbers ------------------------------------------------------------------------------------
@@ -173,6 +176,10 @@ _RELATIVE_YEAR = {"大前年": -3, "前年": -2, "去年": -1, "上一年": -1, 
                   "今年": 0, "本年": 0, "本年度": 0}
 
 
+# A real answer names a few dozen periods; a pasted wall of 2020年1% stops being read here.
+MAX_PERIODS = 300
+
+
 @dataclass(frozen=True)
 class Period:
     start: int
@@ -189,7 +196,7 @@ def _year(value: str) -> int:
 
 def periods(text: str) -> list[Period]:
     found = []
-    for match in _PERIOD.finditer(text):
+    for match in itertools.islice(_PERIOD.finditer(text), MAX_PERIODS):
         if match["range"]:
             first, last = _year(match["from"]), _year(match["to"])
             if not 0 < last - first < 30:

@@ -238,6 +238,10 @@ ADVERSARIAL = {  # named in pinyin: pytest escapes Chinese in test ids
     "di": "第" * LONG, "jin": "近" * LONG, "nian nian": "年" * LONG, "book title opened": "《" * LONG,
     "quote opened": "“" * LONG, "baifenzhi": repeated("百分之"), "2020 niandu": repeated("2020年度"),
     "mix 1": mixed(1), "mix 2": mixed(2), "mix 3": mixed(3),
+    # The assessor's reading (#17): each period's values, comparison frames, list numbering.
+    "2020 nian 1%": repeated("2020年1%"), "2020 nian dou 1%": repeated("2020年都1%"),
+    "22 nian 1% spaces": repeated("22年1% "), "you 1% dao 2%": repeated("由1%到2%"),
+    "zai gongsi li pai di yi": repeated("在公司里排第一"), "circled numbers": repeated("①②"),
 }
 # Between them every check: figures and trend, past and benchmark, figures and attachment, a claim, a process answer.
 QUESTIONS = ["7.1a", "7.1c", "7.2a", "7.4a", "2.1a"]
