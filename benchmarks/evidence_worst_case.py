@@ -78,6 +78,8 @@ TEXTS = {  # named in ASCII (pinyin): the table pads by len(), and a Chinese cha
     "you 1% dao 2%": lambda n: repeated("由1%到2%", n),
     "zai gongsi li pai di yi": lambda n: repeated("在公司里排第一", n),
     "circled numbers": lambda n: repeated("①②", n),
+    "qiannian 1": lambda n: repeated("前年1，", n),
+    "banzu zuigao": lambda n: repeated("班组最高", n),
     "random mix": mixed,
 }
 

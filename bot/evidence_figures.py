@@ -31,7 +31,11 @@ def _figure() -> re.Pattern[str]:
     return re.compile(
         rf"(?P<share>[百千万]分之[{CN_DIGITS}点0-9.]++|百分百)"
         rf"|(?P<double>翻了?[一两二三四]?番)|(?P<half>一半|过半|减半|大半)"
-        r"|(?P<zero>零(?:投诉|事故|缺陷|差错|失误|不符合|返工|退货|伤亡|违章|故障|误差|漏检|错发|安全事故|质量事故)|为零)"
+        r"|(?P<zero>零(?:投诉|事故|缺陷|差错|失误|不符合|返工|退货|伤亡|违章|故障|误差|漏检|错发|安全事故|质量事故)"
+        r"|(?:为|降到|降至|减到|减少到|压到)零)"
+        # 近百万, 上万元, 数百人: an order of magnitude is a figure too.
+        r"|(?P<magnitude>(?:近|上|超|过|逾|数)(?:百万|千万|十万|百|千|万|亿)(?:余|多)?"
+        r"(?:元|人次|人|次|件|台|吨|个|项|(?=[\s,，。;；!！?？]|$)))"
         rf"|(?P<rank>第{_RANK_N}(?:名|位)|(?:排名|排在?|名列|位居|位列|获得?|拿了?|居)(?:第|前){_RANK_N}"
         rf"|(?<=[\u4e00-\u9fff])第{_RANK_N}(?=[,，。;；!！?？\n)）]|$)|前{_RANK_N}(?:名|位|强))"
         rf"|(?<![0-9A-Za-z.])(?P<arabic>{_NUMBER})\s*+(?P<approx>{_APPROX})\s*+(?P<unit>{units})?"
@@ -50,6 +54,18 @@ class Figure:
 
 
 _SCALE = frozenset("十百千万亿")
+_COUNTED_DIGITS = frozenset("一二两三四五六七八九十")
+# 一 with a classifier is a count after these (培养了一名技师), or closing a clause after 只有 (今年只有一起).
+_COUNTING_VERB = re.compile(r"(?:培养了?|带出了?|带了|获得了?|拿了|考了|发表了?|授权了?|新增了?|完成了?|招了|出了)$")
+_ONLY = re.compile(r"(?:只有|仅有|只|仅|就|才|发生|出现|降到|减到|剩)$")
+_CLAUSE_END = re.compile(r"[\s,，。;；!！?？]|$")
+
+
+def _counted_one(blanked: str, match: re.Match[str]) -> bool:
+    before = blanked[max(0, match.start() - 3):match.start()]
+    if _COUNTING_VERB.search(before):
+        return True
+    return bool(_ONLY.search(before)) and bool(_CLAUSE_END.match(blanked, match.end()))
 _BARE_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 BARE = "数"  # the unit of a number written without one
 _SHARE_UNITS = {"%", "‰", "个百分点", "百分点", "成"}
@@ -80,7 +96,7 @@ def _masks() -> tuple[re.Pattern[str], ...]:
         re.compile(alternation("idioms")),
         # 1. 2、(3) （4） numbering a list, where a clause or line starts: not figures.
         re.compile(r"(?:^|(?<=[\n,，;；。:：!！?？\s•]))[(（]?[0-9]{1,2}"
-                   rf"(?:[.、)）](?![0-9])|(?![0-9])(?!{alternation('units')})(?=[\u4e00-\u9fff]))"),
+                   rf"(?:[.、)）](?![0-9])|(?![0-9])(?!{alternation('units')}|[年月日号])(?=[\u4e00-\u9fff]))"),
         re.compile(r"[0-9]{1,2}\s*+[—\-–~至到]\s*+[0-9]{1,2}\s*+月|[0-9]{1,2}\s*+月\s*+[0-9]{1,2}\s*+[日号]"
                    r"|(?<![0-9])(?:19|20)[0-9]{2}[./\-](?:1[0-2]|0?[1-9])(?:[./\-][0-3]?[0-9])?(?![0-9])"),
         re.compile(rf"[0-9{CN_DIGITS[1:]}]{{1,3}}\s*+(?:等奖|等功|级|星级|星)"),
@@ -140,6 +156,8 @@ def figures(text: str, spans: Clauses | None = None, named: list[Period] | None 
             measure = "零"
         elif match["rank"]:
             measure = "名次"
+        elif match["magnitude"]:
+            measure = "量级"
         elif match["arabic"]:
             unit = match["unit"]
             bare_year = _BARE_YEAR.fullmatch(match["arabic"])
@@ -152,10 +170,10 @@ def figures(text: str, spans: Clauses | None = None, named: list[Period] | None 
             measure = BARE
         else:
             number, unit = match["chinese"], match["cunit"]
-            if number == "一" and not match["capprox"] and unit in _ones():
-                continue  # 作为一名, 有一次, 一个好习惯
-            if "几" in number or not any(char in "一二两三四五六七八九十" for char in number):
-                continue  # 几万元, 十几次: a guess, not a figure; 万元 alone has no number
+            if number == "一" and not match["capprox"] and unit in _ones() and not _counted_one(blanked, match):
+                continue  # 作为一名, 有一次, 一个好习惯; but 培养了一名技师, 今年只有一起
+            if not _COUNTED_DIGITS.intersection(number.replace("几", "")):
+                continue  # 几万元, 好几个: a guess, not a figure; 万元 alone has no number (十几次 is one)
             measure = unit
         found.append((match.start(), match.end(), "%" if measure in _SHARE_UNITS else measure))
     return _names(text, _lists(blanked, found), clauses(text) if spans is None else spans)

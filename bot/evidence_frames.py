@@ -75,27 +75,48 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         # 在N名…中 (not inside 现在, 正在), and 公司技术员平均: a group, or its average.
         "reference": re.compile(
             alternation("references") + r"|(?<![现正存所实好])在[^,，;；。!！?？\s]{1,20}?(?:中|里|当中|之中)"
+            r"|[0-9一二两三四五六七八九十百多]{1,4}(?:名|个|家|位|条|人|所)[^,，;；。!！?？\s]{0,8}?(?:中|里|当中|之中)"
+            r"|(?<=[比和与跟同])(?!较|例|如|重)[^,，;；。!！?？\s(（:：]{1,6}?(?:公司|厂|企业|医院|学校|银行|酒店|门店)"
+            r"|(?<=比)(?:他们|她们|别人|别家|别的厂|别的班组|其他人)"
             rf"|(?:公司|集团|行业|全厂|厂里|车间|部门|科室|同行|全市|全省|全区|班组){_NOT_END}{{0,8}}?平均"),
         # 比同行高, not 环比/同比/对比/占比 (those are other frames).
-        "relation": re.compile(alternation("relations") + rf"|(?<![环同对相占评无好类排])比{_NOT_END}{{0,12}}?{better}"
-                               ),
+        "relation": re.compile(alternation("relations")  # and 比…高, unless 比去年高 (one's own past)
+                               + rf"|(?<![环同对相占评无好类排])比(?!\s*+(?:自己|本人)?的?\s*+(?:{earlier}|{year}))"
+                               rf"{_NOT_END}{{0,12}}?{better}"),
+        "group": re.compile(alternation("groups")),
+        "rank": re.compile(alternation("ranks")),
         "role_model": re.compile(alternation("role_model")),
         # 高于行业平均水平（97.5%）: the figure after these is the benchmark's.
         "reference_value": re.compile(r"(?:平均|先进|标杆|领先|同行|行业)[^,，;；。0-9]{0,4}[(（]?$"),
         # 和连云港的港通物流公司相比: a peer named by what it is.
         "named_peer": re.compile(
-            rf"(?:和|与|跟|同){_NOT_END}{{2,16}}?(?:公司|企业|厂家|工厂|集团|医院|学校|银行|酒店|门店|分公司|分厂|车间|"
+            rf"(?:和|与|跟|同){_NOT_END}{{1,16}}?(?:公司|企业|厂家|工厂|厂|集团|医院|学校|银行|酒店|门店|分公司|分厂|车间|"
             rf"班组|团队|同事)(?:的{_NOT_END}{{1,8}})?{compared}"),
-        "claim": re.compile(alternation("credentials", "honours")),
+        # 我的合格率99%，公司平均是97%: the average given beside one's own is a comparison.
+        "average_given": re.compile(
+            rf"(?:行业|公司|集团|同行|全市|全省|全国|车间|部门|同岗位){_NOT_END}{{0,6}}?平均(?:水平|值)?"
+            rf"(?:是|为|才|只有|在|大概|约){_NOT_END}{{0,6}}?[0-9一二两三四五六七八九十]"),
+        # 以前合格率低，现在高多了; 原来一个月返工十几次，现在基本没有了: a change said in words.
+        "changed_now": re.compile(r"多了|少了|高了|低了|好了|快了|短了|长了|强了|没有了|没了|为零|清零|高多了|好多了|"
+                                  r"强多了|提高|提升|下降|降低|减少|增加|翻"),
+        "claim": re.compile(alternation("credentials", "honours")  # and a prize: 技能大赛第一名
+                            + rf"|(?:大赛|比赛|竞赛|比武|评比|技能赛){_NOT_END}{{0,6}}?"
+                            r"(?:第[一二三1-3]名|冠军|亚军|季军)"),
         "patent": re.compile(alternation("patents")),
+        "counted_patent": re.compile(r"[0-9一二两三四五六七八九十几]{1,3}\s*+[项个件][^,，;；。!！?？\n]{0,6}?专利"),
         "granted": re.compile(alternation("granted")),
         "not_yet": re.compile(alternation("not_yet")),
         "denied": re.compile(alternation("claim_denied") + _NOT_END + r"{0,10}$"),
-        "training": re.compile(r"培训|课程|学习班|考试|辅导|网课|报名|论文|教材"),
+        "training": re.compile(r"的?(?:培训|课程|学习班|考试|辅导|网课|报名|论文|教材|审核|工作|咨询|机构)"),
+        # The company's certification, or someone else's prize: 协助公司通过ISO 9001认证, 我的徒弟获得一等奖.
+        "not_mine": re.compile(
+            rf"(?:公司|企业|单位|工厂|体系|产品|ISO|IATF|徒弟|学生|学员|组员|同事|队员){_NOT_END}{{0,12}}$"),
         # 证书也还没拿到: a claim undone after it.
         "denied_after": re.compile(
-            rf"{_NOT_END}{{0,6}}?(?:没|未|还没|尚未){_NOT_END}{{0,4}}?(?:拿到|取得|获得|下来|考过|通过|批|授权)"
-            rf"|{_NOT_END}{{0,4}}?(?:还在考|正在考|在备考|还没考|还在学|正在学|还在办)"
+            rf"{_NOT_END}{{0,6}}?(?:没|未|还没|尚未){_NOT_END}{{0,4}}?(?:拿到|取得|获得|下来|考过|通过|批|授权|评上|选上|出成绩)"
+            rf"|{_NOT_END}{{0,4}}?(?:还在考|正在考|在备考|还没考|还在学|正在学|还在办|没过|落选)"
+            # 考了二级建造师，还没出成绩: undone in the very next clause
+            r"|[,，]\s*+(?:但|可是|不过)?\s*+(?:还|目前|现在|证书)?(?:没|未)(?:出成绩|拿到|取得|通过|考过|下来|批|发)"
             r"|\s*+也?(?:没有|没|无)(?=[\s,，。;；!！?？]|$)"),
     }
 
@@ -148,7 +169,7 @@ def _dated_values(reading: Reading) -> dict[str, set[object]]:
         stop = sentence_end(reading.text, start, stop)
         values: dict[str, int] = defaultdict(int)
         for figure in reading.between(start, stop):
-            if not _a_references_value(reading, figure):
+            if not _a_references_value(reading, figure) and not _expected(reading, figure):
                 values[figure.measure] += 1
         every = _every_period(reading, start, stop)
         for measure, count in values.items():
@@ -164,6 +185,11 @@ def trend_periods(reading: Reading) -> int:
 def _a_references_value(reading: Reading, figure: Figure) -> bool:
     """高于行业平均水平（97.5%）, 超过行业先进水平的82%: the figure is the benchmark's, not one's own."""
     return bool(_patterns()["reference_value"].search(reading.text, max(0, figure.start - 8), figure.start))
+
+
+def _expected(reading: Reading, figure: Figure) -> bool:
+    """2025年预计99%, 明年目标100%: a forecast or a goal is no value of that period."""
+    return bool(_patterns()["plan"].search(reading.text, max(0, figure.start - 6), figure.start))
 
 
 def _joined(text: str, end: int, start: int) -> bool:
@@ -227,23 +253,48 @@ def _then_and_now(reading: Reading, match: re.Match[str]) -> bool:
         return False
     clause = at(reading.clauses, match.start())
     numeral = _patterns()["numeral"]
-    if clause is None or not numeral.search(reading.text, match.end(), clause.end):
+    if clause is None or clause.end - match.end() > 40:
+        return False
+    if not numeral.search(reading.text, match.end(), clause.end) and not _LEVEL_WORD.search(reading.text, match.end(),
+                                                                                            clause.end):
         return False
     later = _patterns()["later"].search(reading.text, clause.end, min(len(reading.text), clause.end + 40))
     if later is None:
         return False
     now = at(reading.clauses, later.start())
-    return now is not None and bool(numeral.search(reading.text, later.end(), now.end))
+    return now is not None and bool(numeral.search(reading.text, later.end(), now.end)
+                                    or _patterns()["changed_now"].search(reading.text, later.end(), now.end))
+
+
+# 以前合格率低: a level said in words, to be compared with a change said in words.
+_LEVEL_WORD = re.compile(r"低|高|慢|快|差|多|少|长|短")
 
 
 # -- a benchmark --------------------------------------------------------------------------------
 def compares_with_benchmark(reading: Reading) -> bool:
-    if any(_benchmark_in(reading, span) for span in _referring(reading)):
+    if any(_benchmark_in(reading, span) for span in _referring(reading)) or _ranked_in_group(reading):
         return True
     patterns = _patterns()
+    for average in _first(patterns["average_given"].finditer(reading.text)):
+        if not _negated(reading, average.start(), average.end()) and reading.figures:
+            return True
     peers = _first(patterns["named_peer"].finditer(reading.text))
     return any(not _negated(reading, m.start(), m.end()) and not patterns["earlier"].search(m.group())
                and not patterns["negation"].search(m.group()) for m in peers)
+
+
+def _ranked_in_group(reading: Reading) -> bool:
+    """班组最高, 部门第一, 在车间里排第三: a bare group with a rank close after it."""
+    patterns = _patterns()
+    for group in _first(patterns["group"].finditer(reading.text)):
+        clause = at(reading.clauses, group.start())
+        if clause is None:
+            continue
+        rank = patterns["rank"].search(reading.text, group.end(), min(clause.end, group.end() + 12))
+        if rank and not _negated(reading, group.start(), rank.end()) \
+                and not patterns["negation"].search(reading.text, group.end(), rank.start()):  # 单位没有搞过排名
+            return True
+    return False
 
 
 def _referring(reading: Reading) -> list[Span]:
@@ -284,20 +335,30 @@ def claims_a_certificate(reading: Reading) -> bool:
     for match in _first(patterns["claim"].finditer(text)):
         if patterns["training"].match(text, match.end()) or patterns["denied_after"].match(text, match.end()):
             continue  # 绿带培训, 职称考试: learning it; 证书也还没拿到
+        clause = at(reading.clauses, match.start())
+        if clause and match.group() in _SHARED_WORDS and patterns["not_mine"].search(text, clause.start, match.start()):
+            continue
         if not _denied(reading, match.start()):
             return True
     for match in _first(patterns["patent"].finditer(text)):
         clause = at(reading.clauses, match.start())
-        if clause is None:
-            continue
+        if clause is None or patterns["not_mine"].search(text, clause.start, match.start()):
+            continue  # 公司有20项专利: the company's
         following = at(reading.clauses, clause.end + 1)
         stop = following.end if following else clause.end
         for granted in _first(patterns["granted"].finditer(text, clause.start, stop)):
             where = at(reading.clauses, granted.start())
             pending = where is None or patterns["not_yet"].search(text, where.start, where.end)
-            if not pending and not _denied(reading, granted.start()):
+            # 我有一项实用新型专利, 有3项专利: 有 claims one only with a count before the patent.
+            counted = granted.group() != "有" or patterns["counted_patent"].match(text, granted.end())
+            if counted and not pending and not _denied(reading, granted.start()):
                 return True
     return False
+
+
+# Words that name a company's or someone else's achievement as readily as one's own.
+_SHARED_WORDS = frozenset({"认证", "一等奖", "二等奖", "三等奖", "特等奖", "获奖", "奖项", "荣誉", "称号", "技师",
+                           "高级工", "荣获", "获评", "被评为", "评为", "授予", "金奖", "银奖", "铜奖", "表彰"})
 
 
 def _denied(reading: Reading, start: int) -> bool:

@@ -158,19 +158,26 @@ def count_of(value: str) -> int:
 _YEAR = r"(?:19|20)[0-9]{2}"
 _CN_YEAR = r"[一二][〇零九][〇零一二三四五六七八九]{2}"
 # 22年, 23年 as phones write them; not a tenure (干了22年, 连续22年, 从业22年) nor 22年来.
-_SHORT_YEAR = (r"(?<![0-9.])(?<!了)(?<!近)(?<!满)(?<!续)(?<!这)(?<!有)(?<!龄)(?<!过)(?<!业)(?<!作)(?<!第)"
-               r"(?:1[5-9]|2[0-9]|3[0-5])(?=\s*+年(?!来|里|间|以来|多|左右|了|工龄|的工龄))")
+_SHORT = r"(?:1[5-9]|2[0-9]|3[0-5])"
+_NOT_TENURE = r"(?<![0-9.])(?<!了)(?<!近)(?<!满)(?<!续)(?<!这)(?<!有)(?<!龄)(?<!过)(?<!业)(?<!作)(?<!第)"
+_SHORT_YEAR = (rf"{_NOT_TENURE}{_SHORT}(?=\s*+年(?!来|里|间|以来|多|左右|了|工龄|的工龄)"
+               # 22、23、24年: the list ends in 年 within a few years
+               rf"|(?:\s*+[、,，和及与]\s*+{_SHORT}(?![0-9])){{1,6}}\s*+年)")
 _SPAN_COUNT = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
 _PERIOD = re.compile(
-    rf"(?P<range>(?<![0-9.])(?P<from>{_YEAR}|{_CN_YEAR})\s*+(?:年度?)?\s*+(?:[—\-–~至到]|——)\s*+"
-    rf"(?P<to>{_YEAR}|{_CN_YEAR})(?![0-9])\s*+(?:年度?)?)"
+    # Only where a period can start: the alternatives below are not tried at every other place.
+    r"(?=[0-9一二两三四五六七八九十〇零大前去上下今本第Q近连最过这])"
+    rf"(?:(?P<range>(?<![0-9.])(?P<from>{_YEAR}|{_CN_YEAR})\s*+(?:年度?)?\s*+(?:[—\-–~至到]|——)\s*+"
+    rf"(?P<to>{_YEAR}|{_CN_YEAR})(?![0-9])\s*+(?:年度?)?"
+    rf"|{_NOT_TENURE}(?P<from2>{_SHORT})\s*+年?\s*+(?:[—\-–~至到]|——)\s*+(?P<to2>{_SHORT})\s*+年)"
     rf"|(?P<year>(?<![0-9.])(?:{_YEAR}(?![0-9])(?=\s*+(?:年|[、,，和及与]\s*+{_YEAR}))|{_CN_YEAR}(?=年))(?:\s*+年度?)?"
-    rf"|{_SHORT_YEAR}\s*+年度?)"
+    rf"|{_SHORT_YEAR}(?:\s*+年度?)?)"
     r"|(?P<relative>大前年|前年|去年|上一年度?|上年度?|今年|本年度?)"
     r"|(?P<quarter>第?[一二三四1-4]季度|Q[1-4](?![0-9])|[上下]半年)"
-    r"|(?P<month>(?<![0-9\-—~至到])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*+月份?(?![0-9]|[—\-~至到]))"
+    r"|(?P<month>(?<![0-9\-—~至到])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*+月份?"
+    r"(?!\s*+[0-9]{1,2}\s*+[日号])(?![—\-~至到]))"
     rf"|(?P<span>(?:近|连续|最近|过去|这|前|连着)\s*+(?<![0-9])(?P<n>{_SPAN_COUNT})\s*+个?年"
-    rf"|(?<![0-9{CN_DIGITS}])(?P<m>{_SPAN_COUNT})\s*+年(?:来|里|间|中|当中|以来|(?=分别|都|均|各|依次|每年)))"
+    rf"|(?<![0-9{CN_DIGITS}])(?P<m>{_SPAN_COUNT})\s*+年(?:来|里|间|中|当中|以来|(?=分别|都|均|各|依次|每年))))"
 )
 _RELATIVE_YEAR = {"大前年": -3, "前年": -2, "去年": -1, "上一年": -1, "上一年度": -1, "上年": -1, "上年度": -1,
                   "今年": 0, "本年": 0, "本年度": 0}
@@ -195,10 +202,12 @@ def _year(value: str) -> int:
 
 
 def periods(text: str) -> list[Period]:
-    found = []
+    found: list[Period] = []
+    if "年" not in text and "月" not in text and "季" not in text and "Q" not in text:
+        return found  # every period names one of these; a wall of 一一一 need not be tried at each place
     for match in itertools.islice(_PERIOD.finditer(text), MAX_PERIODS):
         if match["range"]:
-            first, last = _year(match["from"]), _year(match["to"])
+            first, last = _year(match["from"] or match["from2"]), _year(match["to"] or match["to2"])
             if not 0 < last - first < 30:
                 continue
             keys: tuple[object, ...] = tuple(range(first, last + 1))
