@@ -11,6 +11,7 @@ Pure functions of the criteria and the answers: the review, the desk and the rem
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,14 +22,27 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from bot.criteria import Criteria, Item
-from bot.evidence import EvidenceWarning
-from bot.evidence_frames import Reading, compares_with_benchmark, compares_with_own_past, trend_periods
+from bot.evidence import MIN_CHARS, EvidenceWarning
+from bot.evidence_frames import (
+    Reading,
+    claims_a_certificate,
+    compares_with_benchmark,
+    compares_with_own_past,
+    trend_periods,
+)
 from bot.evidence_reading import has_content, normalise
+from bot.validation import count_chars
 from bot.wording import say
 
 WORDS_FILE = Path(__file__).with_name("coaching_words.yaml")
 PROCESS = ("approach", "deployment", "learning", "integration")
-RESULTS = ("levels", "trends", "comparisons", "integration")
+RESULTS = ("levels", "trends", "comparisons", "proof", "integration")
+# Which evidence checks make a results item read for each dimension (none: always).
+_ASKED_BY: dict[str, set[str]] = {
+    "levels": {"missing_figures"}, "trends": {"missing_trend"},
+    "comparisons": {"missing_past_comparison", "missing_benchmark"}, "proof": {"missing_attachment"},
+    "integration": set(),
+}
 # The gaps a reminder may name, the evidence codes first: they are what 7.x is scored on.
 REMINDER_GAPS = ("missing_benchmark", "missing_past_comparison", "missing_trend", "missing_figures",
                  "missing_attachment", "learning", "integration", "deployment", "approach")
@@ -37,7 +51,7 @@ REMINDER_GAPS = ("missing_benchmark", "missing_past_comparison", "missing_trend"
 # How much of a dimension the written answers must show: half of them, or for 对比 both kinds
 # (one's own past and a benchmark), since GB/T 19580 asks for both.
 _ENOUGH = {"approach": 0.5, "deployment": 0.5, "learning": 0.5, "integration": 0.5, "levels": 0.5, "trends": 1.0,
-           "comparisons": 1.0}
+           "comparisons": 1.0, "proof": 1.0}
 
 
 class _Band(BaseModel):
@@ -74,11 +88,12 @@ class ItemCoaching:
 
     @property
     def dimensions(self) -> tuple[str, ...]:
-        return PROCESS if self.kind == "process" else RESULTS
+        return tuple(self.strength)
 
     @property
     def score(self) -> float:
-        return sum(self.strength.values())
+        """Out of 4, whatever the number of dimensions the item is read for."""
+        return 4 * sum(self.strength.values()) / len(self.strength)
 
     @property
     def band(self) -> str:
@@ -98,44 +113,83 @@ class ItemCoaching:
         return "✓" if value >= _ENOUGH[dimension] else "◐" if value > 0 else "✗"
 
 
-def coach(criteria: Criteria, answers: Mapping[str, str]) -> list[ItemCoaching]:
-    """Every item, in the criteria's order."""
-    return [coach_item(item, answers) for category in criteria.categories for item in category.items]
+def dimensions(item: Item) -> tuple[str, ...]:
+    """What an item is read for. A results item, for what its questions' evidence checks ask (the
+    criteria file): 7.4 (honours) is read for proof and integration, not for a trend."""
+    if item.questions[0].kind == "process":
+        return PROCESS
+    asked = {code for question in item.questions for code in question.evidence}
+    return tuple(d for d, codes in _ASKED_BY.items() if not codes or asked & codes)
 
 
-def coach_item(item: Item, answers: Mapping[str, str]) -> ItemCoaching:
-    texts = [normalise(answers.get(q.id, "").strip()) for q in item.questions]
-    written = [text for text in texts if has_content(text)]
+def coach(criteria: Criteria, answers: Mapping[str, str], files: Mapping[str, int] | None = None
+          ) -> list[ItemCoaching]:
+    """Every item, in the criteria's order; `files` is how many files each question has."""
+    return [coach_item(item, answers, files or {}) for category in criteria.categories for item in category.items]
+
+
+def coach_item(item: Item, answers: Mapping[str, str], files: Mapping[str, int] | None = None) -> ItemCoaching:
+    files = files or {}
+    dims = dimensions(item)
+    texts = {q.id: normalise(answers.get(q.id, "").strip()) for q in item.questions}
+    written = {qid: text for qid, text in texts.items() if has_content(text)}
     kind = item.questions[0].kind
     if not written:
-        zero = dict.fromkeys(PROCESS if kind == "process" else RESULTS, 0.0)
-        return ItemCoaching(item, kind, 0, zero, zero)
-    hits: dict[str, float]
+        zero = dict.fromkeys(dims, 0.0)
+        return ItemCoaching(item, kind, 0, zero, dict(zero))
+    # An answer too short to show much counts half in every dimension it shows.
+    weight = {q.id: 1.0 if count_chars(written.get(q.id, "")) >= MIN_CHARS[q.kind] else 0.5
+              for q in item.questions if q.id in written}
+    hits: dict[str, float] = {}
     if kind == "process":
-        hits = {d: float(sum(1 for t in written if _cues("process", d).search(t))) for d in PROCESS}
+        for d in dims:
+            hits[d] = sum(weight[qid] for qid, text in written.items() if _shows(text, "process", d))
+        # How the item ties to the unit's goals is said once for the item, not in every answer.
+        hits["integration"] = len(written) * max((weight[qid] for qid, text in written.items()
+                                                  if _shows(text, "process", "integration")), default=0.0)
     else:
-        readings = [Reading.of(text) for text in written]
-        trend = max(trend_periods(r) for r in readings)
+        readings = {qid: Reading.of(text) for qid, text in written.items()}
+        trend = max(trend_periods(r) for r in readings.values())
         # Shown once in the item is enough for these: the trend of 7.1a serves 7.1 as a whole.
         whole = {
             "trends": 1.0 if trend >= 3 else 0.5 if trend == 2 else 0.0,
-            "comparisons": 0.5 * any(compares_with_own_past(r) for r in readings)
-            + 0.5 * any(compares_with_benchmark(r) for r in readings),
-            "integration": 1.0 if any(_cues("results", "integration").search(t) for t in written) else 0.0,
+            "comparisons": 0.5 * any(compares_with_own_past(r) for r in readings.values())
+            + 0.5 * any(compares_with_benchmark(r) for r in readings.values()),
+            "integration": 1.0 if any(_shows(t, "results", "integration") for t in written.values()) else 0.0,
         }
-        hits = {"levels": float(sum(1 for r in readings if r.figures))}
-        hits.update({d: value * len(written) for d, value in whole.items()})
-    shown = {d: count / len(written) for d, count in hits.items()}
-    strength = {d: count / len(texts) for d, count in hits.items()}
+        for d in dims:
+            if d == "levels":
+                hits[d] = sum(weight[qid] for qid, r in readings.items() if r.figures)
+            elif d == "proof":
+                hits[d] = _proven(item, readings, files) * len(written)
+            else:
+                hits[d] = whole[d] * len(written)
+    shown = {d: hits[d] / len(written) for d in dims}
+    strength = {d: hits[d] / len(texts) for d in dims}
     return ItemCoaching(item, kind, len(written), strength, shown)
+
+
+def _proven(item: Item, readings: Mapping[str, Reading], files: Mapping[str, int]) -> float:
+    """The share of answered questions that need proof whose claims have it (1 when none claims any)."""
+    needing = [q.id for q in item.questions if "missing_attachment" in q.evidence and q.id in readings]
+    if not needing:
+        return 1.0
+    return sum(1 for qid in needing if files.get(qid, 0) or not claims_a_certificate(readings[qid])) / len(needing)
+
+
+_NEGATED = re.compile(r"(?:没|没有|不|未|从不|从来不|从没|从未|谈不上|也没)[^，,。；;！!？?\n]{0,6}$")
+
+
+def _shows(text: str, kind: str, dimension: str) -> bool:
+    """A cue of this dimension that is not denied just before it (我没有建立什么制度 shows no method)."""
+    return any(not _NEGATED.search(text, max(0, match.start() - 8), match.start())
+               for match in itertools.islice(_cues(kind, dimension).finditer(text), 50))
 
 
 # -- what people read ----------------------------------------------------------------------------
 def item_line(found: ItemCoaching) -> str:
     """'1.1 卓越意识 · 自查约 30–45% · 还缺：学习、整合' — one line of the review."""
     title = f"{found.item.id} {found.item.title}"
-    if not found.answered:
-        return say("coach_item_unanswered", item=title)
     open_part = say("coach_item_open", count=found.unanswered) if found.unanswered else ""
     if not found.gaps:
         return say("coach_item_complete", item=title, band=found.band, open=open_part)
@@ -144,13 +198,17 @@ def item_line(found: ItemCoaching) -> str:
 
 
 def review_text(coached: list[ItemCoaching]) -> str | None:
-    """The review's assessor summary, or None before anything is answered."""
+    """The review's assessor summary, or None before anything is answered. Items not begun share one
+    line at the end: on a phone, what to improve comes first."""
     if not any(found.answered for found in coached):
         return None
     gaps = {(found.kind, d) for found in coached if found.answered for d in found.gaps}
     legend = [say(f"coach_explain_{kind}_{d}") for kind, dims in (("process", PROCESS), ("result", RESULTS))
               for d in dims if (kind, d) in gaps]
-    lines = [item_line(found) for found in coached]
+    lines = [item_line(found) for found in coached if found.answered]
+    untouched = [found.item.id for found in coached if not found.answered]
+    if untouched:
+        lines.append(say("coach_items_unanswered", items="、".join(untouched)))
     text = say("coach_review", lines="\n".join(lines))
     if legend:
         text += "\n" + say("coach_legend", lines="\n".join(legend))

@@ -143,7 +143,7 @@ async def gap_of(storage: Storage, criteria: Criteria, row: ApplicantRow) -> str
 
 def _gap(criteria: Criteria, answers: dict[str, str], files: dict[str, int]) -> str:
     warnings = evidence.check_application(criteria, answers, files)
-    return coaching.reminder_gap(coaching.coach(criteria, answers), warnings)
+    return coaching.reminder_gap(coaching.coach(criteria, answers, files), warnings)
 
 
 def reminder_buttons() -> list[list[list[str]]]:

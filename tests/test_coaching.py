@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -64,7 +65,7 @@ def test_a_results_item_with_only_two_points_and_no_benchmark_lacks_the_trend_an
 def test_the_demo_application_reads_complete_in_every_item(criteria) -> None:
     # The office's demo 申报书 is what a strong application looks like: no item may read as lacking.
     sample = load_answers_file(SAMPLE, criteria, today=date.today())
-    coached = coach(criteria, sample.answers)
+    coached = coach(criteria, sample.answers, Counter(a.question_id for a in sample.attachments))
     assert {found.item.id: found.gaps for found in coached if found.gaps} == {}
     text = review_text(coached)
     assert text is not None and "不是评分" in text and "还缺" not in text
@@ -88,7 +89,8 @@ async def test_applicant_asks_for_the_review_and_sees_each_item_as_an_assessor_w
     await applicant.command("review")
     assert "评审视角自查（仅供参考，不是评分）" in applicant.text
     assert "1.1 卓越意识 · 自查约 0–25% · 还缺：学习、整合（另有 2 题未答）" in applicant.text
-    assert "7.1 工作绩效 · 还没有回答" in applicant.text
+    assessor = applicant.text.split("评审视角自查")[1]
+    assert "还没有回答：1.2、2.1" in assessor and "7.1 工作绩效" not in assessor  # not begun: one line
 
 
 async def test_the_office_sees_the_self_check_per_item_on_the_applicants_page(desk, storage, criteria) -> None:
@@ -135,3 +137,34 @@ async def test_the_office_previews_a_reminder_with_the_gap_it_will_name(desk, st
         await session.get(f"/office/in/{link}")
         page = await (await session.get(f"/office/remind?audience=one:{applicant.id}")).text()
     assert "3 题缺少与标杆或同行的对比" in page
+
+
+def test_an_answer_that_denies_each_dimension_is_not_read_as_showing_it(criteria) -> None:
+    # Keywords alone would give all four: 制度, 总结, 公司的目标, 一直.
+    found = coach_item(item(criteria, "1.1"), {"1.1a": "我没有建立什么制度，也没有总结过经验，从来不跟公司的目标挂钩，"
+                                                        "一直就是凭感觉干活。"})
+    assert found.gaps == ["approach", "deployment", "learning", "integration"]
+
+
+def test_a_plain_spoken_answer_is_read_for_what_it_says(criteria) -> None:
+    found = coach_item(item(criteria, "1.1"), {"1.1a": (
+        "我给自己定了三条规矩：上道工序的问题不接，本道工序的问题不做，下道工序的问题不传。车间十二个人我都要求这么做，"
+        "三年没变过。每次出了问题，我都回头看是哪一步没做好，下回换个做法。厂里今年要把返工率压到1%以内，"
+        "我这三条就是冲着这个去的。")})
+    assert found.gaps == []
+
+
+def test_honours_are_read_for_their_proof_not_for_a_trend(criteria) -> None:
+    honours = {"7.4a": "2023年被授予连云港市五一劳动奖章，2024年获评开发区优秀工匠，平时积极参加社区志愿服务。"}
+    without = coach_item(item(criteria, "7.4"), honours)
+    assert without.dimensions == ("proof", "integration") and without.gaps == ["proof"]
+    assert coach_item(item(criteria, "7.4"), honours, {"7.4a": 1}).gaps == []
+    text = review_text(coach(criteria, honours))
+    assert text is not None and "7.4 社会影响 · 自查约 0–25% · 还缺：证明（另有 1 题未答）" in text
+    assert say("coach_explain_result_proof") in text and say("coach_explain_result_trends") not in text
+
+
+def test_answers_too_short_to_show_much_do_not_read_as_a_strong_item(criteria) -> None:
+    short = {"7.1a": "2022年合格率98%，2023年99%，2024年99.5%。", "7.1b": "班组合格率由96%提高到99%。",
+             "7.1c": "比去年提高2%，高于行业平均。"}
+    assert coach_item(item(criteria, "7.1"), short).band != "70–100%"

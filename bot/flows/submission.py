@@ -50,7 +50,7 @@ class Submission:
         advice = await self._evidence(turn)
         if advice:
             summary += "\n\n" + advice
-        coached = await asyncio.to_thread(coaching.coach, self.criteria, turn.answers)
+        coached = await asyncio.to_thread(coaching.coach, self.criteria, turn.answers, turn.files)
         assessor = coaching.review_text(coached)
         if assessor:
             replies.append(Reply(assessor))

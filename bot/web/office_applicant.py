@@ -52,7 +52,7 @@ class ApplicantPages:
         snap = await storage.snapshot(row.application_id)
         profile, answers = snap.profile, snap.answers
         found = await asyncio.to_thread(evidence.check_application, criteria, answers, snap.files)
-        coached = await asyncio.to_thread(coaching.coach, criteria, answers)
+        coached = await asyncio.to_thread(coaching.coach, criteria, answers, snap.files)
         files = await storage.attachments(row.application_id)
         last = await self.returns.latest(row.application_id)
         history = {q.id: await storage.history(row.application_id, q.id) for q in criteria.questions}
