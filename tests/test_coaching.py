@@ -35,6 +35,24 @@ NO_BENCHMARK = {  # each compares with one's own past, none with anyone else
 }
 
 
+async def applicant_with(storage: Storage, criteria: Criteria, user: str, name: str, answers: dict[str, str]) -> int:
+    """An applicant who has typed these answers, in the criteria's order, and nothing else."""
+    applicant = await storage.applicant("telegram", user, name)
+    app = await storage.create_application(applicant.id, criteria.id, criteria.version)
+    await storage.update_application(app.id, status="active", step="q:1.1a")
+    await storage.set_profile_value(app.id, "name", name, None)
+    for question, text in answers.items():
+        await storage.append_answer(app.id, question, text)
+    return applicant.id
+
+
+async def desk_page(desk, storage: Storage, path: str) -> str:
+    link = await OfficeStore(storage).new_link(BOSS)
+    async with browser(desk) as session:
+        await session.get(f"/office/in/{link}")
+        return await (await session.get(path)).text()
+
+
 def item(criteria: Criteria, item_id: str):
     return next(i for c in criteria.categories for i in c.items if i.id == item_id)
 
@@ -94,28 +112,15 @@ async def test_applicant_asks_for_the_review_and_sees_each_item_as_an_assessor_w
 
 
 async def test_the_office_sees_the_self_check_per_item_on_the_applicants_page(desk, storage, criteria) -> None:
-    applicant = await storage.applicant("telegram", "701", "王芳")
-    app = await storage.create_application(applicant.id, criteria.id, criteria.version)
-    await storage.update_application(app.id, status="active", step="q:1.1a")
-    await storage.append_answer(app.id, "1.1a", METHOD_ONLY)
-    for question, text in NO_BENCHMARK.items():
-        await storage.append_answer(app.id, question, text)
-    link = await OfficeStore(storage).new_link(BOSS)
-    async with browser(desk) as session:
-        await session.get(f"/office/in/{link}")
-        page = await (await session.get(f"/office/applicants/{applicant.id}")).text()
+    wang = await applicant_with(storage, criteria, "701", "王芳", {"1.1a": METHOD_ONLY, **NO_BENCHMARK})
+    page = await desk_page(desk, storage, f"/office/applicants/{wang}")
     assert "评审视角自查" in page and say("coach_desk_note") in page
     assert "还缺：学习、整合" in page and '<a href="#q-1.1a">1.1 卓越意识</a>' in page
     assert page.count(say("coach_desk_unanswered")) == 16 - 4  # 1.1, 7.1, 7.2, 7.3 have answers
 
 
 async def test_an_automatic_reminder_names_what_to_add(storage: Storage, db_path, criteria) -> None:
-    applicant = await storage.applicant("telegram", "801", "李雷")
-    app = await storage.create_application(applicant.id, criteria.id, criteria.version)
-    await storage.update_application(app.id, status="active", step="q:7.1c")
-    await storage.set_profile_value(app.id, "name", "李雷", None)
-    for question, text in NO_BENCHMARK.items():
-        await storage.append_answer(app.id, question, text)
+    await applicant_with(storage, criteria, "801", "李雷", NO_BENCHMARK)
     deadline = datetime(2026, 12, 31, 17, 0, tzinfo=TZ)
     queued = await queue_automatic(storage, criteria, ReminderPolicy(TZ), deadline,
                                    datetime(2026, 12, 24, 10, 0, tzinfo=TZ))
@@ -127,15 +132,8 @@ async def test_an_automatic_reminder_names_what_to_add(storage: Storage, db_path
 
 
 async def test_the_office_previews_a_reminder_with_the_gap_it_will_name(desk, storage, criteria) -> None:
-    applicant = await storage.applicant("telegram", "702", "赵敏")
-    app = await storage.create_application(applicant.id, criteria.id, criteria.version)
-    await storage.update_application(app.id, status="active", step="q:7.1c")
-    for question, text in NO_BENCHMARK.items():
-        await storage.append_answer(app.id, question, text)
-    link = await OfficeStore(storage).new_link(BOSS)
-    async with browser(desk) as session:
-        await session.get(f"/office/in/{link}")
-        page = await (await session.get(f"/office/remind?audience=one:{applicant.id}")).text()
+    zhao = await applicant_with(storage, criteria, "702", "赵敏", NO_BENCHMARK)
+    page = await desk_page(desk, storage, f"/office/remind?audience=one:{zhao}")
     assert "3 题缺少与标杆或同行的对比" in page
 
 
