@@ -255,8 +255,8 @@ def _then_and_now(reading: Reading, match: re.Match[str]) -> bool:
     numeral = _patterns()["numeral"]
     if clause is None or clause.end - match.end() > 40:
         return False
-    if not numeral.search(reading.text, match.end(), clause.end) and not _LEVEL_WORD.search(reading.text, match.end(),
-                                                                                            clause.end):
+    then = (match.end(), clause.end)
+    if not numeral.search(reading.text, *then) and not _LEVEL_WORD.search(reading.text, *then):
         return False
     later = _patterns()["later"].search(reading.text, clause.end, min(len(reading.text), clause.end + 40))
     if later is None:
