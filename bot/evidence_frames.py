@@ -59,8 +59,10 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "negated_after": re.compile(_NOT_END + r"{0,14}" + alternation("negations_after")),
         "plan": re.compile(alternation("plans")),
         # 近三年都在98%以上, 每年提高一个多百分点, 连续三次第一名: one value for every period.
+        # Not 月均/人均/平均 (an average is one value): 均 there is no "each".
         "every_period": re.compile(
-            alternation("every_period") + rf"|每年(?=[^,，;；。]{{0,6}}?(?:{rising}|[0-9一二两三四五六七八九十]))"
+            alternation("every_period") + r"|(?<![月年日人平周季户台])均"
+            + rf"|每年(?=[^,，;；。]{{0,6}}?(?:{rising}|[0-9一二两三四五六七八九十]))"
             r"|连续[0-9一二两三四五六七八九十]{1,3}(?:次|届|年)"),
         # 由/从 …到: not 由于, 从而, 从事, 从来, 从不…
         "from_to": re.compile(r"[由从](?!于|此|而|事|来|不|未|没|小|头|中|容|前)" + _NOT_END + r"{1,30}?(?:到|至|为)"),
@@ -69,7 +71,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             rf"(?:同比|环比)|(?:较|比|相比|对比|相较|对照)(?:于)?\s*+(?:自己|本人|我)?的?\s*+(?:{earlier}|{year})"
             rf"|(?:与|跟|和|同)\s*+(?:自己|本人|我)?的?\s*+(?:{earlier}|{year}){_NOT_END}{{0,16}}?{compared}"),
         "self_frame": re.compile(rf"(?:跟|和|与|同)\s*+(?:我)?自己{_NOT_END}{{0,8}}?{compared}"),
-        "earlier": re.compile(earlier),
+        "earlier": re.compile(earlier + r"|刚[\u4e00-\u9fff]{1,4}?(?:时|的时候|那会儿|那几年|那年)"),
         "later": re.compile(alternation("later_points")),
         "numeral": re.compile(r"[0-9零〇一二两三四五六七八九十百千万]"),
         # 在N名…中 (not inside 现在, 正在), and 公司技术员平均: a group, or its average.
@@ -98,7 +100,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             rf"(?:是|为|才|只有|在|大概|约){_NOT_END}{{0,6}}?[0-9一二两三四五六七八九十]"),
         # 以前合格率低，现在高多了; 原来一个月返工十几次，现在基本没有了: a change said in words.
         "changed_now": re.compile(r"多了|少了|高了|低了|好了|快了|短了|长了|强了|没有了|没了|为零|清零|高多了|好多了|"
-                                  r"强多了|提高|提升|下降|降低|减少|增加|翻"),
+                                  r"强多了|提高|提升|下降|降低|减少|增加|翻|基本没有|不再|没有[^,，;；。]{1,4}了"),
         "claim": re.compile(alternation("credentials", "honours")  # and a prize: 技能大赛第一名
                             + rf"|(?:大赛|比赛|竞赛|比武|评比|技能赛){_NOT_END}{{0,6}}?"
                             r"(?:第[一二三1-3]名|冠军|亚军|季军)"),
@@ -109,14 +111,17 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "denied": re.compile(alternation("claim_denied") + _NOT_END + r"{0,10}$"),
         "training": re.compile(r"的?(?:培训|课程|学习班|考试|辅导|网课|报名|论文|教材|审核|工作|咨询|机构)"),
         # The company's certification, or someone else's prize: 协助公司通过ISO 9001认证, 我的徒弟获得一等奖.
-        "not_mine": re.compile(
-            rf"(?:公司|企业|单位|工厂|体系|产品|ISO|IATF|徒弟|学生|学员|组员|同事|队员){_NOT_END}{{0,12}}$"),
+        "not_mine": re.compile(  # 在公司获评 is one's own: 在 makes 公司 a place, not who won
+            rf"(?<![在为从到])(?:公司|企业|单位|工厂|体系|产品|徒弟|学生|学员|组员|同事|队员){_NOT_END}{{0,12}}$"),
+        # 去年已经拿到了安全员C证, 考了个焊工证: a licence named by what it is.
+        "licence": re.compile(
+            rf"(?:拿到了?|取得了?|考了个?|考取了?|考到了?|获得了?|拿了个?){_NOT_END}{{0,8}}?证(?![明实据件])"),
         # 证书也还没拿到: a claim undone after it.
         "denied_after": re.compile(
-            rf"{_NOT_END}{{0,6}}?(?:没|未|还没|尚未){_NOT_END}{{0,4}}?(?:拿到|取得|获得|下来|考过|通过|批|授权|评上|选上|出成绩)"
+            rf"{_NOT_END}{{0,6}}?(?:没|未|还没|尚未){_NOT_END}{{0,4}}?(?:拿到|取得|获得|下来|考过|通过|批|授权|评上|选上|出成绩|出结果)"
             rf"|{_NOT_END}{{0,4}}?(?:还在考|正在考|在备考|还没考|还在学|正在学|还在办|没过|落选)"
             # 考了二级建造师，还没出成绩: undone in the very next clause
-            r"|[,，]\s*+(?:但|可是|不过)?\s*+(?:还|目前|现在|证书)?(?:没|未)(?:出成绩|拿到|取得|通过|考过|下来|批|发)"
+            r"|[,，]\s*+(?:但|可是|不过)?\s*+(?:还|目前|现在|证书)?(?:没|未)(?:出成绩|出结果|拿到|取得|通过|考过|下来|批|发)"
             r"|\s*+也?(?:没有|没|无)(?=[\s,，。;；!！?？]|$)"),
     }
 
@@ -231,8 +236,13 @@ def compares_with_own_past(reading: Reading) -> bool:
     for match in _first(patterns["earlier"].finditer(text)):
         if _then_and_now(reading, match):
             return True
-    # 2023年返修率1.8%，2024年降到0.9%: one measure with a value at two times compares them.
-    return any(len(keys) >= 2 for keys in dated_values(reading).values())
+    # 2023年返修率1.8%，2024年降到0.9%: one measure with a value at two named times compares them
+    # (近三年共9项…2项 is two totals over one span, not two times).
+    return any(sum(1 for key in keys if not _synthetic(key)) >= 2 for keys in dated_values(reading).values())
+
+
+def _synthetic(key: object) -> bool:
+    return isinstance(key, tuple) and key[0] in ("span", "more")
 
 
 def _from_to_is_change(reading: Reading, match: re.Match[str]) -> bool:
@@ -336,9 +346,12 @@ def claims_a_certificate(reading: Reading) -> bool:
         if patterns["training"].match(text, match.end()) or patterns["denied_after"].match(text, match.end()):
             continue  # 绿带培训, 职称考试: learning it; 证书也还没拿到
         clause = at(reading.clauses, match.start())
-        if clause and match.group() in _SHARED_WORDS and patterns["not_mine"].search(text, clause.start, match.start()):
+        if clause and patterns["not_mine"].search(text, clause.start, match.start()):
             continue
         if not _denied(reading, match.start()):
+            return True
+    for match in _first(patterns["licence"].finditer(text)):
+        if not _denied(reading, match.start()) and not patterns["denied_after"].match(text, match.end()):
             return True
     for match in _first(patterns["patent"].finditer(text)):
         clause = at(reading.clauses, match.start())
@@ -354,11 +367,6 @@ def claims_a_certificate(reading: Reading) -> bool:
             if counted and not pending and not _denied(reading, granted.start()):
                 return True
     return False
-
-
-# Words that name a company's or someone else's achievement as readily as one's own.
-_SHARED_WORDS = frozenset({"认证", "一等奖", "二等奖", "三等奖", "特等奖", "获奖", "奖项", "荣誉", "称号", "技师",
-                           "高级工", "荣获", "获评", "被评为", "评为", "授予", "金奖", "银奖", "铜奖", "表彰"})
 
 
 def _denied(reading: Reading, start: int) -> bool:

@@ -174,6 +174,7 @@ _PERIOD = re.compile(
     rf"|{_SHORT_YEAR}(?:\s*+年度?)?)"
     r"|(?P<relative>大前年|前年|去年|上一年度?|上年度?|今年|本年度?)"
     r"|(?P<quarter>第?[一二三四1-4]季度|Q[1-4](?![0-9])|[上下]半年)"
+    r"|(?P<months>(?<![0-9])(?P<m1>1[0-2]|[1-9])\s*+月?\s*+[到至—\-~]\s*+(?P<m2>1[0-2]|[1-9])\s*+月份?)"
     r"|(?P<month>(?<![0-9\-—~至到])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*+月份?"
     r"(?!\s*+[0-9]{1,2}\s*+[日号])(?![—\-~至到]))"
     rf"|(?P<span>(?:近|连续|最近|过去|这|前|连着)\s*+(?<![0-9])(?P<n>{_SPAN_COUNT})\s*+个?年"
@@ -215,6 +216,11 @@ def periods(text: str) -> list[Period]:
             keys = (_year(re.sub(r"\D", "", match["year"]) or re.sub(r"[年度\s]", "", match["year"])),)
         elif match["relative"]:
             keys = (("relative", _RELATIVE_YEAR[match["relative"]]),)
+        elif match["months"]:  # 1到6月: six months
+            first, last = int(match["m1"]), int(match["m2"])
+            if not 0 < last - first < 12:
+                continue
+            keys = tuple(("month", month) for month in range(first, last + 1))
         elif match["month"]:
             keys = (("month", count_of(re.sub(r"[月份\s]", "", match["month"]))),)
         elif match["quarter"]:
