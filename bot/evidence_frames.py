@@ -101,9 +101,10 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         # 以前合格率低，现在高多了; 原来一个月返工十几次，现在基本没有了: a change said in words.
         "changed_now": re.compile(r"多了|少了|高了|低了|好了|快了|短了|长了|强了|没有了|没了|为零|清零|高多了|好多了|"
                                   r"强多了|提高|提升|下降|降低|减少|增加|翻|基本没有|不再|没有[^,，;；。]{1,4}了"),
-        "claim": re.compile(alternation("credentials", "honours")  # and a prize: 技能大赛第一名
+        "claim": re.compile(alternation("credentials", "honours")  # and a prize: 技能大赛第一名, 评了个技术革新奖
                             + rf"|(?:大赛|比赛|竞赛|比武|评比|技能赛){_NOT_END}{{0,6}}?"
-                            r"(?:第[一二三1-3]名|冠军|亚军|季军)"),
+                            r"(?:第[一二三1-3]名|冠军|亚军|季军)"
+                            rf"|(?:评了个?|评上了?|获了个?|得了个?){_NOT_END}{{0,10}}?奖(?![金励品惩])"),
         "patent": re.compile(alternation("patents")),
         "counted_patent": re.compile(r"[0-9一二两三四五六七八九十几]{1,3}\s*+[项个件][^,，;；。!！?？\n]{0,6}?专利"),
         "granted": re.compile(alternation("granted")),
@@ -112,7 +113,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "training": re.compile(r"的?(?:培训|课程|学习班|考试|辅导|网课|报名|论文|教材|审核|工作|咨询|机构)"),
         # The company's certification, or someone else's prize: 协助公司通过ISO 9001认证, 我的徒弟获得一等奖.
         "not_mine": re.compile(  # 在公司获评 is one's own: 在 makes 公司 a place, not who won
-            rf"(?<![在为从到])(?:公司|企业|单位|工厂|体系|产品|徒弟|学生|学员|组员|同事|队员){_NOT_END}{{0,12}}$"),
+            rf"(?<![在为从到])(?:公司|企业|单位|工厂|体系|产品|徒弟|学生|学员|组员|同事|队员){_NOT_END}{{0,20}}$"),
         # 去年已经拿到了安全员C证, 考了个焊工证: a licence named by what it is.
         "licence": re.compile(
             rf"(?:拿到了?|取得了?|考了个?|考取了?|考到了?|获得了?|拿了个?){_NOT_END}{{0,8}}?证(?![明实据件])"),
@@ -120,8 +121,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "denied_after": re.compile(
             rf"{_NOT_END}{{0,6}}?(?:没|未|还没|尚未){_NOT_END}{{0,4}}?(?:拿到|取得|获得|下来|考过|通过|批|授权|评上|选上|出成绩|出结果)"
             rf"|{_NOT_END}{{0,4}}?(?:还在考|正在考|在备考|还没考|还在学|正在学|还在办|没过|落选)"
-            # 考了二级建造师，还没出成绩: undone in the very next clause
-            r"|[,，]\s*+(?:但|可是|不过)?\s*+(?:还|目前|现在|证书)?(?:没|未)(?:出成绩|出结果|拿到|取得|通过|考过|下来|批|发)"
+            # 考了二级建造师，还没出成绩; 二级建造师考了，今年的成绩还没出: undone in the very next clause
+            rf"|{_NOT_END}{{0,4}}?[,，]\s*+(?:但|可是|不过)?{_NOT_END}{{0,8}}?(?:还|目前|现在)?(?:没|未)"
+            r"(?:出成绩|出结果|出|拿到|取得|通过|考过|下来|批|发)"
             r"|\s*+也?(?:没有|没|无)(?=[\s,，。;；!！?？]|$)"),
     }
 

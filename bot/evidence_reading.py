@@ -171,7 +171,9 @@ _PERIOD = re.compile(
     rf"(?P<to>{_YEAR}|{_CN_YEAR})(?![0-9])\s*+(?:年度?)?"
     rf"|{_NOT_TENURE}(?P<from2>{_SHORT})\s*+年?\s*+(?:[—\-–~至到]|——)\s*+(?P<to2>{_SHORT})\s*+年)"
     rf"|(?P<year>(?<![0-9.])(?:{_YEAR}(?![0-9])(?=\s*+(?:年|[、,，和及与]\s*+{_YEAR}))|{_CN_YEAR}(?=年))(?:\s*+年度?)?"
-    rf"|{_SHORT_YEAR}(?:\s*+年度?)?)"
+    rf"|{_SHORT_YEAR}(?:\s*+年度?)?"
+    # 二二年, 二三年: 2022, 2023, as people say them (not 十二年, nor 一二年)
+    rf"|(?<![{CN_DIGITS}])二[〇零一二三四五六七八九](?=年(?!来|里|间|以来|多|左右|了))年度?)"
     r"|(?P<relative>大前年|前年|去年|上一年度?|上年度?|今年|本年度?)"
     r"|(?P<quarter>第?[一二三四1-4]季度|Q[1-4](?![0-9])|[上下]半年)"
     r"|(?P<months>(?<![0-9])(?P<m1>1[0-2]|[1-9])\s*+月?\s*+[到至—\-~]\s*+(?P<m2>1[0-2]|[1-9])\s*+月份?)"
@@ -199,7 +201,8 @@ class Period:
 def _year(value: str) -> int:
     if value.isdigit():
         return int(value) + (2000 if len(value) <= 2 else 0)  # 22年 is 2022
-    return chinese_number(value) or 0
+    number = chinese_number(value) or 0
+    return number + (2000 if len(value) == 2 else 0)  # 二二年 is 2022
 
 
 def periods(text: str) -> list[Period]:
@@ -213,7 +216,8 @@ def periods(text: str) -> list[Period]:
                 continue
             keys: tuple[object, ...] = tuple(range(first, last + 1))
         elif match["year"]:
-            keys = (_year(re.sub(r"\D", "", match["year"]) or re.sub(r"[年度\s]", "", match["year"])),)
+            written = re.sub(r"[年度\s]", "", match["year"])
+            keys = (_year(re.sub(r"\D", "", written) or written),)
         elif match["relative"]:
             keys = (("relative", _RELATIVE_YEAR[match["relative"]]),)
         elif match["months"]:  # 1到6月: six months
