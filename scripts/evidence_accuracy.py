@@ -1,6 +1,6 @@
 """Accuracy, precision and recall of the evidence checks on the labelled sets.
 
-    .venv/bin/python scripts/evidence_accuracy.py              # the development and the held-out set
+    .venv/bin/python scripts/evidence_accuracy.py              # the development and the held-out sets
     .venv/bin/python scripts/evidence_accuracy.py FILE ...     # these files, as one set
     .venv/bin/python scripts/evidence_accuracy.py --quiet      # the tables only, no differences
 
@@ -26,7 +26,9 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # Each written from tests/data/evidence_labelling.md by someone who had not read the checker.
 DEVELOPMENT = [DATA / f"evidence_cases{part}.yaml"
                for part in ("", "_misses", "_people", "_phone", "_formal", "_review", "_second", "_third")]
-HELD_OUT = [DATA / "evidence_holdout.yaml"]
+# Written after the checker, never tuned on: the first after its first version, the fourth after its
+# last (the second and third were scored once, then read and folded into the development set).
+HELD_OUT = [DATA / "evidence_holdout.yaml", DATA / "evidence_holdout_fourth.yaml"]
 # What issue #17 asks of the held-out set.
 TARGET_ACCURACY = 0.97
 TARGET_PER_CODE = 0.90
@@ -115,8 +117,11 @@ def main(argv: list[str]) -> int:
         return 0 if measure(files, quiet) else 1
     print("== development set (tuned on) ==")
     measure(DEVELOPMENT, quiet)
-    print("== held-out set (not tuned on) ==")
-    return 0 if measure(HELD_OUT, quiet) else 1
+    met = True
+    for path in HELD_OUT:
+        print(f"== held-out set {path.name} (not tuned on) ==")
+        met = measure([path], quiet) and met
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
