@@ -1,12 +1,14 @@
 """Coaching that names the gap: each item read as an assessor reads it, in GB/T 19580's terms.
 
-A process item (1.1 … 6.2) is read for 方法, 展开, 学习 and 整合; a results item (7.1 … 7.4) for 水平,
-趋势, 对比 and 整合. Each dimension is how strongly the item's answers show it, from 0 to 1: the
-share of its questions that show it (水平, the process dimensions), or whether any answer does
-(趋势, 对比 half for one's past and half for a benchmark). The band is where an assessor would start
-looking, in Baldrige's way; it is shown as a self-check, never as a score.
+A process item (1.1 … 6.2) is read for 方法, 展开, 学习 and 整合; a results item (7.1 … 7.4) for what
+its questions' evidence checks ask (水平, 趋势, 对比, 证明) and 整合. Each dimension is how strongly the
+item's answers show it, from 0 to 1: the share of its questions that show it (水平, 方法, 展开, 学习;
+an answer too short to show much counts half), or whether any answer does (趋势, 整合; 对比 half for
+one's past and half for a benchmark). The band is where an assessor would start looking, in
+Baldrige's way; it is shown as a self-check, never as a score. It reads words, not merit.
 
-Pure functions of the criteria and the answers: the review, the desk and the reminders use them.
+Pure functions of the criteria, the answers and their files' counts: the review, the desk and the
+reminders use them.
 """
 
 from __future__ import annotations
