@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from bot.files import default_data_dir
 from bot.mail import SmtpConfig, SmtpUrlError, masked_url, parse_smtp_url, plausible_address
 from bot.reminders import ReminderPolicy, parse_deadline
 from bot.wording import say
+
+# AWARD_SEND_RATE=unlimited: no overall pace (Telegram's per-chat pace, AWARD_CHAT_RATE, still holds).
+UNLIMITED = frozenset({"unlimited", "none", "不限"})
 
 # A good value of each setting that is checked: shown beside a bad one, so the fix can be copied.
 EXAMPLES: dict[str, str] = {
@@ -84,7 +88,8 @@ class Settings(BaseSettings):
     remind_days: str = Field(default="7,3,1", alias="AWARD_REMIND_DAYS")
     inactive_days: int = Field(default=7, ge=1, le=365, alias="AWARD_INACTIVE_DAYS")
     quiet_hours: str = Field(default="21:00-08:00", alias="AWARD_QUIET_HOURS")
-    send_rate: float = Field(default=30.0, gt=0, le=30, alias="AWARD_SEND_RATE")
+    # Messages a second, replies and reminders together; math.inf ("unlimited") for no overall pace.
+    send_rate: float = Field(default=30.0, gt=0, alias="AWARD_SEND_RATE")
     chat_rate: float = Field(default=1.0, gt=0, le=100, alias="AWARD_CHAT_RATE")
     reminder_check_seconds: int = Field(default=600, ge=10, alias="AWARD_REMINDER_CHECK_SECONDS")
     log_level: str = Field(default="INFO", alias="AWARD_LOG_LEVEL")
@@ -98,6 +103,15 @@ class Settings(BaseSettings):
     # Empty: no e-mail. Set: reminders and 退回修改 notices also go to the 申报表's e-mail address.
     smtp_url: str = Field(default="", alias="AWARD_SMTP_URL")
     smtp_from: str = Field(default="", alias="AWARD_SMTP_FROM")
+
+    @field_validator("send_rate", mode="before")
+    @classmethod
+    def _send_rate(cls, value: object) -> object:
+        # Telegram's own limit is about 30 a second; paid broadcasts and a local Bot API server that
+        # paces itself allow more. "unlimited" switches the overall pace off (a benchmark, a proxy).
+        if isinstance(value, str) and value.strip().lower() in UNLIMITED:
+            return math.inf
+        return value
 
     @field_validator("remind_days")
     @classmethod

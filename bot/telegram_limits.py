@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
@@ -101,7 +102,10 @@ class PacedLimiter(AIORateLimiter):
     """
 
     def __init__(self, rate: float, per_chat_rate: float = 1.0) -> None:
-        super().__init__(overall_max_rate=1, overall_time_period=1 / (rate * RATE_HEADROOM), max_retries=0)
+        # rate math.inf (AWARD_SEND_RATE=unlimited): PTB applies no overall limit when the rate is 0.
+        paced = math.isfinite(rate)
+        super().__init__(overall_max_rate=1 if paced else 0,
+                         overall_time_period=1 / (rate * RATE_HEADROOM) if paced else 0, max_retries=0)
         self._per_chat_period = CHAT_BURST / (per_chat_rate * RATE_HEADROOM)
         self._chats: dict[Any, AsyncLimiter] = {}
 

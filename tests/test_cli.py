@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 import os
 import sqlite3
 import tempfile
@@ -14,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from bot.cli import main
 from bot.config import EXAMPLES, Settings
@@ -76,7 +78,7 @@ BAD = {
     "AWARD_QUIET_HOURS": "9pm-8am",
     "AWARD_REMIND_DAYS": "7,3,0",
     "AWARD_COORDINATORS": "123456789,@wang_office",
-    "AWARD_SEND_RATE": "100",
+    "AWARD_SEND_RATE": "0",
     "AWARD_CHAT_RATE": "fast",
     "AWARD_INACTIVE_DAYS": "一周",
     "AWARD_REMINDER_CHECK_SECONDS": "5",
@@ -126,6 +128,16 @@ def test_every_checked_setting_has_an_example_and_every_example_is_accepted() ->
     checked |= {Settings.model_fields[field].alias for field in validated}
     assert checked == set(EXAMPLES)
     Settings(**EXAMPLES)  # the examples are good values
+
+
+def test_the_send_rate_goes_above_telegram_s_30_or_off_on_purpose() -> None:
+    # Paid broadcasts allow up to 1,000 a second; a benchmark or a pacing proxy wants none at all.
+    assert Settings(AWARD_SEND_RATE="100").send_rate == 100
+    assert Settings(AWARD_SEND_RATE="unlimited").send_rate == math.inf
+    assert Settings(AWARD_SEND_RATE=" Unlimited ").send_rate == math.inf
+    for wrong in ("0", "-5", "fast"):
+        with pytest.raises(ValidationError):
+            Settings(AWARD_SEND_RATE=wrong)
 
 
 # -- 2. --db for the office's verbs -----------------------------------------------------------------

@@ -8,6 +8,7 @@ fast: the server allows one message per 0.04 s, and the bot paces chats at 25 a 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -141,3 +142,23 @@ async def test_the_limiter_paces_each_chat_and_lets_other_chats_through() -> Non
     # A tap's answer is not a message: never held back by the chat's pace.
     await limiter.process_request(send, ("a",), {}, "answerCallbackQuery", {"callback_query_id": "1"}, None)
     assert sent[-1][1] - start < to_a[-1] + 0.05
+
+
+async def test_an_unlimited_send_rate_holds_nothing_back_but_each_chat_s_own_pace() -> None:
+    # AWARD_SEND_RATE=unlimited: 300 chats answered at once (paced at 30 a second they would take 10 s),
+    # while one chat is still held to its own pace.
+    limiter = PacedLimiter(rate=math.inf, per_chat_rate=20)
+    sent: list[tuple[str, float]] = []
+
+    async def send(chat: str) -> bool:
+        sent.append((chat, time.monotonic()))
+        return True
+
+    start = time.monotonic()
+    await asyncio.gather(*[limiter.process_request(send, (str(n),), {}, "sendMessage", {"chat_id": str(n)}, None)
+                           for n in range(300)])
+    assert len(sent) == 300 and sent[-1][1] - start < 1.0
+    await asyncio.gather(*[limiter.process_request(send, ("a",), {}, "sendMessage", {"chat_id": "a"}, None)
+                           for _ in range(6)])
+    to_a = [at for chat, at in sent if chat == "a"]
+    assert to_a[-1] - to_a[0] >= 3 / 20
