@@ -27,7 +27,7 @@ from bot.flows.interview import Interview
 from bot.flows.router import Router
 from bot.instance import AlreadyRunning, InstanceLock
 from bot.mail import EMAIL
-from bot.pdf import PdfConverter
+from bot.pdf_server import PdfServer
 from bot.reminders import (
     current_deadline,
     queue_automatic,
@@ -171,7 +171,8 @@ def office_ids(settings: Settings) -> list[str]:
 
 def make_flows(settings: Settings, storage: Storage, criteria: Criteria) -> Router:
     """The interview and the award office's side, wired as configured."""
-    pdf = PdfConverter.find(settings.libreoffice_profile) if settings.pdf else None
+    # One LibreOffice kept running for the PDFs (where python3-uno is installed); else one a PDF.
+    pdf = PdfServer.find(settings.libreoffice_profile) if settings.pdf else None
     coordinators = Coordinators.parse(settings.coordinators)
     interview = Interview(storage, criteria, timezone=settings.timezone, data_dir=settings.files,
                           template=settings.template, pdf=pdf, coordinators=coordinators)

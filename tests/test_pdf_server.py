@@ -1,0 +1,117 @@
+"""One LibreOffice kept running for the bot's PDFs (#18): reused, restarted when it dies or hangs.
+
+.ci/run installs python3-uno (LibreOffice's UNO bridge for the system Python) beside LibreOffice;
+in CI a missing one is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.answers_file import load_answers_file
+from bot.criteria import load_criteria
+from bot.document import render_application
+from bot.pdf import PdfConverter, find_soffice
+from bot.pdf_server import PIDFILE, PdfServer, uno_python
+from tests.conftest import ROOT
+from tests.test_pdf import page_texts
+
+if (find_soffice() is None or uno_python() is None) and os.environ.get("CI") != "true":
+    pytest.skip("LibreOffice or python3-uno is not installed", allow_module_level=True)
+
+SAMPLE = ROOT / "examples" / "answers.sample.json"
+
+
+def running_in(group: int) -> list[int]:
+    """The processes of this process group still running (a killed one may linger as a zombie)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def docx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    criteria = load_criteria()
+    sample = load_answers_file(SAMPLE, criteria, today=date.today())
+    path = tmp_path_factory.mktemp("document") / "申报书.docx"
+    render_application(criteria, sample.profile, sample.answers, path, day=date(2026, 11, 20),
+                       attachments=sample.attachments)
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[PdfServer]:
+    found = PdfServer.find(tmp_path / "libreoffice", timeout=20)
+    assert isinstance(found, PdfServer), "python3-uno is not installed"
+    yield found
+    found.close()
+
+
+def test_each_pdf_after_the_first_comes_from_the_same_running_libreoffice(server, docx, tmp_path) -> None:
+    for n in range(3):
+        server.convert(docx, tmp_path / f"{n}.pdf")
+    assert server.started == 1 and server.pid is not None
+    pages = page_texts(tmp_path / "2.pdf")
+    # The table of contents was refreshed, as the one-off macro does: its lines end in page numbers.
+    assert "目录" in pages[1] and "一、申报表" in pages[1] and "陈海涛" in "".join(pages)
+    assert (tmp_path / "0.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_libreoffice_that_died_is_started_again(server, docx, tmp_path) -> None:
+    server.convert(docx, tmp_path / "before.pdf")
+    os.killpg(server.pid, signal.SIGKILL)
+    time.sleep(0.2)
+    server.convert(docx, tmp_path / "after.pdf")
+    assert server.started == 2 and (tmp_path / "after.pdf").stat().st_size > 10_000
+
+
+def test_a_hung_libreoffice_is_replaced_and_the_conversion_tried_once_more(docx, tmp_path) -> None:
+    server = PdfServer.find(tmp_path / "libreoffice", timeout=5)
+    assert isinstance(server, PdfServer)
+    try:
+        server.convert(docx, tmp_path / "before.pdf")
+        hung = server.pid
+        assert hung is not None
+        os.killpg(hung, signal.SIGSTOP)  # alive, answering nothing
+        server.convert(docx, tmp_path / "after.pdf")
+        assert server.started == 2 and server.pid != hung and (tmp_path / "after.pdf").exists()
+        assert not running_in(hung)  # the hung one is gone, not left behind
+    finally:
+        server.close()
+
+
+def test_a_libreoffice_left_by_a_killed_bot_is_ended_at_the_next_start(docx, tmp_path) -> None:
+    first = PdfServer.find(tmp_path / "libreoffice", timeout=20)
+    assert isinstance(first, PdfServer)
+    first.convert(docx, tmp_path / "one.pdf")
+    orphan = first.pid
+    assert orphan is not None and (tmp_path / "libreoffice" / "server" / PIDFILE).exists()
+    first._office = None  # as after SIGKILL of the bot: nobody stops it
+    second = PdfServer.find(tmp_path / "libreoffice", timeout=20)
+    assert isinstance(second, PdfServer)
+    try:
+        second.convert(docx, tmp_path / "two.pdf")
+        time.sleep(0.2)
+        assert not running_in(orphan)
+    finally:
+        second.close()
+
+
+def test_without_the_uno_bridge_each_pdf_starts_libreoffice_afresh(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr("bot.pdf_server.SYSTEM_PYTHON", "/bin/false")
+    monkeypatch.setattr("bot.pdf_server.uno_python", lambda python="/bin/false": None)
+    found = PdfServer.find(tmp_path / "libreoffice")
+    assert type(found) is PdfConverter
