@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,25 +26,38 @@ from bot.pdf import FONTS_CONF, PdfConverter, PdfError, find_soffice
 log = logging.getLogger(__name__)
 
 UNO_EXPORT = Path(__file__).with_name("uno_export.py")
-PIDFILE = "office.pid"  # the running LibreOffice's process group, for the next start to end
+PIDFILE = "office.pid"  # the bot's pid and its LibreOffice's process group, for a later start to end
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def _kill_left_over(pidfile: Path) -> None:
-    """A bot killed with SIGKILL leaves its LibreOffice running (in a session of its own): end it."""
+def _end_left_over(profiles: Path) -> None:
+    """A bot killed with SIGKILL leaves its LibreOffice running (in a session of its own): end those
+    whose bot is gone. Each bot process has its own (server-PID): `award-bot run` and `award-bot web`
+    side by side each keep theirs."""
+    for pidfile in profiles.glob(f"server-*/{PIDFILE}"):
+        try:
+            owner, group = (int(part) for part in pidfile.read_text(encoding="utf-8").split())
+        except (OSError, ValueError):
+            continue
+        if owner == os.getpid() or _alive(owner):
+            continue
+        try:
+            # Only if that process is still a LibreOffice: the number may have gone to another process.
+            if b"office" in Path(f"/proc/{group}/cmdline").read_bytes():
+                os.killpg(group, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
+        shutil.rmtree(pidfile.parent, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
     try:
-        group = int(pidfile.read_text(encoding="utf-8"))
-        # Only if that process is still a LibreOffice: the number may have gone to another process.
-        still_office = b"office" in Path(f"/proc/{group}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        still_office = False
-    pidfile.unlink(missing_ok=True)
-    if not still_office:
-        return
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def uno_python(python: str = SYSTEM_PYTHON) -> str | None:
@@ -111,10 +125,12 @@ class PdfServer(PdfConverter):
 
     def _start(self) -> None:
         self._stop()
-        profile = self.profile_dir / "server"  # not the one-off converter's: it would hand its work here
+        # Not the one-off converter's profile, nor another bot process's: LibreOffice hands a start on
+        # a profile in use to the LibreOffice already running on it.
+        _end_left_over(self.profile_dir)
+        profile = self.profile_dir / f"server-{os.getpid()}"
         scratch = profile / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
-        _kill_left_over(profile / PIDFILE)
         with socket.socket() as probe:  # a free port on this machine for LibreOffice to listen on
             probe.bind(("127.0.0.1", 0))
             self._port = probe.getsockname()[1]
@@ -126,7 +142,7 @@ class PdfServer(PdfConverter):
         self._office = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
         self.started += 1
-        (profile / PIDFILE).write_text(str(self._office.pid), encoding="utf-8")
+        (profile / PIDFILE).write_text(f"{os.getpid()} {self._office.pid}", encoding="utf-8")
         self._uno()  # until it answers
 
     def _uno(self, *paths: str) -> None:

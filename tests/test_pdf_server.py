@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -98,14 +100,18 @@ def test_a_libreoffice_left_by_a_killed_bot_is_ended_at_the_next_start(docx, tmp
     assert isinstance(first, PdfServer)
     first.convert(docx, tmp_path / "one.pdf")
     orphan = first.pid
-    assert orphan is not None and (tmp_path / "libreoffice" / "server" / PIDFILE).exists()
-    first._office = None  # as after SIGKILL of the bot: nobody stops it
+    [pidfile] = (tmp_path / "libreoffice").glob(f"server-*/{PIDFILE}")
+    # As after SIGKILL of the bot: nobody stops its LibreOffice, and its process is gone.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    pidfile.write_text(f"{gone.pid} {orphan}", encoding="utf-8")
+    first._office = None
     second = PdfServer.find(tmp_path / "libreoffice", timeout=20)
     assert isinstance(second, PdfServer)
     try:
         second.convert(docx, tmp_path / "two.pdf")
         time.sleep(0.2)
-        assert not running_in(orphan)
+        assert not running_in(orphan) and pidfile.read_text().split()[1] != str(orphan)
     finally:
         second.close()
 
@@ -115,3 +121,21 @@ def test_without_the_uno_bridge_each_pdf_starts_libreoffice_afresh(monkeypatch, 
     monkeypatch.setattr("bot.pdf_server.uno_python", lambda python="/bin/false": None)
     found = PdfServer.find(tmp_path / "libreoffice")
     assert type(found) is PdfConverter
+
+
+def test_two_bot_processes_each_keep_their_own_libreoffice(docx, tmp_path) -> None:
+    # award-bot run and award-bot web side by side: neither ends nor borrows the other's LibreOffice.
+    ours = PdfServer.find(tmp_path / "libreoffice", timeout=20)
+    assert isinstance(ours, PdfServer)
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from bot.pdf_server import PdfServer; "
+        f"s = PdfServer.find(Path({str(tmp_path / 'libreoffice')!r})); s.convert(Path({str(docx)!r}), "
+        f"Path({str(tmp_path / 'other.pdf')!r})); print(s.pid, flush=True); sys.stdin.read()")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, text=True)
+    try:
+        theirs = int(other.stdout.readline())  # type: ignore[union-attr]
+        ours.convert(docx, tmp_path / "ours.pdf")
+        assert ours.pid != theirs and running_in(theirs) and (tmp_path / "other.pdf").exists()
+    finally:
+        other.communicate("")
+        ours.close()
