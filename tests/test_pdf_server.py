@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -54,45 +53,33 @@ def docx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[PdfServer]:
-    found = PdfServer.find(tmp_path / "libreoffice", timeout=20)
-    assert isinstance(found, PdfServer), "python3-uno is not installed"
-    yield found
-    found.close()
-
-
-def test_each_pdf_after_the_first_comes_from_the_same_running_libreoffice(server, docx, tmp_path) -> None:
-    for n in range(3):
-        server.convert(docx, tmp_path / f"{n}.pdf")
-    assert server.started == 1 and server.pid is not None
-    pages = page_texts(tmp_path / "2.pdf")
-    # The table of contents was refreshed, as the one-off macro does: its lines end in page numbers.
-    assert "目录" in pages[1] and "一、申报表" in pages[1] and "陈海涛" in "".join(pages)
-    assert (tmp_path / "0.pdf").read_bytes()[:5] == b"%PDF-"
-
-
-def test_a_libreoffice_that_died_is_started_again(server, docx, tmp_path) -> None:
-    server.convert(docx, tmp_path / "before.pdf")
-    os.killpg(server.pid, signal.SIGKILL)
-    time.sleep(0.2)
-    server.convert(docx, tmp_path / "after.pdf")
-    assert server.started == 2 and (tmp_path / "after.pdf").stat().st_size > 10_000
-
-
-def test_a_hung_libreoffice_is_replaced_and_the_conversion_tried_once_more(docx, tmp_path) -> None:
+def test_one_libreoffice_serves_every_pdf_and_is_replaced_when_it_dies_or_hangs(docx, tmp_path) -> None:
+    # One story, one LibreOffice at a time: each start costs a second or two of CPU.
     server = PdfServer.find(tmp_path / "libreoffice", timeout=5)
-    assert isinstance(server, PdfServer)
+    assert isinstance(server, PdfServer), "python3-uno is not installed"
     try:
-        server.convert(docx, tmp_path / "before.pdf")
+        for n in range(3):
+            server.convert(docx, tmp_path / f"{n}.pdf")
+        assert server.started == 1 and server.pid is not None
+        pages = page_texts(tmp_path / "2.pdf")
+        # The table of contents was refreshed, as the one-off macro does: its lines end in page numbers.
+        assert "目录" in pages[1] and "一、申报表" in pages[1] and "陈海涛" in "".join(pages)
+        assert (tmp_path / "0.pdf").read_bytes()[:5] == b"%PDF-"
+
+        os.killpg(server.pid, signal.SIGKILL)  # it died: the next PDF starts another
+        time.sleep(0.2)
+        server.convert(docx, tmp_path / "after-death.pdf")
+        assert server.started == 2 and (tmp_path / "after-death.pdf").stat().st_size > 10_000
+
         hung = server.pid
         assert hung is not None
-        os.killpg(hung, signal.SIGSTOP)  # alive, answering nothing
-        server.convert(docx, tmp_path / "after.pdf")
-        assert server.started == 2 and server.pid != hung and (tmp_path / "after.pdf").exists()
+        os.killpg(hung, signal.SIGSTOP)  # alive, answering nothing: replaced within the timeout
+        server.convert(docx, tmp_path / "after-hang.pdf")
+        assert server.started == 3 and server.pid != hung and (tmp_path / "after-hang.pdf").exists()
         assert not running_in(hung)  # the hung one is gone, not left behind
     finally:
         server.close()
+    assert not running_in(hung)
 
 
 def test_a_libreoffice_left_by_a_killed_bot_is_ended_at_the_next_start(docx, tmp_path) -> None:
