@@ -254,10 +254,12 @@ def test_an_answer_of_50000_characters_of_any_kind_is_checked_in_well_under_a_se
                                                                                   question_id) -> None:
     question, text = criteria.question(question_id), ADVERSARIAL[name]
     assert len(text) == LONG
-    started = time.perf_counter()
+    # The worker's own CPU time, not the clock: the suite runs four workers and LibreOffice on two
+    # cores, and a slow neighbour is no slow check. A super-linear check costs seconds either way.
+    started = time.process_time()
     check(question, text)
     process_hint(question, text)
-    assert time.perf_counter() - started < 0.5, f"{name} on {question_id}"
+    assert time.process_time() - started < 0.5, f"{name} on {question_id}"
 
 
 def test_a_whole_application_of_50000_character_answers_is_checked_in_a_few_seconds(criteria) -> None:
@@ -265,9 +267,9 @@ def test_a_whole_application_of_50000_character_answers_is_checked_in_a_few_seco
     results_first = sorted(criteria.questions, key=lambda q: q.kind != "result")  # they have the checks
     answers = {q.id: texts[n % len(texts)] for n, q in enumerate(results_first)}
     assert len(answers) == 39
-    started = time.perf_counter()
+    started = time.process_time()
     warnings = check_application(criteria, answers, {})
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert set(warnings) == set(answers)
 
 
