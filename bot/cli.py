@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Every file the bot writes holds someone's application: readable by this user only.
     os.umask(0o077)
+    # `run --webhook URL` is AWARD_WEBHOOK_URL for this run, checked as the setting is.
+    overrides = {"AWARD_WEBHOOK_URL": args.webhook} if getattr(args, "webhook", None) else {}
     try:
-        settings = load_settings()
+        settings = load_settings(**overrides)
     except ConfigError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)

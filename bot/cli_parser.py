@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--name", default="", metavar="NAME", help=say("cli_help_name"))
     db_option(console)
 
-    verb("run", say("cli_help_run"))
+    run = verb("run", say("cli_help_run"))
+    run.add_argument("--webhook", default=None, metavar="URL", help=say("cli_help_webhook"))
 
     web = verb("web", say("cli_help_web"))
     web.add_argument("--host", default=None, metavar="HOST", help=say("cli_help_web_host"))

@@ -161,6 +161,7 @@ async def serve_console(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+WEBHOOK_PORT = 8080  # where `award-bot run` receives the webhook when AWARD_WEB_PORT is not set
 OFFICE_MENUS = "office_menus"  # setting: who was given the office's command menu at the last start
 
 
@@ -261,7 +262,14 @@ async def serve(settings: Settings) -> int:
         async with application:
             office = office_ids(settings)
             former = [user for user in (await storage.setting(OFFICE_MENUS) or "").split(",") if user]
-            await start_polling(application, office=office, former=former, on_conflict=conflicted)
+            hook: list = []
+            if settings.webhook_url:
+                from bot.telegram_webhook import new_secret, start_webhook, webhook_path, webhook_routes
+
+                secret = new_secret()
+                hook = webhook_routes(application, storage, webhook_path(settings.webhook_url), secret)
+            else:
+                await start_polling(application, office=office, former=former, on_conflict=conflicted)
             await storage.set_setting(OFFICE_MENUS, ",".join(office))
             transport: Transport = TelegramTransport(application.bot)
             site = None
@@ -272,8 +280,17 @@ async def serve(settings: Settings) -> int:
                 from bot.web.store import CHANNEL as WEB
                 from bot.web.store import WebStore
 
-                site = await start_site(router, storage, criteria, settings, settings.web_host, settings.web_port)
+                site = await start_site(router, storage, criteria, settings, settings.web_host, settings.web_port,
+                                        extra=hook)
                 transport = RoutedTransport({"telegram": transport, WEB: WebTransport(WebStore(storage))})
+            elif hook:
+                # The webhook alone on the web server's port (8080 unless AWARD_WEB_PORT says).
+                from bot.web.serve import start_routes
+
+                site = await start_routes(hook, settings.web_host, WEBHOOK_PORT)
+            if hook:
+                # Listening first: Telegram posts as soon as the webhook is set.
+                await start_webhook(application, storage, settings.webhook_url, secret, office=office, former=former)
             username = getattr(application.bot, "username", None)
             mail = email_transport(settings, storage, criteria,
                                    telegram_link=f"https://t.me/{username}" if username else None)
@@ -296,7 +313,10 @@ async def serve(settings: Settings) -> int:
                 await mail.close()
             if site is not None:
                 await site.cleanup()
-            await stop_polling(application)
+            if settings.webhook_url:
+                await application.stop()  # the webhook stays set: Telegram keeps updates until the next start
+            else:
+                await stop_polling(application)
     finally:
         await storage.close()
     if conflict.is_set():

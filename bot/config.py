@@ -7,6 +7,7 @@ import math
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -38,6 +39,7 @@ EXAMPLES: dict[str, str] = {
     "AWARD_LOG_LEVEL": "INFO",
     "AWARD_WEB_PORT": "8080",
     "AWARD_WEB_BASE_URL": "https://award.example.cn",
+    "AWARD_WEBHOOK_URL": "https://award.example.cn/tg",
     "AWARD_WEB_REGISTRATION": "false",
     "AWARD_SMTP_URL": "smtps://award%40example.cn:password@smtp.example.cn:465",
     "AWARD_SMTP_FROM": "award@example.cn",
@@ -99,6 +101,8 @@ class Settings(BaseSettings):
     # Unset: `award-bot run` serves Telegram alone; `award-bot web` uses 8080.
     web_port: int | None = Field(default=None, ge=1, le=65535, alias="AWARD_WEB_PORT")
     web_base_url: str = Field(default="", alias="AWARD_WEB_BASE_URL")
+    # Updates by webhook on the web server's port instead of polling (award-bot run --webhook URL).
+    webhook_url: str = Field(default="", alias="AWARD_WEBHOOK_URL")
     web_registration: bool = Field(default=True, alias="AWARD_WEB_REGISTRATION")
     # Empty: no e-mail. Set: reminders and 退回修改 notices also go to the 申报表's e-mail address.
     smtp_url: str = Field(default="", alias="AWARD_SMTP_URL")
@@ -153,6 +157,19 @@ class Settings(BaseSettings):
     def _base_url(cls, value: str) -> str:
         if value.strip() and not value.strip().startswith(("http://", "https://")):
             raise ValueError(f"expected the public address like https://award.example.cn, got {value!r}")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")  # plain http only on this machine (tests)
+        if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+            raise ValueError(f"expected the https address Telegram posts to, like https://award.example.cn/tg, "
+                             f"got {value!r}")
         return value
 
     @field_validator("smtp_url")
@@ -270,6 +287,7 @@ def _bad_setting(name: str, error: Any) -> str:
         "AWARD_LOG_LEVEL": say("config_bad_log_level", **params),
         "AWARD_WEB_PORT": say("config_bad_web_port", **params),
         "AWARD_WEB_BASE_URL": say("config_bad_web_base_url", **params),
+        "AWARD_WEBHOOK_URL": say("config_bad_webhook_url", **params),
         "AWARD_WEB_REGISTRATION": say("config_bad_web_registration", **params),
         "AWARD_SMTP_URL": say("config_bad_smtp_url", **params),
         "AWARD_SMTP_FROM": say("config_bad_smtp_from", **params),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from telegram import Update
 from telegram.ext import Application
 
@@ -128,6 +128,11 @@ class FakeTelegram:
         self.callback_answers: list[str] = []
         self.files: dict[str, bytes] = {}
         self.blocked: set[int] = set()
+        # setWebhook: (url, secret token). While set, updates are POSTed there, one after another, as
+        # Telegram does, instead of waiting for getUpdates; each answer's status is kept.
+        self.webhook: tuple[str, str] | None = None
+        self.webhook_statuses: list[int] = []
+        self._posting: asyncio.Lock | None = None
         self.faults: list[tuple[str, int | None, ApiError]] = []
         self.delays: dict[str, float] = {}  # method -> seconds, to play a slow Telegram
         # Play a crash at the worst moment: take the hold_at-th sendMessage, then never answer it.
@@ -226,6 +231,9 @@ class FakeTelegram:
 
     def _deliver(self, update: dict[str, Any], chat_id: int | None) -> None:
         self._delivered[update["update_id"]] = update
+        if self.webhook is not None:
+            asyncio.get_running_loop().create_task(self.post_to_webhook(update))
+            return
         if self._attached is not None:
             self._open[update["update_id"]] = chat_id
         if self.application is None:
@@ -433,7 +441,26 @@ class FakeTelegram:
                 "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
     async def _m_deleteWebhook(self, params: dict) -> bool:
+        self.webhook = None
         return True
+
+    async def _m_setWebhook(self, params: dict) -> bool:
+        self.webhook = (params["url"], params.get("secret_token", ""))
+        self._notify()
+        return True
+
+    async def post_to_webhook(self, update: dict[str, Any], secret: str | None = None) -> int:
+        """POST one update to the webhook as Telegram does (in order: one at a time); its status."""
+        assert self.webhook is not None, "no webhook set"
+        if self._posting is None:
+            self._posting = asyncio.Lock()
+        url, token = self.webhook
+        async with self._posting, ClientSession() as session, session.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": token if secret is None else secret},
+        ) as answer:
+            self.webhook_statuses.append(answer.status)
+        self._notify()
+        return answer.status
 
     async def _m_setMyCommands(self, params: dict) -> bool:
         commands = json.loads(params["commands"]) if isinstance(params["commands"], str) else params["commands"]

@@ -84,6 +84,7 @@ BAD = {
     "AWARD_REMINDER_CHECK_SECONDS": "5",
     "AWARD_PDF": "maybe",
     "AWARD_LOG_LEVEL": "DEBGU",
+    "AWARD_WEBHOOK_URL": "http://award.example.cn/tg",
 }
 
 

@@ -362,6 +362,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "updates received by webhook, kept until handled: Telegram does not send one again once answered",
+        """
+        CREATE TABLE webhook_inbox (
+            update_id INTEGER PRIMARY KEY,
+            payload TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 # Migrations that rebuild a table others refer to: run with foreign keys off (outside the

@@ -154,6 +154,20 @@ class OutboxMixin(Connection):
         return first
 
 
+    async def keep_received(self, update_id: int, payload: str) -> None:
+        """An update received by webhook, stored before Telegram is told it arrived (see webhook_unhandled)."""
+        await self._write("INSERT INTO webhook_inbox (update_id, payload, received_at) VALUES (?, ?, ?) "
+                          "ON CONFLICT DO NOTHING", (update_id, payload, now_utc()))
+
+    async def webhook_unhandled(self) -> list[str]:
+        """Updates received by webhook and not handled (the bot stopped in between), oldest first; the
+        handled ones are forgotten here, since they hold what people wrote."""
+        await self._write("DELETE FROM webhook_inbox WHERE update_id IN "
+                          "(SELECT update_id FROM seen_updates WHERE channel = 'telegram')")
+        rows = await self._fetchall("SELECT payload FROM webhook_inbox ORDER BY update_id")
+        return [row["payload"] for row in rows]
+
+
 async def _insert_outgoing(db: aiosqlite.Connection, message: Outgoing, broadcast_id: int | None) -> bool:
     """Queue a message inside a transaction already open (see Storage.transaction)."""
     now = now_utc()

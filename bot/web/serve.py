@@ -55,13 +55,25 @@ class RoutedTransport:
         await transport(message)
 
 
+async def start_routes(routes: list[web.RouteDef], host: str, port: int) -> web.AppRunner:
+    """A site of these routes alone (the Telegram webhook, when the web channel is off)."""
+    app = web.Application(client_max_size=1024 ** 2)
+    app.add_routes(routes)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
 async def start_site(router: Router, storage: Storage, criteria: Criteria, settings: Settings,
-                     host: str, port: int) -> web.AppRunner:
+                     host: str, port: int, extra: list[web.RouteDef] | None = None) -> web.AppRunner:
     base = settings.web_base_url.strip().rstrip("/")
     office = OfficeSettings(Coordinators.parse(settings.coordinators).members, settings.policy(),
                             settings.default_deadline(), base.startswith("https://"), base, settings.email,
                             settings.files)
     app = build_app(router.handle, storage, criteria, web_settings(settings), office)
+    if extra:
+        app.add_routes(extra)  # the Telegram webhook, on the web channel's port
     runner = web.AppRunner(app, access_log=None)  # the access log would hold personal links' tokens
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
