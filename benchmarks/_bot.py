@@ -72,13 +72,12 @@ def main() -> int:
     started = time.monotonic()
 
     if args.kind.startswith("ours"):
-        import bot.telegram
         from bot.cli_start import serve
         from bot.config import Settings
 
-        if args.kind == "ours-nolimit":
-            bot.telegram.shared_limiter = lambda _rate: None  # builder.rate_limiter(None): no limiter
-        run = serve(Settings())
+        # Pacing off as a deployment would switch it off (#18): no overall pace, each chat at the most.
+        unpaced = {"AWARD_SEND_RATE": "unlimited", "AWARD_CHAT_RATE": "100"} if args.kind == "ours-nolimit" else {}
+        run = serve(Settings(**unpaced))
     else:
         run = echo_bot(args.api_url, args.token, limited=args.kind == "echo-limited")
 

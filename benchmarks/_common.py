@@ -172,7 +172,9 @@ def seed_applicants(path: Path, count: int, *, first_id: int, profile: dict[str,
                 "consent_at, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, '', ?, ?, ?)",
                 (applicant_id, criteria_id, criteria_version, step, now, now, now))
             app_id = cursor.lastrowid
-            values = dict(profile or {})
+            # Table fields (工作经历, 荣誉) are lists in the answers file and JSON rows when stored.
+            values = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                      for k, v in (profile or {}).items()}
             values["name"] = f"申报人{n}"
             conn.executemany(
                 "INSERT INTO profile_values (application_id, field, value, updated_at) VALUES (?, ?, ?, ?)",
