@@ -72,6 +72,9 @@ def uno_python(python: str = SYSTEM_PYTHON) -> str | None:
 class PdfServer(PdfConverter):
     """A running LibreOffice for every conversion; started at the first, stopped with close()."""
 
+    # A LibreOffice starting on a loaded machine may take a while to answer: not a hang.
+    START_SECONDS = 60.0
+
     def __init__(self, soffice: str, profile_dir: Path, python: str, *, timeout: float = 60.0) -> None:
         super().__init__(soffice, profile_dir, timeout=timeout)
         self.python = python
@@ -143,14 +146,15 @@ class PdfServer(PdfConverter):
                                         start_new_session=True)
         self.started += 1
         (profile / PIDFILE).write_text(f"{os.getpid()} {self._office.pid}", encoding="utf-8")
-        self._uno()  # until it answers
+        self._uno(limit=self.START_SECONDS)  # until it answers
 
-    def _uno(self, *paths: str) -> None:
+    def _uno(self, *paths: str, limit: float | None = None) -> None:
+        limit = self.timeout if limit is None else limit
         try:
             done = subprocess.run([self.python, str(UNO_EXPORT), str(self._port), *paths], capture_output=True,
-                                  timeout=self.timeout)
+                                  timeout=limit)
         except subprocess.TimeoutExpired as error:
-            raise PdfError(f"LibreOffice took longer than {self.timeout:.0f} s") from error
+            raise PdfError(f"LibreOffice took longer than {limit:.0f} s") from error
         if done.returncode != 0:
             detail = done.stderr.decode("utf-8", "replace")[-300:]
             raise PdfError(f"LibreOffice failed (exit {done.returncode}): {detail}")
