@@ -269,7 +269,10 @@ async def serve(settings: Settings) -> int:
                 secret = new_secret()
                 hook = webhook_routes(application, storage, webhook_path(settings.webhook_url), secret)
             else:
+                from bot.telegram_webhook import replay_received
+
                 await start_polling(application, office=office, former=former, on_conflict=conflicted)
+                await replay_received(application, storage)  # left by an earlier run in webhook mode
             await storage.set_setting(OFFICE_MENUS, ",".join(office))
             transport: Transport = TelegramTransport(application.bot)
             site = None

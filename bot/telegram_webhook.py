@@ -63,11 +63,19 @@ async def start_webhook(application: Application, storage: Storage, url: str, se
     """Start an initialised application fed by webhook: what a stop left unhandled first, then the
     command menus, then setWebhook with the secret token."""
     await application.start()
-    for payload in await storage.webhook_unhandled():
-        await application.update_queue.put(Update.de_json(json.loads(payload), application.bot))
+    await replay_received(application, storage)
     await set_menus(application.bot, office, former)
     await application.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
     log.info("receiving updates by webhook")
+
+
+async def replay_received(application: Application, storage: Storage) -> int:
+    """Updates received by webhook but not handled when the bot stopped, into the queue in order.
+    Polling does it too: a bot restarted without its webhook still owes them an answer."""
+    payloads = await storage.webhook_unhandled()
+    for payload in payloads:
+        await application.update_queue.put(Update.de_json(json.loads(payload), application.bot))
+    return len(payloads)
 
 
 def new_secret() -> str:

@@ -84,3 +84,26 @@ def test_a_webhook_address_that_is_not_https_is_refused_with_a_chinese_message(t
 
     done = award_bot("run", "--webhook", "http://award.example.cn/tg", env={"TELEGRAM_BOT_TOKEN": "1:x"})
     assert done.returncode == 2 and "AWARD_WEBHOOK_URL" in done.stderr and "https" in done.stderr
+
+
+async def test_a_bot_restarted_without_its_webhook_still_answers_what_it_had_received(
+        telegram: FakeTelegram, tmp_path: Path) -> None:
+    # Stored by webhook, not handled, then the office goes back to polling: the update is not lost.
+    process = bot_process(telegram, tmp_path)  # polling: makes the database
+    await telegram.until(lambda: any(method == "getUpdates" for method, _ in telegram.calls), 30, "polling")
+    code, errors = await stop(process)
+    assert code == 0, errors
+    update = {"update_id": 990001, "message": {
+        "message_id": 1, "date": 1_700_000_000, "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        "from": telegram.user(USER, "王芳"), "chat": telegram.chat(USER, "王芳", "private")}}
+    with sqlite3.connect(tmp_path / "award.db") as db:
+        db.execute("INSERT INTO webhook_inbox (update_id, payload, received_at) VALUES (?, ?, '2026-11-29')",
+                   (update["update_id"], json.dumps(update, ensure_ascii=False)))
+    process = bot_process(telegram, tmp_path)
+    try:
+        await telegram.until(lambda: any(say("btn_consent_yes") in str(m.buttons) for m in telegram.to(USER)), 30,
+                             "the welcome")
+    finally:
+        code, errors = await stop(process)
+    assert code == 0, errors
