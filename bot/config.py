@@ -21,6 +21,9 @@ from bot.mail import SmtpConfig, SmtpUrlError, masked_url, parse_smtp_url, plaus
 from bot.reminders import ReminderPolicy, parse_deadline
 from bot.wording import say
 
+# The web channel's own paths (bot/web): a webhook there would never be reached.
+WEB_PATHS = frozenset({"api", "chat", "files", "k", "miniapp", "office", "register", "static"})
+
 # AWARD_SEND_RATE=unlimited: no overall pace (Telegram's per-chat pace, AWARD_CHAT_RATE, still holds).
 UNLIMITED = frozenset({"unlimited", "none", "不限"})
 
@@ -167,6 +170,9 @@ class Settings(BaseSettings):
             return value
         parts = urlsplit(value)
         local = parts.hostname in ("127.0.0.1", "localhost", "::1")  # plain http only on this machine (tests)
+        first = parts.path.strip("/").split("/")[0]
+        if first in WEB_PATHS or not parts.path.strip("/"):
+            raise ValueError(f"the path of {value!r} is the web page's; give the webhook its own, like /tg")
         if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
             raise ValueError(f"expected the https address Telegram posts to, like https://award.example.cn/tg, "
                              f"got {value!r}")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -80,7 +80,7 @@ class PdfServer(PdfConverter):
         self.python = python
         self._lock = threading.Lock()
         self._office: subprocess.Popen[bytes] | None = None
-        self._port = 0
+        self._pipe = ""
         self.started = 0  # how many LibreOffices this server has started: one, unless one died or hung
         atexit.register(self.close)  # the bot's lifetime; a LibreOffice left by a killed bot: see _start
 
@@ -114,6 +114,7 @@ class PdfServer(PdfConverter):
     def close(self) -> None:
         with self._lock:
             self._stop()
+            shutil.rmtree(self.profile_dir / f"server-{os.getpid()}", ignore_errors=True)
 
     def _convert(self, docx: Path, pdf: Path) -> None:
         if self.pid is None:
@@ -134,13 +135,13 @@ class PdfServer(PdfConverter):
         profile = self.profile_dir / f"server-{os.getpid()}"
         scratch = profile / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
-        with socket.socket() as probe:  # a free port on this machine for LibreOffice to listen on
-            probe.bind(("127.0.0.1", 0))
-            self._port = probe.getsockname()[1]
+        # A named pipe of an unguessable name, not a TCP port: UNO has no authentication, and any local
+        # user could otherwise drive this LibreOffice, as the bot's user.
+        self._pipe = f"award-bot-{os.getpid()}-{secrets.token_hex(16)}"
         env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF), HOME=str(profile), TMPDIR=str(scratch))
         command = [self.soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
                    "--nolockcheck", f"-env:UserInstallation={profile.resolve().as_uri()}",
-                   f"--accept=socket,host=127.0.0.1,port={self._port};urp;StarOffice.ComponentContext"]
+                   f"--accept=pipe,name={self._pipe};urp;StarOffice.ComponentContext"]
         # Its own session, so that stopping it kills soffice.bin and not just the wrapper script.
         self._office = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
@@ -151,7 +152,7 @@ class PdfServer(PdfConverter):
     def _uno(self, *paths: str, limit: float | None = None) -> None:
         limit = self.timeout if limit is None else limit
         try:
-            done = subprocess.run([self.python, str(UNO_EXPORT), str(self._port), *paths], capture_output=True,
+            done = subprocess.run([self.python, str(UNO_EXPORT), self._pipe, *paths], capture_output=True,
                                   timeout=limit)
         except subprocess.TimeoutExpired as error:
             raise PdfError(f"LibreOffice took longer than {limit:.0f} s") from error

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]  # as polling asks for
-PRUNE_EVERY = 100  # updates: handled ones are forgotten from the inbox now and then
 
 
 def webhook_path(url: str) -> str:
@@ -36,11 +35,10 @@ def webhook_path(url: str) -> str:
 
 def webhook_routes(application: Application, storage: Storage, path: str, secret: str) -> list[web.RouteDef]:
     """The route Telegram POSTs to, for the web server of `award-bot run`."""
-    received = 0
-
     async def receive(request: web.Request) -> web.Response:
-        nonlocal received
-        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+        # As bytes: a header of other characters is a wrong token, not a TypeError.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, secret.encode()):
             log.warning("webhook request without the secret token refused")
             return web.Response(status=403)
         try:
@@ -48,11 +46,10 @@ def webhook_routes(application: Application, storage: Storage, path: str, secret
             update_id = int(data["update_id"])
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400)
+        # Forget what was handled before this one: what people wrote stays no longer than it must.
+        await storage.forget_received()
         await storage.keep_received(update_id, json.dumps(data, ensure_ascii=False))
         await application.update_queue.put(Update.de_json(data, application.bot))
-        received += 1
-        if received % PRUNE_EVERY == 0:
-            await storage.webhook_unhandled()  # forgets the handled ones
         return web.Response(status=200)
 
     return [web.post(path, receive)]
@@ -74,7 +71,12 @@ async def replay_received(application: Application, storage: Storage) -> int:
     Polling does it too: a bot restarted without its webhook still owes them an answer."""
     payloads = await storage.webhook_unhandled()
     for payload in payloads:
-        await application.update_queue.put(Update.de_json(json.loads(payload), application.bot))
+        try:
+            update = Update.de_json(json.loads(payload), application.bot)
+        except (ValueError, TypeError, KeyError):
+            log.warning("a stored webhook update could not be read; skipped")
+            continue
+        await application.update_queue.put(update)
     return len(payloads)
 
 

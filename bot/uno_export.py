@@ -3,11 +3,12 @@
 It runs under the system Python, whose python3-uno package brings LibreOffice's UNO bridge, not
 under the bot's virtual environment: it imports nothing of the bot.
 
-    /usr/bin/python3 bot/uno_export.py PORT [IN.docx OUT.pdf]
+    /usr/bin/python3 bot/uno_export.py PIPE [IN.docx OUT.pdf]
 
-Without IN and OUT it only waits until LibreOffice answers on PORT (a fresh one needs a second or
-two). As the one-off conversion's Basic macro does (bot/pdf.py), it refreshes the document's
-indexes twice, so that the table of contents has its page numbers, then exports the PDF.
+Without IN and OUT it only waits until LibreOffice answers on the named pipe PIPE (a fresh one
+needs a second or two). A pipe, not a TCP port: no other local user can reach it. As the one-off
+conversion's Basic macro does (bot/pdf.py), it refreshes the document's indexes twice, so that
+the table of contents has its page numbers, then exports the PDF.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 
 import uno  # type: ignore[import-not-found]
 
-CONNECT_SECONDS = 30.0
+CONNECT_SECONDS = 600.0  # the caller's own timeout decides how long LibreOffice may take to start
 
 
 def _property(name: str, value: object) -> object:
@@ -26,13 +27,13 @@ def _property(name: str, value: object) -> object:
     return prop
 
 
-def connect(port: int) -> object:
+def connect(pipe: str) -> object:
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
     deadline = time.monotonic() + CONNECT_SECONDS
     while True:
         try:
-            return resolver.resolve(f"uno:socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext")
+            return resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
         except Exception:  # NoConnectException (a UNO exception) until LibreOffice listens
             if time.monotonic() > deadline:
                 raise
@@ -55,7 +56,7 @@ def export(context: object, source: str, target: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    context = connect(int(argv[0]))
+    context = connect(argv[0])
     if len(argv) == 3:
         export(context, argv[1], argv[2])
     return 0

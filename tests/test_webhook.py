@@ -16,7 +16,10 @@ import socket
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.wording import say
+from tests.conftest import award_bot
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_fixtures import bot_process, stop
 
@@ -51,6 +54,7 @@ async def test_updates_come_by_webhook_with_the_secret_once_each_and_survive_a_k
         forged = dict(update, update_id=update["update_id"] + 1000)
         assert await telegram.post_to_webhook(forged, secret="guessed") == 403
         assert await telegram.post_to_webhook(forged, secret="") == 403
+        assert await telegram.post_to_webhook(forged, secret="密钥") == 403  # not a 500
         # The same update sent again (Telegram retries when an answer is lost) is handled once.
         assert await telegram.post_to_webhook(update) == 200
         await asyncio.sleep(0.5)
@@ -79,11 +83,22 @@ async def test_updates_come_by_webhook_with_the_secret_once_each_and_survive_a_k
             process.wait()
 
 
-def test_a_webhook_address_that_is_not_https_is_refused_with_a_chinese_message(tmp_path: Path) -> None:
-    from tests.conftest import award_bot
+@pytest.mark.parametrize("url", ["http://award.example.cn/tg", "https://award.example.cn/api/send",
+                                 "https://award.example.cn/", "https:///tg"])
+def test_a_webhook_address_that_is_not_https_or_is_the_web_page_s_is_refused_in_chinese(url: str) -> None:
+    # /api/send is the web page's own: Telegram's posts there would reach the web chat, never the bot.
+    done = award_bot("run", "--webhook", url, env={"TELEGRAM_BOT_TOKEN": "1:x"})
+    assert done.returncode == 2 and "AWARD_WEBHOOK_URL" in done.stderr and "webhook" in done.stderr
 
-    done = award_bot("run", "--webhook", "http://award.example.cn/tg", env={"TELEGRAM_BOT_TOKEN": "1:x"})
-    assert done.returncode == 2 and "AWARD_WEBHOOK_URL" in done.stderr and "https" in done.stderr
+
+async def test_a_stored_update_older_than_telegram_keeps_any_is_never_handled_again(storage) -> None:
+    # Marks of handled updates go after two days: an update stored longer could no longer be told
+    # handled, and would be answered twice. None is kept past a day.
+    await storage.keep_received(5, json.dumps({"update_id": 5}))
+    assert await storage.first_sight("telegram", 5)
+    await storage.keep_received(6, json.dumps({"update_id": 6}))
+    await storage._write("UPDATE webhook_inbox SET received_at = '2026-01-01T00:00:00+00:00' WHERE update_id = 6")
+    assert await storage.webhook_unhandled() == []
 
 
 async def test_a_bot_restarted_without_its_webhook_still_answers_what_it_had_received(

@@ -159,11 +159,17 @@ class OutboxMixin(Connection):
         await self._write("INSERT INTO webhook_inbox (update_id, payload, received_at) VALUES (?, ?, ?) "
                           "ON CONFLICT DO NOTHING", (update_id, payload, now_utc()))
 
+    async def forget_received(self) -> None:
+        """Forget the updates received by webhook that were handled, since they hold what people wrote,
+        and any older than a day: Telegram keeps none longer, and the marks of handled updates
+        (seen_updates) go after two days, so an older one could no longer be told handled."""
+        cutoff = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+        await self._write("DELETE FROM webhook_inbox WHERE received_at < ? OR update_id IN "
+                          "(SELECT update_id FROM seen_updates WHERE channel = 'telegram')", (cutoff,))
+
     async def webhook_unhandled(self) -> list[str]:
-        """Updates received by webhook and not handled (the bot stopped in between), oldest first; the
-        handled ones are forgotten here, since they hold what people wrote."""
-        await self._write("DELETE FROM webhook_inbox WHERE update_id IN "
-                          "(SELECT update_id FROM seen_updates WHERE channel = 'telegram')")
+        """Updates received by webhook and not handled (the bot stopped in between), oldest first."""
+        await self.forget_received()
         rows = await self._fetchall("SELECT payload FROM webhook_inbox ORDER BY update_id")
         return [row["payload"] for row in rows]
 
