@@ -262,15 +262,13 @@ async def serve(settings: Settings) -> int:
         async with application:
             office = office_ids(settings)
             former = [user for user in (await storage.setting(OFFICE_MENUS) or "").split(",") if user]
-            hook: list = []
-            if settings.webhook_url:
-                from bot.telegram_webhook import new_secret, start_webhook, webhook_path, webhook_routes
+            from bot.telegram_webhook import new_secret, replay_received, start_webhook, webhook_path, webhook_routes
 
-                secret = new_secret()
-                hook = webhook_routes(application, storage, webhook_path(settings.webhook_url), secret)
-            else:
-                from bot.telegram_webhook import replay_received
-
+            # A new secret token at each start; the webhook's route goes on the web server started below.
+            secret = new_secret()
+            hook = webhook_routes(application, storage, webhook_path(settings.webhook_url), secret) \
+                if settings.webhook_url else []
+            if not hook:
                 await start_polling(application, office=office, former=former, on_conflict=conflicted)
                 await replay_received(application, storage)  # left by an earlier run in webhook mode
             await storage.set_setting(OFFICE_MENUS, ",".join(office))

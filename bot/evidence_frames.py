@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from bot.evidence_figures import Figure, figures
 from bot.evidence_reading import Clauses, Period, Span, alternation, at, clauses, periods, sentence_end
@@ -27,19 +27,24 @@ class Reading:
     clauses: Clauses
     periods: list[Period]
     figures: list[Figure]
-    _dated: dict[str, set[object]] | None = None
-    _starts: list[int] | None = None
 
     @classmethod
     def of(cls, text: str) -> Reading:
         spans, named = clauses(text), periods(text)
         return cls(text, spans, named, figures(text, spans, named))
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [figure.start for figure in self.figures]
+
+    @cached_property
+    def dated(self) -> dict[str, set[object]]:
+        """For each measure, the periods it has a value for (see dated_values); read once."""
+        return _dated_values(self)
+
     def between(self, start: int, stop: int) -> list[Figure]:
         """The figures that start in start:stop, found by bisection: a wall of 2020年1% has thousands."""
-        starts = [figure.start for figure in self.figures] if self._starts is None else self._starts
-        self._starts = starts
-        return self.figures[bisect.bisect_left(starts, start):bisect.bisect_left(starts, stop)]
+        return self.figures[bisect.bisect_left(self._starts, start):bisect.bisect_left(self._starts, stop)]
 
 
 # -- patterns, compiled once from the word lists --------------------------------------------------
@@ -152,9 +157,7 @@ def _negated(reading: Reading, start: int, end: int) -> bool:
 # -- a trend ------------------------------------------------------------------------------------
 def dated_values(reading: Reading) -> dict[str, set[object]]:
     """For each measure, the periods it has a value for: {退货率|%: {2023, 2024, 2025}}."""
-    if reading._dated is None:
-        reading._dated = _dated_values(reading)
-    return reading._dated
+    return reading.dated
 
 
 def _dated_values(reading: Reading) -> dict[str, set[object]]:
