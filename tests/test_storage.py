@@ -299,3 +299,14 @@ async def test_many_edits_of_a_long_answer_grow_the_database_by_what_changed_not
         assert history[-1].text == await storage.answer(app.id, "7.1a")
     finally:
         await storage.close()
+
+
+async def test_two_programs_opening_a_new_database_at_once_both_start(tmp_path) -> None:
+    # award-bot run and award-bot console started together on a database not yet made: each read
+    # version 0, and the second ran a migration the first had just committed (duplicate column).
+    for n in range(10):
+        path = tmp_path / f"award-{n}.db"
+        first, second = await asyncio.gather(Storage.open(path), Storage.open(path))
+        assert await first.schema_version() == await second.schema_version() == SCHEMA_VERSION
+        await first.close()
+        await second.close()

@@ -53,7 +53,7 @@ class Connection:
         conn.row_factory = aiosqlite.Row
         try:
             await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             # An erased answer is overwritten with zeros, not left in free pages of the file: some SQLite
@@ -87,6 +87,12 @@ class Connection:
                 await self._conn.execute("PRAGMA foreign_keys = OFF")
             try:
                 async with self._tx() as db:
+                    # Read again under the write lock: two programs opening a new database at once
+                    # (award-bot run and console) would otherwise both run a migration.
+                    async with db.execute("PRAGMA user_version") as cursor:
+                        done = await cursor.fetchone()
+                    if done and int(done[0]) >= number:
+                        continue
                     for statement in statements(script):
                         await db.execute(statement)
                     if rebuild and await db.execute_fetchall("PRAGMA foreign_key_check"):
@@ -161,3 +167,17 @@ def _open_failure(path: str | Path, exc: sqlite3.DatabaseError) -> str:
     if "locked" in text or "busy" in text:
         return f"数据库 {path} 正被另一个程序占用，请稍后再试。"
     return f"{path} 不是本程序可用的 SQLite 数据库：{exc}"
+
+
+async def _wal(conn: aiosqlite.Connection) -> None:
+    """WAL mode. Switching a new database to it needs the file to itself, and SQLite does not wait
+    for that (busy_timeout does not apply): a second program opening it at the same moment waits here."""
+    for _ in range(100):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            await asyncio.sleep(0.05)
+    await conn.execute("PRAGMA journal_mode = WAL")
