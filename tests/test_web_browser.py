@@ -297,11 +297,12 @@ def test_a_message_that_could_not_be_sent_is_explained_in_sight(server: WebServe
     finally:
         server.site.messages = paced
     assert phone.find('textarea[aria-label="回答"]').get_attribute("value") == "中共党员"  # kept to send again
-    seen = phone.driver.execute_script("""
+    # Waited for, not read once: on a loaded machine the page may still be settling its scroll.
+    phone.wait(lambda: phone.driver.execute_script("""
         var notice = document.getElementById('notice'), box = notice.getBoundingClientRect();
         var x = box.left + box.width / 2, y = box.top + box.height / 2;
-        return y > 0 && y < innerHeight && document.elementFromPoint(x, y) === notice;""")
-    assert seen, "the notice is out of sight (behind the composer)"
+        return y > 0 && y < innerHeight && document.elementFromPoint(x, y) === notice;"""),
+        "the notice in sight, not behind the composer")
 
 
 def test_the_send_button_sits_level_with_the_upload_button(server: WebServer, phones: Callable[..., Phone]) -> None:
