@@ -13,6 +13,7 @@ the table of contents has its page numbers, then exports the PDF.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -63,4 +64,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Straight out: python3-uno can crash (SIGSEGV) tearing the UNO bridge down at interpreter exit,
+    # after the PDF is written; there is nothing left to clean up here.
+    os._exit(code)

@@ -55,8 +55,8 @@ def docx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_one_libreoffice_serves_every_pdf_and_is_replaced_when_it_dies_or_hangs(docx, tmp_path) -> None:
     # One story, one LibreOffice at a time: each start costs a second or two of CPU.
-    # 8 s for a PDF of 0.5 s: a hang, not a loaded machine (starting it may take longer: START_SECONDS).
-    server = PdfServer.find(tmp_path / "libreoffice", timeout=8)
+    # 15 s for a PDF of 0.5 s: a hang, not a loaded machine (starting it may take longer: START_SECONDS).
+    server = PdfServer.find(tmp_path / "libreoffice", timeout=15)
     assert isinstance(server, PdfServer), "python3-uno is not installed"
     try:
         for n in range(3):
