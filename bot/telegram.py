@@ -19,6 +19,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.sender import OutboxSender
 from bot.storage import Storage
+from bot.telegram_http import make_request
 from bot.telegram_limits import PacedLimiter, split_text
 from bot.telegram_records import CHANNEL, TelegramRecords
 from bot.telegram_send import Blocked, ReplySender, TelegramTransport, delivery_error
@@ -84,6 +85,8 @@ def build_application(
         .token(token)
         .concurrent_updates(PerApplicantUpdates(channel))
         .rate_limiter(shared_limiter(rate, per_chat_rate))
+        .request(make_request())
+        .get_updates_request(make_request(updates=True))
     )
     # With max_retries=0 the limiter logs every 429 as an error with a traceback, although
     # the reply sender waits it out: keep its real errors only.

@@ -21,6 +21,7 @@ from typing import TypeVar
 # which _seconds() already handles, instead of a deprecation warning on every 429.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+import aiohttp
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from telegram.constants import ParseMode
@@ -29,6 +30,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.flows.events import Reply
 from bot.sender import DeliveryError, MaybeSent, NotSent, RateLimited, RecipientBlocked, Refused
 from bot.storage import OutboxMessage
+from bot.telegram_http import RequestNotSent
 from bot.telegram_limits import CAPTION_LIMIT, DOCUMENT_LIMIT, pack, split_text, units
 from bot.telegram_records import CHANNEL, TelegramRecords
 from bot.wording import say
@@ -148,9 +150,9 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
 def _maybe_delivered(exc: NetworkError) -> bool:
     """Whether a failed request may still have reached Telegram (and so must not be repeated)."""
     cause = exc.__cause__
-    if isinstance(cause, httpx.PoolTimeout | httpx.ConnectError | httpx.ConnectTimeout):
+    if isinstance(cause, httpx.PoolTimeout | httpx.ConnectError | httpx.ConnectTimeout | RequestNotSent):
         return False  # "Request was *not* sent"
-    if isinstance(cause, httpx.HTTPError):
+    if isinstance(cause, httpx.HTTPError | aiohttp.ClientError | TimeoutError):
         return True  # a read or protocol error after the request went out
     return isinstance(exc, TimedOut)
 
