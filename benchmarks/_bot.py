@@ -11,6 +11,8 @@ Kinds:
   echo          a minimal python-telegram-bot echo bot: Application + MessageHandler replying the text
   echo-limited  the echo bot configured as ours is: bot.telegram.shared_limiter (PTB's AIORateLimiter
                 at 95 % of 30/s), concurrent updates
+  echo-aiohttp  the echo bot with ours' HTTP requests (bot.telegram_http, aiohttp instead of PTB's httpx):
+                the floor of the framework as ours uses it
 
 Stops on SIGTERM and writes a JSON report: peak RSS (resource.getrusage) and CPU seconds.
 """
@@ -32,11 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-async def echo_bot(api_url: str, token: str, limited: bool) -> None:
+async def echo_bot(api_url: str, token: str, limited: bool, aiohttp: bool = False) -> None:
     from telegram import Update
     from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
     from bot.telegram import shared_limiter
+    from bot.telegram_http import make_request
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_text(update.message.text)
@@ -44,6 +47,8 @@ async def echo_bot(api_url: str, token: str, limited: bool) -> None:
     builder = Application.builder().token(token).base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
     if limited:
         builder = builder.rate_limiter(shared_limiter(30.0)).concurrent_updates(True)
+    if aiohttp:
+        builder = builder.request(make_request()).get_updates_request(make_request(updates=True))
     application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     stop = asyncio.Event()
@@ -60,7 +65,7 @@ async def echo_bot(api_url: str, token: str, limited: bool) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["ours", "ours-nolimit", "echo", "echo-limited"])
+    parser.add_argument("kind", choices=["ours", "ours-nolimit", "echo", "echo-limited", "echo-aiohttp"])
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--report", type=Path, required=True)
@@ -79,7 +84,8 @@ def main() -> int:
         unpaced = {"AWARD_SEND_RATE": "unlimited", "AWARD_CHAT_RATE": "100"} if args.kind == "ours-nolimit" else {}
         run = serve(Settings(**unpaced))
     else:
-        run = echo_bot(args.api_url, args.token, limited=args.kind == "echo-limited")
+        run = echo_bot(args.api_url, args.token, limited=args.kind == "echo-limited",
+                       aiohttp=args.kind == "echo-aiohttp")
 
     profiler = cProfile.Profile() if args.profile else None
     if profiler:

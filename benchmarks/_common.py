@@ -241,7 +241,7 @@ class BotProcess:
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": api_url,
             "AWARD_DB": str(db or workdir / "award.db"),
-            "AWARD_DATA_DIR": str(workdir / "data"),
+            "AWARD_DATA_DIR": str(workdir / f"{label}-data"),  # each database its own folder
             "AWARD_PDF": "false",
             "AWARD_COORDINATORS": str(COORDINATOR_ID),
             "AWARD_DEADLINE": "",

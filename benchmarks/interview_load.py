@@ -24,21 +24,23 @@ warm-up time has passed) and lasts --duration seconds, longer if fewer than --mi
 round trips were done by then.
 
 The same run measures a minimal python-telegram-bot echo bot (Application + MessageHandler
-replying the text, PTB's defaults) with the same N and the same messages; one applicant
-alone (N=1) for both, pausing 50 ms after each reply (--single-think; without a pause a lone
-client asks for more than the 30 messages/s the bot sends, and measures only that cap) and
-once without; and two diagnostics: our bot without its AIORateLimiter (ours-nolimit)
-and the echo bot with ours' PTB configuration, AIORateLimiter and concurrent updates
-(echo-limited). Targets (issue #7): throughput >= 0.5 x the echo bot's, p99 <= 2 x the echo
-bot's at the same load, single applicant p99 <= 50 ms; the throughput and p99 targets are judged
-against each floor: the echo bot under the same limiter, both without one, and (capped by the
-limiter by design) ours against the echo bot with PTB's defaults.
+replying the text, PTB's defaults) with the same N and the same messages, and one applicant alone
+(N=1) for both, pausing 50 ms after each reply (--single-think).
+
+Targets (issue #18), with pacing off as a deployment switches it off (AWARD_SEND_RATE=unlimited,
+ours-nolimit): throughput >= 0.9 x the echo bot's, p99 <= 1.2 x the echo bot's at the same load,
+a lone applicant's reply p99 <= 1.2 x the echo bot's; every answer is committed before its reply
+as always. Diagnostics (--no-diagnostics skips them): the bot as shipped, paced to Telegram's
+30/s (ours), against the echo bot under the same limiter (echo-limited); and the echo bot on our
+HTTP requests (echo-aiohttp, bot/telegram_http.py), which shows the bot's own cost above the
+framework as it runs here, since the echo bot with PTB's defaults pays for httpx.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -78,7 +80,37 @@ def press(data: str) -> Callable[[BenchTelegram, int], Any]:
     return lambda server, user: server.press_data(user, data, f"申报人{user - FIRST_ID}")
 
 
-def script(kind: str, answers: dict[str, str], from_start: bool) -> Iterator[Step]:
+async def reply_counts(answers: dict[str, str], profile: dict[str, str]) -> list[list[int]]:
+    """How many Telegram messages our bot sends for each step of the first lap and of the later ones
+    (its advice on a weak answer comes once, an extra message), read off the interview itself in
+    this process for an applicant seeded as the benchmark's are: the waiting applicant must count
+    exactly, or a late message would end the next step's wait early."""
+    from bot.criteria import load_criteria
+    from bot.flows.events import Command, Sender, Text
+    from bot.flows.interview import Interview
+    from bot.storage import Storage
+    from bot.telegram_limits import pack, split_text
+
+    laps: list[list[int]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-counts-") as folder:
+        db = Path(folder) / "counts.db"
+        await create_database(db)
+        seed_applicants(db, 1, first_id=FIRST_ID, profile=profile)
+        storage = await Storage.open(db)
+        interview = Interview(storage, load_criteria(), data_dir=Path(folder) / "files")
+        me = Sender("telegram", str(FIRST_ID), "申报人0")
+        for lap in range(2):
+            counts = []
+            for n, question in enumerate(answers):
+                for event in (Text(me, answers[question], f"{lap}-{n}"), Command(me, "next", "")):
+                    counts.append(sum(len(split_text(r.text)) or 1 for r in pack(await interview.handle(event))))
+            counts.append(len(pack(await interview.handle(Command(me, "jump", "1.1a")))))
+            laps.append(counts)
+        await storage.close()
+    return laps
+
+
+def script(kind: str, answers: dict[str, str], from_start: bool, counts: list[list[int]]) -> Iterator[Step]:
     """What one applicant sends, with how many messages the reply has (always 1 for the echo bot)."""
     ours = kind.startswith("ours")
     questions = list(answers)
@@ -87,11 +119,12 @@ def script(kind: str, answers: dict[str, str], from_start: bool) -> Iterator[Ste
         yield Step("consent", press("consent:yes") if ours else text("同意并开始"), 2 if ours else 1)
         # From the 申报表 to the first question: a note that the 自评报告 begins, then the question.
         yield Step("jump", text("/jump 1.1a"), 2 if ours else 1)
-    while True:
+    for lap in itertools.count():
+        expected = iter(counts[min(lap, 1)] if ours else itertools.repeat(1))
         for question in questions:
-            yield Step("answer", text(answers[question]), 1)
-            yield Step("next", text("/next"), 1)
-        yield Step("jump", text("/jump 1.1a"), 1)
+            yield Step("answer", text(answers[question]), next(expected))
+            yield Step("next", text("/next"), next(expected))
+        yield Step("jump", text("/jump 1.1a"), next(expected))
 
 
 @dataclass
@@ -103,7 +136,7 @@ class Sample:
 
 
 async def measure(kind: str, applicants: int, args: argparse.Namespace, workdir: Path,
-                  answers: dict[str, str], profile: dict[str, str]) -> dict[str, Any]:
+                  answers: dict[str, str], profile: dict[str, str], counts: list[list[int]]) -> dict[str, Any]:
     server = BenchTelegram(TOKEN)
     await server.start()
     label = f"{kind}-{applicants}-{round(args.think * 1000)}ms"
@@ -124,7 +157,7 @@ async def measure(kind: str, applicants: int, args: argparse.Namespace, workdir:
     async def applicant(index: int) -> None:
         nonlocal timeouts
         user = FIRST_ID + index
-        for step in script(kind, answers, args.from_start):
+        for step in script(kind, answers, args.from_start, counts):
             if stop.is_set():
                 return
             expectation = server.expect(user, step.replies)
@@ -226,11 +259,13 @@ async def main(args: argparse.Namespace) -> int:
     data = sample()
     answers, profile = data["answers"], {k: v for k, v in data["profile"].items() if k != "name"}
     n = args.applicants
+    counts = await reply_counts(answers, profile)
     # (bot, applicants, pause between a reply and the next message)
-    plan = [("ours", n, args.think), ("echo", n, args.think)]
+    plan = [("ours-nolimit", n, args.think), ("echo", n, args.think),
+            ("ours-nolimit", 1, args.single_think), ("echo", 1, args.single_think)]
     if args.diagnostics:
-        plan += [("ours-nolimit", n, args.think), ("echo-limited", n, args.think)]
-    plan += [("ours", 1, args.single_think), ("echo", 1, args.single_think), ("ours", 1, 0.0), ("echo", 1, 0.0)]
+        plan += [("echo-aiohttp", n, args.think), ("echo-aiohttp", 1, args.single_think),
+                 ("ours", n, args.think), ("echo-limited", n, args.think)]
     if args.only:
         plan = [entry for entry in plan if entry[0] in args.only]
     results: list[dict[str, Any]] = []
@@ -244,7 +279,7 @@ async def main(args: argparse.Namespace) -> int:
                 run_args.min_samples = args.single_samples
             print(f"… {kind}, {count} applicant{'s' if count > 1 else ''}, {think * 1000:.0f} ms between messages",
                   flush=True)
-            result = await measure(kind, count, run_args, workdir, answers, profile)
+            result = await measure(kind, count, run_args, workdir, answers, profile, counts)
             results.append(result)
             print(f"  {result['round_trips_per_s']} round trips/s, p99 {result['latency']['p99_ms']} ms "
                   f"({result['round_trips']} in {result['window_s']} s after {result['warmup_s']} s warm-up)",
@@ -260,47 +295,37 @@ async def main(args: argparse.Namespace) -> int:
     print()
     print(table(["bot", "N", "pause ms", "round trips/s", "p50 ms", "p95 ms", "p99 ms", "samples", "bot CPU",
                  "CPU ms/rt", "timeouts"], [row(r) for r in results]))
-    ours, echo = find("ours", n), find("echo", n)
-    ours1, echo1 = find("ours", 1, args.single_think), find("echo", 1, args.single_think)
+    ours, echo, floor = find("ours-nolimit", n), find("echo", n), find("echo-aiohttp", n)
+    ours1, echo1 = find("ours-nolimit", 1, args.single_think), find("echo", 1, args.single_think)
+    floor1 = find("echo-aiohttp", 1, args.single_think)
+    paced, limited = find("ours", n), find("echo-limited", n)
+
+    def versus(a: dict[str, Any] | None, b: dict[str, Any] | None, name: str) -> None:
+        if a and b:
+            comparison[f"throughput_vs_{name}"] = ratio(a["round_trips_per_s"], b["round_trips_per_s"])
+            comparison[f"p99_vs_{name}"] = ratio(a["latency"]["p99_ms"], b["latency"]["p99_ms"])
+
     comparison: dict[str, Any] = {}
-    if ours and echo:
-        comparison["throughput_vs_echo"] = ratio(ours["round_trips_per_s"], echo["round_trips_per_s"])
-        comparison["p99_vs_echo"] = ratio(ours["latency"]["p99_ms"], echo["latency"]["p99_ms"])
-    if ours1:
-        comparison["single_applicant_p99_ms"] = ours1["latency"]["p99_ms"]
+    versus(ours, echo, "echo")
+    versus(ours, floor, "echo_aiohttp")
+    versus(paced, limited, "echo_limited")
     if ours1 and echo1:
         comparison["single_p99_vs_echo"] = ratio(ours1["latency"]["p99_ms"], echo1["latency"]["p99_ms"])
-    limited, nolimit = find("echo-limited", n), find("ours-nolimit", n)
-    if ours and limited:
-        comparison["throughput_vs_echo_limited"] = ratio(ours["round_trips_per_s"], limited["round_trips_per_s"])
-        comparison["p99_vs_echo_limited"] = ratio(ours["latency"]["p99_ms"], limited["latency"]["p99_ms"])
-    if nolimit and echo:
-        comparison["nolimit_throughput_vs_echo"] = ratio(nolimit["round_trips_per_s"], echo["round_trips_per_s"])
-        comparison["nolimit_p99_vs_echo"] = ratio(nolimit["latency"]["p99_ms"], echo["latency"]["p99_ms"])
-    # The issue's targets, against three floors. Ours sends at most AWARD_SEND_RATE x 0.95 messages a
-    # second (Telegram's limit), so against an echo bot that ignores the limit it can only measure that
-    # cap; the fair floors are the echo bot under the same limiter, and both bots without one.
+    if ours1 and floor1:
+        comparison["single_p99_vs_echo_aiohttp"] = ratio(ours1["latency"]["p99_ms"], floor1["latency"]["p99_ms"])
+    if ours1:
+        comparison["single_applicant_p99_ms"] = ours1["latency"]["p99_ms"]
     targets = {
-        "throughput >= 0.5 x echo (same 30/s limiter)": (comparison.get("throughput_vs_echo_limited"),
-                                                          lambda v: v >= 0.5),
-        "p99 <= 2 x echo (same 30/s limiter)": (comparison.get("p99_vs_echo_limited"), lambda v: v <= 2),
-        "throughput >= 0.5 x echo (neither limited)": (comparison.get("nolimit_throughput_vs_echo"),
-                                                        lambda v: v >= 0.5),
-        "p99 <= 2 x echo (neither limited)": (comparison.get("nolimit_p99_vs_echo"), lambda v: v <= 2),
-        "throughput >= 0.5 x echo (ours limited, echo not)": (comparison.get("throughput_vs_echo"),
-                                                               lambda v: v >= 0.5),
-        "p99 <= 2 x echo (ours limited, echo not)": (comparison.get("p99_vs_echo"), lambda v: v <= 2),
-        "single applicant p99 <= 50 ms": (comparison.get("single_applicant_p99_ms"), lambda v: v <= 50),
+        "throughput >= 0.9 x echo (pacing off)": (comparison.get("throughput_vs_echo"), lambda v: v >= 0.9),
+        "p99 <= 1.2 x echo (pacing off)": (comparison.get("p99_vs_echo"), lambda v: v <= 1.2),
+        "single applicant p99 <= 1.2 x echo": (comparison.get("single_p99_vs_echo"), lambda v: v <= 1.2),
     }
     verdicts = {name: {"value": value, "met": check(value) if value is not None else None}
                 for name, (value, check) in targets.items()}
     print()
     print(table(["target", "measured", "met"],
                 [[name, v["value"], {True: "yes", False: "NO", None: "—"}[v["met"]]] for name, v in verdicts.items()]))
-    if ours and echo:
-        print("(ours limited, echo not): ours sends at most 95 % of AWARD_SEND_RATE (30/s), as Telegram asks; "
-              "an echo bot without a limiter answers faster than Telegram would accept.")
-    extra = {k: v for k, v in comparison.items() if k == "single_p99_vs_echo"}
+    extra = {k: v for k, v in comparison.items() if k.endswith(("echo_aiohttp", "echo_limited"))}
     if extra:
         print("also: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
     path = write_results(args.name or "interview_load" + ("" if n == 100 else f"_{n}"), {
@@ -329,8 +354,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reply-timeout", type=float, default=180.0, help="seconds to wait for one reply")
     parser.add_argument("--from-start", action="store_true", help="begin with /start and consent, not on 1.1a")
     parser.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
-                        help="skip ours-nolimit and echo-limited")
-    parser.add_argument("--only", nargs="+", choices=["ours", "echo", "ours-nolimit", "echo-limited"],
+                        help="skip echo-aiohttp, ours (paced) and echo-limited")
+    parser.add_argument("--only", nargs="+", choices=["ours", "echo", "ours-nolimit", "echo-limited", "echo-aiohttp"],
                         help="run only these bots")
     parser.add_argument("--profile", action="store_true", help="cProfile each bot process (with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs, profiles)")
