@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from bot import revisions
-from bot.storage.connection import Connection, now_utc
+from bot.storage.connection import Connection, Db, now_utc
 from bot.storage.records import Edit, Revision
 
 
@@ -85,7 +85,7 @@ class AnswersMixin(Connection):
 
 
 async def _add_segment(
-    db: aiosqlite.Connection, application_id: int, question_id: str, text: str, message_ref: str | None
+    db: Db, application_id: int, question_id: str, text: str, message_ref: str | None
 ) -> None:
     # One statement: every statement is a trip to aiosqlite's thread, and this runs on every answer.
     await db.execute(
@@ -96,7 +96,7 @@ async def _add_segment(
     )
 
 
-async def _recompose(db: aiosqlite.Connection, application_id: int, question_id: str, action: str) -> str:
+async def _recompose(db: Db, application_id: int, question_id: str, action: str) -> str:
     """Rebuild the answer from its segments and record the result as a revision."""
     rows = await db.execute_fetchall(
         "SELECT text FROM answer_segments WHERE application_id = ? AND question_id = ? AND superseded = 0 "

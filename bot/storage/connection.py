@@ -1,18 +1,22 @@
-"""The one connection every statement runs on: opening it, the schema's migrations, and units of work.
+"""The database's connections: opening them, the schema's migrations, and units of work.
 
-One aiosqlite connection runs every statement on one thread, so concurrent coroutines
-would share one transaction. A lock therefore wraps every unit of work: one
-applicant's rollback can never undo another's answer, and a reader never sees a
+Statements run on aiosqlite's thread, or, when short and free to go, on the event loop's own
+thread through a second connection (bot/storage/fast.py says when and why). Either way one
+connection at a time: a lock wraps every unit of work, so concurrent coroutines never share a
+transaction, one applicant's rollback can never undo another's answer, and a reader never sees a
 half-written transaction of someone else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -20,11 +24,39 @@ import aiosqlite
 
 from bot.clock import now_utc  # noqa: F401  (re-exported: the stamp every table keeps)
 from bot.files import private_folder
+from bot.storage.fast import Elsewhere, FastConnection, FastTransaction
 from bot.storage.migrations import FOREIGN_KEYS_OFF, MIGRATIONS, SCHEMA_VERSION, statements
+
+# Each connection's own settings (WAL is the file's, set once).
+PRAGMAS = (
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    # An erased answer is overwritten with zeros, not left in free pages of the file: some SQLite
+    # builds do this by default, others not, and /delete must mean deleted everywhere.
+    "PRAGMA secure_delete = ON",
+    # 32 MB of page cache instead of 2: a thousand applications' answers stay in memory.
+    "PRAGMA cache_size = -32768",
+)
+# What a unit of work writes with: aiosqlite's connection, or the event loop's (same calls).
+Db = aiosqlite.Connection | FastTransaction
+
+
+log = logging.getLogger(__name__)
 
 
 class StorageError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What an application held at a revision (bot/storage/applications.py keeps these in memory).
+    Shared by every snapshot read at that revision: never changed, only replaced."""
+
+    revision: int
+    profile: dict[str, str]
+    answers: dict[str, str]
+    files: dict[str, int]
 
 
 
@@ -34,7 +66,10 @@ class Connection:
 
     def __init__(self, conn: aiosqlite.Connection, path: Path | None = None) -> None:
         self._conn = conn
+        self._fast: FastConnection | None = None  # none for an in-memory database: it would be another one
         self._lock = asyncio.Lock()
+        self._kept: OrderedDict[int, Kept] = OrderedDict()  # by application id, least recently read first
+        self._checkpoint: asyncio.Task[None] | None = None
         self.path = path  # None for an in-memory database
 
     @classmethod
@@ -54,15 +89,12 @@ class Connection:
         try:
             await conn.execute("PRAGMA busy_timeout = 5000")
             await _wal(conn)
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            # An erased answer is overwritten with zeros, not left in free pages of the file: some SQLite
-            # builds do this by default, others not, and /delete must mean deleted everywhere.
-            await conn.execute("PRAGMA secure_delete = ON")
-            # 32 MB of page cache instead of 2: a thousand applications' answers stay in memory.
-            await conn.execute("PRAGMA cache_size = -32768")
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
             storage = cls(conn, location)
             await storage._migrate()
+            if location is not None:
+                storage._fast = FastConnection(str(location), PRAGMAS)
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise StorageError(_open_failure(path, exc)) from exc
@@ -72,7 +104,12 @@ class Connection:
         return storage
 
     async def close(self) -> None:
+        if self._checkpoint is not None:
+            await self._checkpoint
         async with self._lock:
+            if self._fast is not None:
+                self._fast.close()
+                self._fast = None
             await self._conn.close()
 
     async def _migrate(self) -> None:
@@ -108,21 +145,64 @@ class Connection:
         return int(row[0]) if row else 0
 
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction, alone on the connection, committed before we return."""
+    async def _tx(self, *, off_loop: bool = False) -> AsyncIterator[Db]:
+        """One write transaction, alone on the connection, committed before we return.
+
+        `off_loop`: on aiosqlite's thread in any case, for a unit that may write thousands of rows."""
         async with self._lock:
+            fast = None if off_loop else self._fast_transaction()
+            if fast is not None:
+                try:
+                    yield fast
+                    fast.commit()
+                except BaseException:
+                    fast.rollback()  # a failed COMMIT (a foreign key) leaves the transaction open
+                    raise
+                self._after_fast_write()
+                return
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                await self._conn.execute("COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # a failed COMMIT (a foreign key) leaves it open
+                    await self._conn.execute("ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
+
+    def _after_fast_write(self) -> None:
+        if self._fast is not None and self._fast.checkpoint_due() and self._checkpoint is None:
+            self._fast.checkpointed()
+            self._checkpoint = asyncio.get_running_loop().create_task(self._copy_log())
+
+    async def _copy_log(self) -> None:
+        """A checkpoint on aiosqlite's thread (see bot/storage/fast.py): PASSIVE, so it waits for no one."""
+        try:
+            async with self._lock:
+                await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: closed meanwhile; the next one will do
+            log.warning("checkpoint failed: %s", type(exc).__name__)
+        finally:
+            self._checkpoint = None
+
+    def _fast_transaction(self) -> FastTransaction | None:
+        if self._fast is None or not self._fast.usable():
+            return None
+        try:
+            return self._fast.begin()
+        except Elsewhere:
+            return None
 
     async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One statement on its own, committed by SQLite itself (isolation_level=None): one trip to
-        aiosqlite's thread instead of three with BEGIN and COMMIT. Returns the rows changed."""
+        """One statement on its own, committed by SQLite itself (isolation_level=None), without
+        BEGIN and COMMIT around it. Returns the rows changed."""
         async with self._lock:
+            if self._fast is not None and self._fast.usable():
+                try:
+                    changed = self._fast.write(sql, params)
+                    self._after_fast_write()
+                    return changed
+                except Elsewhere:
+                    pass
             cursor = await self._conn.execute(sql, params)
             return cursor.rowcount
 
@@ -138,10 +218,16 @@ class Connection:
     async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:
         return await self._fetchone(sql, params)
 
-    # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three,
-    # and each trip wakes the event loop (a quarter of the bot's CPU per update went on them).
     async def _fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
         async with self._lock:
+            if self._fast is not None and self._fast.usable():
+                try:
+                    rows = self._fast.fetchall(sql, params)  # perhaps a write (UPDATE … RETURNING)
+                    self._after_fast_write()
+                    return rows
+                except Elsewhere:
+                    pass
+            # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
             return list(await self._conn.execute_fetchall(sql, params))
 
     async def _fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:

@@ -80,7 +80,7 @@ class OfficeMixin(Connection):
     async def record_export(self, zip_path: Path, xlsx_path: Path | None, application_ids: Sequence[int]) -> int:
         """Remember an export and whose data it holds, before it is written, so that an applicant's
         /delete removes it too (even one being written at that moment: see export_recorded)."""
-        async with self._tx() as db:
+        async with self._tx(off_loop=True) as db:  # a row per application exported
             cursor = await db.execute("INSERT INTO exports (zip_path, xlsx_path, created_at) VALUES (?, ?, ?)",
                                       (str(zip_path), str(xlsx_path) if xlsx_path else None, now_utc()))
             await db.executemany("INSERT INTO export_members (export_id, application_id) VALUES (?, ?)",

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
-from bot.storage.connection import Connection, now_utc
+from bot.storage.connection import Connection, Db, now_utc
 from bot.storage.records import OutboxMessage, Outgoing, _outbox
 
 
@@ -25,7 +23,7 @@ class OutboxMixin(Connection):
 
         Returns the broadcast's id and how many messages were queued (dedupe keys skip repeats).
         """
-        async with self._tx() as db:
+        async with self._tx(off_loop=True) as db:  # a thousand rows are not for the event loop's thread
             cursor = await db.execute(
                 "INSERT INTO broadcasts (coordinator_channel, coordinator_id, audience, created_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -174,7 +172,7 @@ class OutboxMixin(Connection):
         return [row["payload"] for row in rows]
 
 
-async def _insert_outgoing(db: aiosqlite.Connection, message: Outgoing, broadcast_id: int | None) -> bool:
+async def _insert_outgoing(db: Db, message: Outgoing, broadcast_id: int | None) -> bool:
     """Queue a message inside a transaction already open (see Storage.transaction)."""
     now = now_utc()
     cursor = await db.execute(

@@ -70,7 +70,7 @@ class RightsMixin(Connection):
         export that holds their document or row. Messages about them to the office keep no
         personal data: their payload becomes `erased_notice`, and one not yet sent is dropped.
         """
-        async with self._tx() as db:
+        async with self._tx(off_loop=True) as db:  # secure_delete overwrites each row erased
             apps = [row[0] for row in await db.execute_fetchall(
                 "SELECT id FROM applications WHERE applicant_id = ?", (applicant_id,))]
             marks = ",".join("?" * len(apps))
