@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bot.storage.connection import Connection, now_utc
+from bot.storage.connection import Connection, Kept, now_utc
 from bot.storage.records import Applicant, Application, Snapshot, _applicant, _application
+
+# The applications whose answers stay in memory: those of the people writing now (the least recently
+# read go first). A complete application is about 100 KB.
+KEPT_SNAPSHOTS = 256
 
 
 class ApplicationsMixin(Connection):
@@ -100,50 +104,74 @@ class ApplicationsMixin(Connection):
         return _application(row)
 
     async def snapshot(self, application_id: int) -> Snapshot:
-        """The application, its 申报表, its answers and how many files each question has, in one statement:
-        one trip to aiosqlite's thread, and all of it as of one moment (no write can fall in between).
-
-        LookupError if there is no such application.
-        """
-        found = await self._snapshot("?", application_id)
+        """The application, its 申报表, its answers and how many files each question has, all as of one
+        moment (no write can fall in between). LookupError if there is no such application."""
+        found = await self._snapshot("id", application_id)
         if found is None:
             raise LookupError(f"no application {application_id}")
         return found
 
     async def snapshot_for(self, applicant_id: int) -> Snapshot | None:
         """The applicant's application as `snapshot` reads it; None before they have one."""
-        return await self._snapshot("(SELECT id FROM applications WHERE applicant_id = ?)", applicant_id)
+        return await self._snapshot("applicant_id", applicant_id)
 
-    async def _snapshot(self, application: str, key: int) -> Snapshot | None:
-        """`application`: the SQL that gives the application's id from `key` (a literal, no input)."""
-        # Each item of the application is one row beside the application's columns; an application
-        # with none yet is a single row whose item is NULL (the LEFT JOIN).
+    async def _snapshot(self, column: str, key: int) -> Snapshot | None:
+        """`column`: id or applicant_id (a literal, no input).
+
+        The application's row is read every time; what it holds (the answers: a whole report on every
+        message) only when its revision moved since it was last read (see migration 13)."""
+        for _ in range(3):
+            row = await self._fetchone(f"SELECT * FROM applications WHERE {column} = ?", (key,))
+            if row is None:
+                return None
+            kept = self._kept.get(row["id"])
+            if kept is None or kept.revision != row["revision"]:
+                kept = await self._read_items(row["id"])
+                if kept is None:
+                    return None  # erased in between
+                self._remember(row["id"], kept)
+            if kept.revision == row["revision"]:
+                self._kept.move_to_end(row["id"])
+                return Snapshot(_application(row), kept.profile, kept.answers, kept.files)
+            # Written to between the two statements: read its row again, to be as of one moment.
+        assert row is not None and kept is not None
+        return Snapshot(_application(row), kept.profile, kept.answers, kept.files)
+
+    async def _read_items(self, application_id: int) -> Kept | None:
+        """The 申报表, the answers and the files of an application with their revision, in one statement
+        (so as of one moment); None if there is no such application."""
         rows = await self._fetchall(
-            f"""SELECT p.*, x.item_kind, x.item_key, x.item_value FROM applications p LEFT JOIN (
-                   SELECT 'profile' AS item_kind, field AS item_key, value AS item_value
-                       FROM profile_values WHERE application_id = {application}
-                   UNION ALL
-                   SELECT 'answer', question_id, text FROM answers WHERE application_id = {application} AND text != ''
-                   UNION ALL
-                   SELECT 'files', question_id, COUNT(*) FROM attachments
-                       WHERE application_id = {application} AND removed_at IS NULL GROUP BY question_id
-               ) x ON 1 WHERE p.id = {application}""",
-            (key,) * 4,
+            """SELECT 'revision' AS kind, NULL AS key, revision AS value FROM applications WHERE id = ?1
+               UNION ALL
+               SELECT 'profile', field, value FROM profile_values WHERE application_id = ?1
+               UNION ALL
+               SELECT 'answer', question_id, text FROM answers WHERE application_id = ?1 AND text != ''
+               UNION ALL
+               SELECT 'files', question_id, COUNT(*) FROM attachments
+                   WHERE application_id = ?1 AND removed_at IS NULL GROUP BY question_id""",
+            (application_id,),
         )
-        if not rows:
-            return None
+        revision: int | None = None
         profile: dict[str, str] = {}
         answers: dict[str, str] = {}
         files: dict[str, int] = {}
-        for row in rows:
-            match row["item_kind"]:
+        for kind, item, value in rows:
+            match kind:
+                case "revision":
+                    revision = int(value)
                 case "profile":
-                    profile[row["item_key"]] = row["item_value"]
+                    profile[item] = value
                 case "answer":
-                    answers[row["item_key"]] = row["item_value"]
-                case "files":  # the column is text, as the first SELECT's is: the count comes as '2'
-                    files[row["item_key"]] = int(row["item_value"])
-        return Snapshot(_application(rows[0]), profile, answers, files)
+                    answers[item] = value
+                case "files":
+                    files[item] = int(value)
+        return None if revision is None else Kept(revision, profile, answers, files)
+
+    def _remember(self, application_id: int, kept: Kept) -> None:
+        self._kept[application_id] = kept
+        self._kept.move_to_end(application_id)
+        while len(self._kept) > KEPT_SNAPSHOTS:
+            self._kept.popitem(last=False)
 
     # -- profile -----------------------------------------------------------------
 

@@ -372,6 +372,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "a revision of what the interview reads of an application, counted by SQLite itself",
+        # Storage keeps answers in memory and reads them again when this moved. Triggers count every
+        # change, whoever makes it (bot, console, web), from one counter: numbers never repeat, so an
+        # erased application and a new one given its id never look alike (0: never written to).
+        # A migration that rebuilds profile_values, answers or attachments must create them again.
+        """
+        CREATE TABLE revision_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+        INSERT INTO revision_counter (id, value) SELECT 1, COALESCE(MAX(id), 0) FROM applications;
+        ALTER TABLE applications ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+        UPDATE applications SET revision = id;
+        """ + "".join(
+            f"""CREATE TRIGGER {table}_{event.lower()}_revision AFTER {event} ON {table} BEGIN
+                UPDATE revision_counter SET value = value + 1;
+                UPDATE applications SET revision = (SELECT value FROM revision_counter) WHERE id = {row}.application_id;
+            END;
+            """
+            for table in ("profile_values", "answers", "attachments")
+            for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))),
+    ),
 ]
 
 # Migrations that rebuild a table others refer to: run with foreign keys off (outside the
