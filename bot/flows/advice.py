@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 from bot import evidence
@@ -25,11 +26,14 @@ from bot.criteria import Criteria, Question
 from bot.flows import callbacks as cb
 from bot.flows import review
 from bot.flows.events import Button, Reply, Sender, keyboard
+from bot.flows.later import later
 from bot.storage import Application, Outgoing, Storage
 from bot.validation import count_chars
 from bot.wording import say
 
 PAUSE = timedelta(minutes=10)
+READINGS_KEPT = 256
+Reading = tuple[list[evidence.EvidenceWarning], str | None]  # the warnings, or else a process answer's hint
 # Channels whose people can be sent a message later (the outbox sender delivers there); in the
 # terminal the advice comes only when the question is left.
 LATER_CHANNELS = frozenset({"telegram", "web"})
@@ -52,6 +56,8 @@ class Advice:
         self.criteria = criteria
         self.pause = pause
         self.later_channels = later_channels
+        # The last readings: an answer is read when saved and again when its question is left.
+        self._read: OrderedDict[tuple[str, str, int], Reading] = OrderedDict()
 
     async def lines(self, app: Application, question: Question, answer: str, attached: int | None = None) -> list[str]:
         """What an assessor would miss in the answer as it stands; [] when nothing.
@@ -62,21 +68,35 @@ class Advice:
         notes: list[str] = []
         if attached is None:
             attached = (await self.storage.attachment_counts(app.id)).get(question.id, 0)
-        # Off the event loop: a long answer must not hold up everyone else's replies.
-        found, hint = await asyncio.to_thread(_advice, question, answer, attached)
+        found, hint = await self._reading(question, answer, attached)
         if found:
             notes += [say("advice_warnings", id=question.id)] + [f"· {w.message}\n  {w.example}" for w in found]
         elif hint:
             notes += [say("advice_about", id=question.id), hint]
         return notes
 
+    async def _reading(self, question: Question, answer: str, attached: int) -> Reading:
+        key = (question.id, answer, attached)
+        reading = self._read.get(key)
+        if reading is None:
+            # Off the event loop: a long answer must not hold up everyone else's replies.
+            reading = self._read[key] = await asyncio.to_thread(_advice, question, answer, attached)
+            while len(self._read) > READINGS_KEPT:
+                self._read.popitem(last=False)
+        return reading
+
     async def saved(self, app: Application, sender: Sender, question: Question, answer: str,
                     attached: int | None = None) -> None:
         """The answer changed (a part, an edit, a file): its advice waits out a new pause.
 
         Advice already given is not queued again, however many parts follow: the same points
-        twice would be nagging. Different points are new advice.
+        twice would be nagging. Different points are new advice. Done once the reply is sent
+        (bot/flows/later.py): the reply says nothing of it, and reading the answer takes time.
         """
+        await later(lambda: self._queue(app, sender, question, answer, attached))
+
+    async def _queue(self, app: Application, sender: Sender, question: Question, answer: str,
+                     attached: int | None) -> None:
         await self.storage.forget_pending(_prefix(app.id, question.id))
         if sender.channel not in self.later_channels or not answer:
             return
@@ -133,7 +153,7 @@ def _buttons(question: Question) -> list[list[list[str]]]:
     return [[[say("btn_back_to", id=question.id), cb.encode(cb.GO, question.id)]]]
 
 
-def _advice(question: Question, answer: str, attached: int) -> tuple[list[evidence.EvidenceWarning], str | None]:
+def _advice(question: Question, answer: str, attached: int) -> Reading:
     """The warnings for an answer, or else the hint for a process answer (one trip to a thread)."""
     found = [w for w in evidence.check(question, answer, attached) if w.code != "empty"]
     return found, None if found else evidence.process_hint(question, answer)
