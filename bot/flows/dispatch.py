@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from bot import logs
+from bot.flows import later
 from bot.flows.events import Event, Reply
 from bot.wording import say
 
@@ -42,11 +43,17 @@ class Lanes:
         self._waiting: dict[str, int] = {}
 
     async def run(self, key: str, work: Awaitable[T]) -> T:
+        """`work`, then what it left for later (bot/flows/later.py), before the lane's next work."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                return await work
+                deferred, token = later.collect()
+                try:
+                    return await work
+                finally:
+                    later.release(token)
+                    await deferred.run()
         finally:
             # Forget idle lanes so the table does not grow with every user ever seen.
             self._waiting[key] -= 1
