@@ -12,10 +12,11 @@ import asyncio
 import html
 import logging
 import os
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 # Opt in to the coming python-telegram-bot behaviour (RetryAfter.retry_after as a timedelta),
 # which _seconds() already handles, instead of a deprecation warning on every 429.
@@ -23,9 +24,10 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 import aiohttp
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.warnings import PTBUserWarning
 
 from bot.flows.events import Reply
 from bot.sender import DeliveryError, MaybeSent, NotSent, RateLimited, RecipientBlocked, Refused
@@ -40,7 +42,11 @@ log = logging.getLogger(__name__)
 CALLBACK_DATA_LIMIT = 64
 SEND_ATTEMPTS = 5
 
+# Sent with do_api_request on purpose (see ReplySender._texts), not by oversight.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+
 T = TypeVar("T")
+Markup = dict[str, Any]  # an inline keyboard as the Bot API writes it
 
 
 class Blocked(Exception):
@@ -63,17 +69,19 @@ class ReplySender:
                 log.warning("user %s blocked the bot; marked", user_id)
                 await self.records.blocked(user_id)
 
-    def _markup(self, reply: Reply) -> InlineKeyboardMarkup | None:
+    def _markup(self, reply: Reply) -> Markup | None:
+        """The reply's buttons as the Bot API's inline keyboard."""
         if not reply.buttons:
             return None
         # Telegram refuses the whole message over one button with more than 64 bytes of data.
         rows = [[b for b in row if len(b.data.encode()) <= CALLBACK_DATA_LIMIT] for row in reply.buttons]
         if any(len(b.data.encode()) > CALLBACK_DATA_LIMIT for b in reply.all_buttons):
             log.error("dropped a button with callback data over %d bytes", CALLBACK_DATA_LIMIT)
-        keyboard = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows if row]
+        keyboard: list[list[dict[str, Any]]] = [
+            [{"text": b.label, "callback_data": b.data} for b in row] for row in rows if row]
         if self.web_app_url and any(b.data.startswith("nx:") for b in reply.all_buttons):
-            keyboard.append([InlineKeyboardButton(say("btn_web_app"), web_app=WebAppInfo(url=self.web_app_url))])
-        return InlineKeyboardMarkup(keyboard)
+            keyboard.append([{"text": say("btn_web_app"), "web_app": {"url": self.web_app_url}}])
+        return {"inline_keyboard": keyboard}
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:
         markup = self._markup(reply)
@@ -92,19 +100,27 @@ class ReplySender:
             await self._texts(bot, chat_id, [*carried, note], markup)
             return
         text = html.escape(reply.text, quote=False) if carried else None
+        keyboard = InlineKeyboardMarkup.de_json(markup, bot) if markup else None
         sent = await self._call(lambda: bot.send_document(chat_id, data, filename=name, caption=text,
                                                           parse_mode=ParseMode.HTML if text else None,
-                                                          reply_markup=markup))
+                                                          reply_markup=keyboard))
         if sent is None:
             # The text rode on the file ("submitted", "your draft"): it must not be lost with it.
             await self._texts(bot, chat_id, [*carried, say("document_not_sent")], markup)
 
-    async def _texts(self, bot: Bot, chat_id: int, texts: list[str], markup: InlineKeyboardMarkup | None) -> None:
-        """Each text as a message (split to Telegram's limit), the buttons on the last one."""
+    async def _texts(self, bot: Bot, chat_id: int, texts: list[str], markup: Markup | None) -> None:
+        """Each text as a message (split to Telegram's limit), the buttons on the last one.
+
+        Sent as the Bot API's own JSON (do_api_request), not as python-telegram-bot's objects: nothing
+        reads the message sent back, and building and parsing those objects was a tenth of the bot's
+        time per reply (benchmarks/interview_load.py, issue #18)."""
         chunks = [chunk for text in texts for chunk in split_text(text)]
         for n, chunk in enumerate(chunks):
-            await self._call(partial(bot.send_message, chat_id, html.escape(chunk, quote=False),
-                                     parse_mode=ParseMode.HTML, reply_markup=markup if n == len(chunks) - 1 else None))
+            message: dict[str, Any] = {"chat_id": chat_id, "text": html.escape(chunk, quote=False),
+                                       "parse_mode": ParseMode.HTML.value}
+            if markup and n == len(chunks) - 1:
+                message["reply_markup"] = markup
+            await self._call(partial(bot.do_api_request, "sendMessage", api_kwargs=message))
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T | None:
         """One Bot API call, kept within Telegram's rules: wait out 429s, retry what was not sent."""
