@@ -1,5 +1,8 @@
 """How many storage calls (reads and writes) the interview makes per applicant event.
 
+Statements are counted as SQLite runs them, on either connection (bot/storage/fast.py): most run
+on the event loop's own thread now, so a statement no longer costs a trip to aiosqlite's.
+
 Prints the count per kind of event: a typed answer (first part and a second part), a 下一题
 tap, /progress, a 申报表 field. Run: .venv/bin/python benchmarks/storage_calls.py
 """
@@ -12,8 +15,6 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-
-import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,14 +36,17 @@ class Counting:
             if name.startswith("_") or name in ("close",):
                 continue
             setattr(storage, name, self._wrap(name, method))
-        for name in ("execute", "execute_fetchall", "executemany", "execute_insert"):
-            setattr(aiosqlite.Connection, name, self._count_sql(getattr(aiosqlite.Connection, name)))
 
-    def _count_sql(self, method):
-        def counted(connection, *args, **kwargs):
+    async def watch(self, storage: Storage) -> None:
+        """Count the statements SQLite runs on both connections (the event loop's and aiosqlite's),
+        not those a trigger runs inside them."""
+        await storage._conn.set_trace_callback(self._statement)
+        if storage._fast is not None:
+            storage._fast._db.set_trace_callback(self._statement)
+
+    def _statement(self, sql: str) -> None:
+        if not sql.startswith("--"):
             self.statements += 1
-            return method(connection, *args, **kwargs)
-        return counted
 
     def _wrap(self, name, method):
         async def counted(*args, **kwargs):
@@ -59,6 +63,7 @@ async def main() -> None:
         me = Sender("console", "bench", "测试")
         await interview.handle(ButtonPress(me, "consent:yes"))
         counter = Counting(storage)
+        await counter.watch(storage)
         question = criteria.questions[0].id
         cases = [
             ("jump to a question (/jump)", Command(me, "jump", question)),

@@ -115,13 +115,24 @@ async def test_an_erased_applicants_answers_never_reach_the_next_one_given_the_s
     assert snap.answers == {"1.1b": "乙的回答"}
 
 
+async def test_an_applicant_erased_here_leaves_no_answer_in_the_bots_memory(storage) -> None:
+    app = await new_application(storage, "甲")
+    await storage.append_answer(app, "1.1a", "甲的回答")
+    await storage.snapshot(app)
+    gone = await storage.find_applicant("test", "甲")
+    assert gone is not None
+    await storage.delete_applicant(gone.id, {"text": "已删除"})
+    assert all("甲的回答" not in kept.answers.values() for kept in storage._kept.values())
+
+
 async def test_the_write_ahead_log_is_copied_into_the_database_while_the_bot_runs(storage, db_path: Path) -> None:
     app = await new_application(storage, "甲")
-    before = db_path.stat().st_size
+    before = await asyncio.to_thread(lambda: db_path.stat().st_size)
     for n in range(CHECKPOINT_CHANGES // 2):
         await storage.append_answer(app, f"q{n % 39}", "一段回答" * 20)
     await asyncio.sleep(0.2)  # the checkpoint runs beside the bot
-    assert db_path.stat().st_size > before, "every write is still only in the -wal file"
+    after = await asyncio.to_thread(lambda: db_path.stat().st_size)
+    assert after > before, "every write is still only in the -wal file"
 
 
 async def test_work_left_for_later_runs_after_the_reply_and_before_the_applicants_next_message() -> None:
