@@ -73,10 +73,12 @@ class AiohttpRequest(BaseRequest):
         write = _given(write_timeout, MEDIA_WRITE_TIMEOUT if files else WRITE_TIMEOUT)
         connect = _given(connect_timeout, CONNECT_TIMEOUT)
         pool = _given(pool_timeout, POOL_TIMEOUT)
+        # As httpx's: each read may take `read` (a slow download goes on while data comes), getting a
+        # connection `pool` + `connect`. aiohttp has no write timeout, so an upload is bounded as a
+        # whole instead (httpx gives its one write of the file `write`).
         parts = (read, write, connect, pool)
         timeout = aiohttp.ClientTimeout(
-            # aiohttp has no write timeout: the sum bounds the whole request instead.
-            total=None if None in parts else sum(p for p in parts if p is not None),
+            total=None if not files or None in parts else sum(p for p in parts if p is not None),
             connect=None if connect is None or pool is None else connect + pool,
             sock_connect=connect, sock_read=read)
         try:

@@ -17,7 +17,7 @@ import pytest
 from bot.flows import later
 from bot.flows.dispatch import Lanes
 from bot.storage import Storage
-from bot.storage.fast import CHECKPOINT_CHANGES
+from bot.storage.fast import CHECKPOINT_BYTES
 
 T = TypeVar("T")
 
@@ -115,6 +115,18 @@ async def test_an_erased_applicants_answers_never_reach_the_next_one_given_the_s
     assert snap.answers == {"1.1b": "乙的回答"}
 
 
+async def test_the_answers_kept_in_memory_stay_within_their_size(storage, monkeypatch) -> None:
+    from bot.storage import applications
+
+    monkeypatch.setattr(applications, "KEPT_CHARS", 100_000)
+    apps = [await new_application(storage, f"申报人{n}") for n in range(5)]
+    for n, app in enumerate(apps):
+        await storage.append_answer(app, "1.1a", f"{n}" + "长" * 30_000)
+        assert (await storage.snapshot(app)).answers["1.1a"].startswith(f"{n}长")
+    assert sum(kept.chars for kept in storage._kept.values()) == storage._kept_chars <= 100_000
+    assert apps[-1] in storage._kept  # the one read last stays
+
+
 async def test_an_applicant_erased_here_leaves_no_answer_in_the_bots_memory(storage) -> None:
     app = await new_application(storage, "甲")
     await storage.append_answer(app, "1.1a", "甲的回答")
@@ -125,14 +137,40 @@ async def test_an_applicant_erased_here_leaves_no_answer_in_the_bots_memory(stor
     assert all("甲的回答" not in kept.answers.values() for kept in storage._kept.values())
 
 
-async def test_the_write_ahead_log_is_copied_into_the_database_while_the_bot_runs(storage, db_path: Path) -> None:
+async def test_the_write_ahead_log_is_copied_into_the_database_and_stays_small(storage, db_path: Path) -> None:
+    """Long answers rewritten again and again: the -wal file is checkpointed on aiosqlite's thread as
+    it passes SQLite's usual size, and cut back, instead of growing with every rewrite."""
     app = await new_application(storage, "甲")
-    before = await asyncio.to_thread(lambda: db_path.stat().st_size)
-    for n in range(CHECKPOINT_CHANGES // 2):
-        await storage.append_answer(app, f"q{n % 39}", "一段回答" * 20)
-    await asyncio.sleep(0.2)  # the checkpoint runs beside the bot
-    after = await asyncio.to_thread(lambda: db_path.stat().st_size)
+    wal = db_path.with_name(db_path.name + "-wal")
+
+    def sizes() -> tuple[int, int]:
+        return db_path.stat().st_size, wal.stat().st_size if wal.exists() else 0
+
+    before, _ = await asyncio.to_thread(sizes)
+    largest = 0
+    for n in range(60):
+        await storage.replace_answer(app, "1.1a", f"{n}" + "答" * 45_000)
+        largest = max(largest, (await asyncio.to_thread(sizes))[1])
+    await asyncio.sleep(0.2)  # the last checkpoint runs beside the bot
+    after, _ = await asyncio.to_thread(sizes)
     assert after > before, "every write is still only in the -wal file"
+    assert largest < 5 * CHECKPOINT_BYTES, f"the -wal file grew to {largest / 2**20:.0f} MB"
+    assert await storage.answer(app, "1.1a") == "59" + "答" * 45_000
+
+
+async def test_a_statement_waiting_on_the_disk_lets_the_bot_go_on(storage) -> None:
+    """As a cold cache or a slow disk would (here SQLite calls a function that waits): stopped by
+    the clock and run on aiosqlite's thread, every time, since waiting is no sign of a long query."""
+    storage._fast._db.create_function("wait_a_little", 0, lambda: time.sleep(0.002))
+    waiting = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
+               "SELECT SUM(wait_a_little() IS NULL) AS c FROM n")
+    # aiosqlite's connection has the function too, where the statement goes on.
+    await storage._conn.create_function("wait_a_little", 0, lambda: time.sleep(0.002))
+    for _ in range(4):
+        rows, longest = await longest_pause(storage.fetchall(waiting))
+        assert rows[0]["c"] == 300
+        assert longest < 0.15, f"the event loop stood still {longest * 1000:.0f} ms"
+    assert not storage._fast._overruns
 
 
 async def test_work_left_for_later_runs_after_the_reply_and_before_the_applicants_next_message() -> None:

@@ -73,6 +73,28 @@ async def test_a_connection_closed_after_the_request_went_out_may_have_delivered
     assert isinstance(delivery_error(error), MaybeSent)
 
 
+async def test_a_slow_download_goes_on_as_long_as_data_keeps_coming() -> None:
+    """A photo from a slow link: each read within its time, the whole longer than all the timeouts."""
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 20480\r\n\r\n")
+        for _ in range(20):
+            writer.write(b"x" * 1024)
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        writer.close()
+
+    request = AiohttpRequest(pool_size=4)
+    await request.initialize()
+    try:
+        async for url in serve(trickle):
+            data = await request.retrieve(f"{url}/file/botT/photo.jpg", read_timeout=0.5, write_timeout=0.3,
+                                          connect_timeout=0.3, pool_timeout=0.3)
+    finally:
+        await request.shutdown()
+    assert len(data) == 20480
+
+
 async def test_bot_api_calls_and_uploads_go_through(telegram) -> None:
     """A file with a Chinese name arrives under that name, as with python-telegram-bot's own requests."""
     request = AiohttpRequest(pool_size=4)

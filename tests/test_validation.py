@@ -76,3 +76,24 @@ def test_refused_forms_name_the_reason(criteria, key, typed, reason) -> None:
 def test_cleaning_keeps_words_and_emoji_and_drops_control_characters() -> None:
     assert clean_text("甲\r\n乙\x0b丙\x00丁 🎉\t戊\u2028己") == "甲\n乙\n丙丁 🎉\t戊\n己"
     assert count_chars("质量 第一\n好") == 5
+
+
+def test_counting_long_texts_keeps_none_of_them_in_memory() -> None:
+    """Character counts are remembered for answers, but a pasted 60,000 characters, refused or
+    not, must not stay in memory a thousand times over."""
+    import gc
+    import tracemalloc
+
+    from bot.validation import count_chars
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(300):
+            assert count_chars(f"{n:05d}" + "很长的粘贴 " * 10_000) == 5 + 50_000
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 5 * 2**20, f"{kept / 2**20:.0f} MB kept"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from bot.storage.connection import Connection, Kept, now_utc
 from bot.storage.records import Applicant, Application, Snapshot, _applicant, _application
 
-# The applications whose answers stay in memory: those of the people writing now (the least recently
-# read go first). A complete application is about 100 KB.
+# The applications whose answers stay in memory: those of the people writing now, the least recently
+# read going first once there are more than KEPT_SNAPSHOTS or more than KEPT_CHARS characters in all
+# (a complete application has about 16,000; one answer may have 50,000).
 KEPT_SNAPSHOTS = 256
+KEPT_CHARS = 4_000_000
 
 
 class ApplicationsMixin(Connection):
@@ -126,18 +128,20 @@ class ApplicationsMixin(Connection):
                 return None
             kept = self._kept.get(row["id"])
             if kept is None or kept.revision != row["revision"]:
-                kept = await self._read_items(row["id"])
+                # Read the first time (after a start, or long unread): its pages may be on the disk
+                # still, and the event loop's thread must not wait for them (bot/storage/fast.py).
+                kept = await self._read_items(row["id"], cold=kept is None)
                 if kept is None:
                     return None  # erased in between
                 self._remember(row["id"], kept)
             if kept.revision == row["revision"]:
-                self._kept.move_to_end(row["id"])
+                self._kept.move_to_end(row["id"])  # the least recently read go first
                 return Snapshot(_application(row), kept.profile, kept.answers, kept.files)
             # Written to between the two statements: read its row again, to be as of one moment.
         assert row is not None and kept is not None
         return Snapshot(_application(row), kept.profile, kept.answers, kept.files)
 
-    async def _read_items(self, application_id: int) -> Kept | None:
+    async def _read_items(self, application_id: int, cold: bool = False) -> Kept | None:
         """The 申报表, the answers and the files of an application with their revision, in one statement
         (so as of one moment); None if there is no such application."""
         rows = await self._fetchall(
@@ -149,7 +153,7 @@ class ApplicationsMixin(Connection):
                UNION ALL
                SELECT 'files', question_id, COUNT(*) FROM attachments
                    WHERE application_id = ?1 AND removed_at IS NULL GROUP BY question_id""",
-            (application_id,),
+            (application_id,), off_loop=cold,
         )
         revision: int | None = None
         profile: dict[str, str] = {}
@@ -168,10 +172,11 @@ class ApplicationsMixin(Connection):
         return None if revision is None else Kept(revision, profile, answers, files)
 
     def _remember(self, application_id: int, kept: Kept) -> None:
+        self._forget(application_id)
         self._kept[application_id] = kept
-        self._kept.move_to_end(application_id)
-        while len(self._kept) > KEPT_SNAPSHOTS:
-            self._kept.popitem(last=False)
+        self._kept_chars += kept.chars
+        while len(self._kept) > KEPT_SNAPSHOTS or (self._kept_chars > KEPT_CHARS and len(self._kept) > 1):
+            self._forget(next(iter(self._kept)))
 
     # -- profile -----------------------------------------------------------------
 

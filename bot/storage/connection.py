@@ -36,6 +36,8 @@ PRAGMAS = (
     "PRAGMA secure_delete = ON",
     # 32 MB of page cache instead of 2: a thousand applications' answers stay in memory.
     "PRAGMA cache_size = -32768",
+    # The write-ahead log back to 4 MB once checkpointed, whatever one burst made it.
+    "PRAGMA journal_size_limit = 4194304",
 )
 # What a unit of work writes with: aiosqlite's connection, or the event loop's (same calls).
 Db = aiosqlite.Connection | FastTransaction
@@ -58,6 +60,10 @@ class Kept:
     answers: dict[str, str]
     files: dict[str, int]
 
+    @property
+    def chars(self) -> int:
+        return sum(map(len, self.answers.values())) + sum(map(len, self.profile.values()))
+
 
 
 
@@ -69,6 +75,7 @@ class Connection:
         self._fast: FastConnection | None = None  # none for an in-memory database: it would be another one
         self._lock = asyncio.Lock()
         self._kept: OrderedDict[int, Kept] = OrderedDict()  # by application id, least recently read first
+        self._kept_chars = 0
         self._checkpoint: asyncio.Task[None] | None = None
         self.path = path  # None for an in-memory database
 
@@ -169,9 +176,14 @@ class Connection:
                     await self._conn.execute("ROLLBACK")
                 raise
 
+    def _forget(self, application_id: int) -> None:
+        """Drop an application's answers from memory (bot/storage/applications.py keeps them)."""
+        kept = self._kept.pop(application_id, None)
+        if kept is not None:
+            self._kept_chars -= kept.chars
+
     def _after_fast_write(self) -> None:
         if self._fast is not None and self._fast.checkpoint_due() and self._checkpoint is None:
-            self._fast.checkpointed()
             self._checkpoint = asyncio.get_running_loop().create_task(self._copy_log())
 
     async def _copy_log(self) -> None:
@@ -219,9 +231,11 @@ class Connection:
     async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:
         return await self._fetchone(sql, params)
 
-    async def _fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
+    async def _fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *,
+                        off_loop: bool = False) -> list[aiosqlite.Row]:
+        """`off_loop`: on aiosqlite's thread in any case, for what is likely not in memory yet."""
         async with self._lock:
-            if self._fast is not None and self._fast.usable():
+            if self._fast is not None and self._fast.usable() and not off_loop:
                 try:
                     rows = self._fast.fetchall(sql, params)  # perhaps a write (UPDATE … RETURNING)
                     self._after_fast_write()

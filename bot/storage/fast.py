@@ -8,9 +8,13 @@ long as that cannot keep the loop waiting:
 
 - it never waits for a lock: another program writing (the console, a backup) makes SQLite answer
   "busy" at once, and the statement goes to aiosqlite's thread, which waits there (busy_timeout);
-- a statement alone may run FAST_BUDGET seconds at most: a longer one (the office's list of a
-  thousand applications) is stopped and runs on aiosqlite's thread, and so does that SQL from
-  its third time on. A statement stopped or refused changed nothing: it was alone in its transaction;
+- a statement alone may run FAST_BUDGET seconds of CPU at most: a longer one (the office's list
+  of a thousand applications) is stopped and runs on aiosqlite's thread, and so does that SQL
+  from its third time on. One that waits on the disk past WAIT_BUDGET (a cold cache, a slow
+  disk) is stopped too, at SQLite's next step, but may come back: the disk was the cause. A
+  statement stopped or refused changed nothing: it was alone in its transaction. What is likely
+  not in memory at all (an application's answers read the first time) is read on aiosqlite's
+  thread from the start (Connection._fetchall's off_loop);
 - a transaction here begins only if the write lock is free, and then runs on this connection to
   its end. The few units that may write thousands of rows ask for aiosqlite's thread themselves.
 
@@ -18,7 +22,8 @@ Both connections are serialized by Connection's lock, so they never wait for eac
 
 Copying the write-ahead log into the database (a checkpoint) writes and syncs the file: SQLite does
 it after a commit once the log is long, which here would be on the event loop's thread. This
-connection never does it; Connection asks aiosqlite's thread to, every CHECKPOINT_CHANGES rows.
+connection never does it; Connection asks aiosqlite's thread to once the log passes
+CHECKPOINT_BYTES, SQLite's own default (1,000 pages).
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 FAST_BUDGET = 0.005  # seconds of CPU a statement alone may keep the event loop
-OVERRUNS = 3  # a statement over the budget this often runs on aiosqlite's thread from then on
-CHECK_EVERY = 2000  # SQLite virtual machine steps between two looks at the clock
+WAIT_BUDGET = 0.03  # seconds by the clock, waiting on the disk included
+OVERRUNS = 3  # a statement over the CPU budget this often runs on aiosqlite's thread from then on
+CHECK_EVERY = 100  # SQLite virtual machine steps between two looks at the clocks
 WAITS = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-CHECKPOINT_CHANGES = 2000  # rows written here between two checkpoints on aiosqlite's thread
+CHECKPOINT_BYTES = 1000 * 4096  # the write-ahead log's size that calls for a checkpoint
+LOOK_EVERY = 16  # writes between two looks at that size
 Params = Sequence[Any] | Mapping[str, Any]
 
 
@@ -50,15 +58,18 @@ class FastConnection:
     def __init__(self, path: str, pragmas: Iterable[str]) -> None:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        self._log = Path(path + "-wal")
         self._thread = threading.get_ident()
-        self._deadline = float("inf")
+        self._deadline = float("inf")  # CPU time (thread_time)
+        self._wait_deadline = float("inf")  # by the clock (perf_counter)
+        self._over_cpu = False
         # SQL that ran past the budget: how often. Once may be a cold cache (the other connection wrote).
         self._overruns: dict[str, int] = {}
         for pragma in pragmas:
             self._db.execute(pragma)
         self._db.execute("PRAGMA busy_timeout = 0")  # never wait here: aiosqlite's thread waits instead
         self._db.execute("PRAGMA wal_autocheckpoint = 0")  # nor sync the file here: see checkpoint_due
-        self._changes_checkpointed = 0
+        self._writes = 0
         self._db.set_progress_handler(self._past_deadline, CHECK_EVERY)
 
     def usable(self) -> bool:
@@ -78,10 +89,14 @@ class FastConnection:
             raise Elsewhere()
         # The thread's own CPU time: a statement the system paused (a busy machine) is not a long one.
         self._deadline = time.thread_time() + FAST_BUDGET
+        self._wait_deadline = time.perf_counter() + WAIT_BUDGET
+        self._over_cpu = False
         try:
             cursor = self._db.execute(sql, params)
             return cursor.fetchall(), cursor.rowcount  # run to its end, which commits it
         except sqlite3.OperationalError as exc:
+            if _code(exc) == sqlite3.SQLITE_INTERRUPT and not self._over_cpu:
+                raise Elsewhere() from exc  # it waited (the disk, a busy machine): not long in itself
             if _code(exc) == sqlite3.SQLITE_INTERRUPT:
                 self._overruns[sql] = overruns = self._overruns.get(sql, 0) + 1
                 if overruns == OVERRUNS:
@@ -92,7 +107,7 @@ class FastConnection:
                 raise Elsewhere() from exc
             raise
         finally:
-            self._deadline = float("inf")
+            self._deadline = self._wait_deadline = float("inf")
 
     def begin(self) -> FastTransaction:
         """BEGIN IMMEDIATE, or Elsewhere if another program holds the write lock."""
@@ -105,17 +120,24 @@ class FastConnection:
         return FastTransaction(self._db)
 
     def checkpoint_due(self) -> bool:
-        """Enough was written here since the last checkpoint (`checkpointed`) that one is due."""
-        return self._db.total_changes - self._changes_checkpointed >= CHECKPOINT_CHANGES
-
-    def checkpointed(self) -> None:
-        self._changes_checkpointed = self._db.total_changes
+        """After a write here: whether the write-ahead log grew long enough for a checkpoint (its size
+        is looked at every LOOK_EVERY writes: a long answer rewritten writes a hundred pages)."""
+        self._writes += 1
+        if self._writes % LOOK_EVERY:
+            return False
+        try:
+            return self._log.stat().st_size >= CHECKPOINT_BYTES
+        except OSError:
+            return False
 
     def close(self) -> None:
         self._db.close()
 
     def _past_deadline(self) -> int:
-        return 1 if time.thread_time() > self._deadline else 0
+        if time.thread_time() > self._deadline:
+            self._over_cpu = True
+            return 1
+        return 1 if time.perf_counter() > self._wait_deadline else 0
 
 
 class FastTransaction:
