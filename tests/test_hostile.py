@@ -33,7 +33,7 @@ import pytest
 import pytest_asyncio
 import yaml
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, TypeHandler
 
 from bot import telegram_updates
 from bot.flows.coordinator import Coordinator, Coordinators
@@ -69,6 +69,8 @@ CATEGORIES = {"oversized", "empty", "control", "zero-width", "bidi", "injection"
 
 class HostileTelegram(FakeTelegram):
     """The local Bot API server, with raw updates, forged callbacks and files of any shape."""
+
+    handled = 0  # the latest update the bot has finished with (see world), replies included
 
     def push_raw(self, kind: str | None, body: Any, chat_id: int | None = None) -> int:
         """Queue any update, also one without a chat or of a type the bot has never heard of."""
@@ -125,8 +127,9 @@ class HostileTelegram(FakeTelegram):
         """Wait until every update was fetched and handled, and the bot then said nothing for `quiet`."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
+            # `handled`: an update taken off the queue may not have begun yet on a loaded machine.
             busy = (self._fetched < self._update_id or not application.update_queue.empty()
-                    or application.update_processor.current_concurrent_updates > 0)
+                    or application.update_processor.current_concurrent_updates > 0 or self.handled < self._fetched)
             last = max([self._fetched_at, *self._last_call.values()])
             if not busy and time.monotonic() - last >= quiet:
                 return
@@ -214,6 +217,11 @@ async def world(tmp_path_factory: pytest.TempPathFactory, criteria) -> AsyncIter
     # fast as the bot goes, not at Telegram's 30 a second.
     application = build_application(Router(interview, coordinator), storage, server.token,
                                      f"http://127.0.0.1:{server.port}", rate=FAST, per_chat_rate=FAST)
+
+    async def finished(update: Update, _context: object) -> None:  # after the bot's own handler (group 0)
+        server.handled = max(server.handled, update.update_id)
+
+    application.add_handler(TypeHandler(Update, finished), group=1)
     try:
         async with application:
             await start_polling(application, poll_timeout=1)
