@@ -116,15 +116,13 @@ async def test_an_erased_applicants_answers_never_reach_the_next_one_given_the_s
 
 
 async def test_the_answers_kept_in_memory_stay_within_their_size(storage, monkeypatch) -> None:
-    from bot.storage import applications
-
-    monkeypatch.setattr(applications, "KEPT_CHARS", 100_000)
+    monkeypatch.setattr(storage._kept, "most_chars", 100_000)
     apps = [await new_application(storage, f"申报人{n}") for n in range(5)]
     for n, app in enumerate(apps):
         await storage.append_answer(app, "1.1a", f"{n}" + "长" * 30_000)
         assert (await storage.snapshot(app)).answers["1.1a"].startswith(f"{n}长")
-    assert sum(kept.chars for kept in storage._kept.values()) == storage._kept_chars <= 100_000
-    assert apps[-1] in storage._kept  # the one read last stays
+    assert sum(kept.chars for kept in storage._kept.values()) == storage._kept.chars <= 100_000
+    assert storage._kept.has(apps[-1])  # the one read last stays
 
 
 async def test_an_applicant_erased_here_leaves_no_answer_in_the_bots_memory(storage) -> None:

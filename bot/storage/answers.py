@@ -15,20 +15,28 @@ class AnswersMixin(Connection):
     ) -> str:
         """Add one message to the answer; returns the whole answer as now stored."""
         async with self._tx() as db:
+            before = await _revision(db, application_id)
             await _add_segment(db, application_id, question_id, text, message_ref)
-            return await _recompose(db, application_id, question_id, "append")
+            answer = await _recompose(db, application_id, question_id, "append")
+            after = await _revision(db, application_id)
+        self._kept.answered(application_id, before, after, question_id, answer)
+        return answer
 
     async def replace_answer(
         self, application_id: int, question_id: str, text: str, message_ref: str | None = None
     ) -> str:
         """Make `text` the whole answer; the earlier text stays in the revision history."""
         async with self._tx() as db:
+            before = await _revision(db, application_id)
             await db.execute(
                 "UPDATE answer_segments SET superseded = 1 WHERE application_id = ? AND question_id = ?",
                 (application_id, question_id),
             )
             await _add_segment(db, application_id, question_id, text, message_ref)
-            return await _recompose(db, application_id, question_id, "replace")
+            answer = await _recompose(db, application_id, question_id, "replace")
+            after = await _revision(db, application_id)
+        self._kept.answered(application_id, before, after, question_id, answer)
+        return answer
 
     async def edit_message(self, application_id: int, message_ref: str, text: str,
                            max_chars: int | None = None) -> Edit | None:
@@ -82,6 +90,12 @@ class AnswersMixin(Connection):
         )
         texts = revisions.whole_texts([_stored(row) for row in rows])
         return [Revision(text, row["action"], row["created_at"]) for text, row in zip(texts, rows, strict=True)]
+
+
+async def _revision(db: Db, application_id: int) -> int:
+    """The application's revision inside the transaction (bot/storage/kept.py); -1 if there is none."""
+    rows = list(await db.execute_fetchall("SELECT revision FROM applications WHERE id = ?", (application_id,)))
+    return int(rows[0][0]) if rows else -1
 
 
 async def _add_segment(

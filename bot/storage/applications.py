@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from bot.storage.connection import Connection, Kept, now_utc
+from bot.storage.connection import Connection, now_utc
+from bot.storage.kept import Kept
 from bot.storage.records import Applicant, Application, Snapshot, _applicant, _application
-
-# The applications whose answers stay in memory: those of the people writing now, the least recently
-# read going first once there are more than KEPT_SNAPSHOTS or more than KEPT_CHARS characters in all
-# (a complete application has about 16,000; one answer may have 50,000).
-KEPT_SNAPSHOTS = 256
-KEPT_CHARS = 4_000_000
 
 
 class ApplicationsMixin(Connection):
@@ -126,16 +121,15 @@ class ApplicationsMixin(Connection):
             row = await self._fetchone(f"SELECT * FROM applications WHERE {column} = ?", (key,))
             if row is None:
                 return None
-            kept = self._kept.get(row["id"])
-            if kept is None or kept.revision != row["revision"]:
+            kept = self._kept.at(row["id"], row["revision"])
+            if kept is None:
                 # Read the first time (after a start, or long unread): its pages may be on the disk
                 # still, and the event loop's thread must not wait for them (bot/storage/fast.py).
-                kept = await self._read_items(row["id"], cold=kept is None)
+                kept = await self._read_items(row["id"], cold=not self._kept.has(row["id"]))
                 if kept is None:
                     return None  # erased in between
-                self._remember(row["id"], kept)
+                self._kept.remember(row["id"], kept)
             if kept.revision == row["revision"]:
-                self._kept.move_to_end(row["id"])  # the least recently read go first
                 return Snapshot(_application(row), kept.profile, kept.answers, kept.files)
             # Written to between the two statements: read its row again, to be as of one moment.
         assert row is not None and kept is not None
@@ -170,13 +164,6 @@ class ApplicationsMixin(Connection):
                 case "files":
                     files[item] = int(value)
         return None if revision is None else Kept(revision, profile, answers, files)
-
-    def _remember(self, application_id: int, kept: Kept) -> None:
-        self._forget(application_id)
-        self._kept[application_id] = kept
-        self._kept_chars += kept.chars
-        while len(self._kept) > KEPT_SNAPSHOTS or (self._kept_chars > KEPT_CHARS and len(self._kept) > 1):
-            self._forget(next(iter(self._kept)))
 
     # -- profile -----------------------------------------------------------------
 

@@ -13,10 +13,8 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -25,6 +23,7 @@ import aiosqlite
 from bot.clock import now_utc  # noqa: F401  (re-exported: the stamp every table keeps)
 from bot.files import private_folder
 from bot.storage.fast import Elsewhere, FastConnection, FastTransaction
+from bot.storage.kept import Memory
 from bot.storage.migrations import FOREIGN_KEYS_OFF, MIGRATIONS, SCHEMA_VERSION, statements
 
 # Each connection's own settings (WAL is the file's, set once).
@@ -50,23 +49,6 @@ class StorageError(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Kept:
-    """What an application held at a revision (bot/storage/applications.py keeps these in memory).
-    Shared by every snapshot read at that revision: never changed, only replaced."""
-
-    revision: int
-    profile: dict[str, str]
-    answers: dict[str, str]
-    files: dict[str, int]
-
-    @property
-    def chars(self) -> int:
-        return sum(map(len, self.answers.values())) + sum(map(len, self.profile.values()))
-
-
-
-
 class Connection:
     """The connection and its lock; each concern's methods (the mixins beside this module) build on these."""
 
@@ -74,8 +56,7 @@ class Connection:
         self._conn = conn
         self._fast: FastConnection | None = None  # none for an in-memory database: it would be another one
         self._lock = asyncio.Lock()
-        self._kept: OrderedDict[int, Kept] = OrderedDict()  # by application id, least recently read first
-        self._kept_chars = 0
+        self._kept = Memory()  # the answers of those writing now (bot/storage/kept.py)
         self._checkpoint: asyncio.Task[None] | None = None
         self.path = path  # None for an in-memory database
 
@@ -175,12 +156,6 @@ class Connection:
                 if self._conn.in_transaction:  # a failed COMMIT (a foreign key) leaves it open
                     await self._conn.execute("ROLLBACK")
                 raise
-
-    def _forget(self, application_id: int) -> None:
-        """Drop an application's answers from memory (bot/storage/applications.py keeps them)."""
-        kept = self._kept.pop(application_id, None)
-        if kept is not None:
-            self._kept_chars -= kept.chars
 
     def _after_fast_write(self) -> None:
         if self._fast is not None and self._fast.checkpoint_due() and self._checkpoint is None:

@@ -74,7 +74,7 @@ class RightsMixin(Connection):
             apps = [row[0] for row in await db.execute_fetchall(
                 "SELECT id FROM applications WHERE applicant_id = ?", (applicant_id,))]
             for app in apps:  # their answers kept in memory go too (erased by another program: see README)
-                self._forget(app)
+                self._kept.forget(app)
             marks = ",".join("?" * len(apps))
             files = [row[0] for row in await db.execute_fetchall(
                 f"""SELECT path FROM documents WHERE application_id IN ({marks})
