@@ -79,6 +79,9 @@ class Connection:
             await _wal(conn)
             for pragma in PRAGMAS:
                 await conn.execute(pragma)
+            if location is not None:
+                # Its reads are the cold and the long ones now (bot/storage/fast.py): 8 MB of cache will do.
+                await conn.execute("PRAGMA cache_size = -8192")
             storage = cls(conn, location)
             await storage._migrate()
             if location is not None:
