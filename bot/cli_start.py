@@ -309,6 +309,7 @@ async def serve(settings: Settings) -> int:
             # What was made to start (criteria, wording, templates, the libraries' classes: about
             # 100,000 objects) lives as long as the bot: kept out of the garbage collector's full
             # passes, each of which stopped every reply for 50 ms (issue #18).
+            gc.collect()  # nothing left to free is frozen with the rest
             gc.freeze()
             # A thread holding the interpreter (an evidence check, a 申报书 being made) hands it back
             # to the replies after 1 ms rather than Python's 5: the slowest replies under load were

@@ -156,17 +156,41 @@ async def test_the_write_ahead_log_is_copied_into_the_database_and_stays_small(s
     assert await storage.answer(app, "1.1a") == "59" + "答" * 45_000
 
 
+async def test_under_steady_answers_the_log_starts_again_and_quiet_writes_call_no_checkpoint(
+        storage, db_path: Path, monkeypatch) -> None:
+    app = await new_application(storage, "甲")
+    wal = db_path.with_name(db_path.name + "-wal")
+    largest = 0
+    for n in range(1200):  # answers coming all the time: no quiet moment for a checkpoint to catch up
+        await storage.append_answer(app, f"q{n % 39}", f"第{n}段：2024年合格率98.{n % 10}%。" * 8)
+        if n % 50 == 0:
+            largest = max(largest, (await asyncio.to_thread(wal.stat)).st_size)
+    assert largest < 3 * CHECKPOINT_BYTES, f"the -wal file grew to {largest / 2**20:.0f} MB"
+    checkpoints = 0
+    copy = storage._copy_log
+
+    async def counted() -> None:
+        nonlocal checkpoints
+        checkpoints += 1
+        await copy()
+
+    monkeypatch.setattr(storage, "_copy_log", counted)
+    for _ in range(160):  # quiet: one small write at a time
+        await storage.mark_blocked("test", "甲")
+    assert checkpoints <= 1
+
+
 async def test_a_statement_waiting_on_the_disk_lets_the_bot_go_on(storage) -> None:
     """As a cold cache or a slow disk would (here SQLite calls a function that waits): stopped by
     the clock and run on aiosqlite's thread, every time, since waiting is no sign of a long query."""
     storage._fast._db.create_function("wait_a_little", 0, lambda: time.sleep(0.002))
-    waiting = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
+    waiting = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150) "
                "SELECT SUM(wait_a_little() IS NULL) AS c FROM n")
     # aiosqlite's connection has the function too, where the statement goes on.
     await storage._conn.create_function("wait_a_little", 0, lambda: time.sleep(0.002))
     for _ in range(4):
         rows, longest = await longest_pause(storage.fetchall(waiting))
-        assert rows[0]["c"] == 300
+        assert rows[0]["c"] == 150
         assert longest < 0.15, f"the event loop stood still {longest * 1000:.0f} ms"
     assert not storage._fast._overruns
 

@@ -35,8 +35,9 @@ PRAGMAS = (
     "PRAGMA secure_delete = ON",
     # 32 MB of page cache instead of 2: a thousand applications' answers stay in memory.
     "PRAGMA cache_size = -32768",
-    # The write-ahead log back to 4 MB once checkpointed, whatever one burst made it.
-    "PRAGMA journal_size_limit = 4194304",
+    # The write-ahead log cut back to 1 MB when it starts again, whatever one burst made it: below
+    # the size that calls for a checkpoint (bot/storage/fast.py), or every look would call for one.
+    "PRAGMA journal_size_limit = 1048576",
 )
 # What a unit of work writes with: aiosqlite's connection, or the event loop's (same calls).
 Db = aiosqlite.Connection | FastTransaction
@@ -165,11 +166,15 @@ class Connection:
             self._checkpoint = asyncio.get_running_loop().create_task(self._copy_log())
 
     async def _copy_log(self) -> None:
-        """A checkpoint on aiosqlite's thread (see bot/storage/fast.py). PASSIVE: it waits for no one
-        and no one waits for it, so it takes no turn in the lock either, and the event loop's
-        connection goes on writing while this one syncs the file."""
+        """A checkpoint on aiosqlite's thread (see bot/storage/fast.py), in two passes. The first
+        copies the log while the event loop's connection goes on writing (PASSIVE waits for no one);
+        the second, holding the lock, copies only what came meanwhile, so that the log is copied
+        whole and the next write starts it again from the beginning, cut to journal_size_limit.
+        Without it, under steady writing the log never came back and grew to tens of MB."""
         try:
             await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            async with self._lock:
+                await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except (sqlite3.Error, ValueError) as exc:  # in a unit of work there, or closed: the next one will do
             log.info("checkpoint put off: %s", type(exc).__name__)
         finally:

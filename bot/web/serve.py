@@ -118,6 +118,7 @@ async def serve_web(settings: Settings, host: str, port: int,
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        gc.collect()
         gc.freeze()  # what was made to start lives as long as the server (see bot/cli_start.serve)
         log.info("stop with Ctrl+C")
         await stop.wait()
