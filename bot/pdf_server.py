@@ -1,7 +1,8 @@
 """One LibreOffice kept running for the bot's lifetime, so that a PDF follows its .docx in well under
 a second instead of the two or three a cold start of LibreOffice takes (bot/pdf.py).
 
-LibreOffice listens on a local port, with a profile of its own; each conversion is a short run of
+LibreOffice listens on a named pipe of an unguessable name (UNO has no authentication, so not a
+TCP port), with a profile of its own; each conversion is a short run of
 bot/uno_export.py under the system Python (Debian's python3-uno gives it LibreOffice's UNO bridge).
 Conversions go one at a time. A conversion that fails or takes longer than `timeout` kills this
 LibreOffice; the next is started and the conversion tried once more on it. Where there is no UNO

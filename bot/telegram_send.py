@@ -13,7 +13,7 @@ import html
 import logging
 import os
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 import aiohttp
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBUserWarning
@@ -77,11 +77,10 @@ class ReplySender:
         rows = [[b for b in row if len(b.data.encode()) <= CALLBACK_DATA_LIMIT] for row in reply.buttons]
         if any(len(b.data.encode()) > CALLBACK_DATA_LIMIT for b in reply.all_buttons):
             log.error("dropped a button with callback data over %d bytes", CALLBACK_DATA_LIMIT)
-        keyboard: list[list[dict[str, Any]]] = [
-            [{"text": b.label, "callback_data": b.data} for b in row] for row in rows if row]
+        markup = keyboard([(b.label, b.data) for b in row] for row in rows if row)
         if self.web_app_url and any(b.data.startswith("nx:") for b in reply.all_buttons):
-            keyboard.append([{"text": say("btn_web_app"), "web_app": {"url": self.web_app_url}}])
-        return {"inline_keyboard": keyboard}
+            markup["inline_keyboard"].append([{"text": say("btn_web_app"), "web_app": {"url": self.web_app_url}}])
+        return markup
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:
         markup = self._markup(reply)
@@ -116,10 +115,7 @@ class ReplySender:
         time per reply (benchmarks/interview_load.py, issue #18)."""
         chunks = [chunk for text in texts for chunk in split_text(text)]
         for n, chunk in enumerate(chunks):
-            message: dict[str, Any] = {"chat_id": chat_id, "text": html.escape(chunk, quote=False),
-                                       "parse_mode": ParseMode.HTML.value}
-            if markup and n == len(chunks) - 1:
-                message["reply_markup"] = markup
+            message = text_message(chat_id, chunk, markup if n == len(chunks) - 1 else None)
             await self._call(partial(bot.do_api_request, "sendMessage", api_kwargs=message))
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T | None:
@@ -149,6 +145,20 @@ class ReplySender:
                     log.error("reply dropped after %d attempt(s): %s: %s", attempt, type(error).__name__, error)
                     return None
         return None
+
+
+def keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> Markup:
+    """Buttons, (label, callback data) row by row, as the Bot API's inline keyboard."""
+    return {"inline_keyboard": [[{"text": label, "callback_data": data} for label, data in row] for row in rows]}
+
+
+def text_message(chat_id: int, text: str, markup: Markup | None) -> dict[str, Any]:
+    """A sendMessage call, as the Bot API takes it: the text escaped for its HTML parse mode."""
+    message: dict[str, Any] = {"chat_id": chat_id, "text": html.escape(text, quote=False),
+                               "parse_mode": ParseMode.HTML.value}
+    if markup:
+        message["reply_markup"] = markup
+    return message
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:
@@ -188,12 +198,9 @@ class TelegramTransport:
             # e.g. someone who applied in the terminal: never guess a Telegram chat for them.
             raise Refused(f"not a Telegram chat: {message.channel}")
         rows = message.payload.get("buttons") or []
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-        ) if rows else None
         text = split_text(message.payload["text"])[0]
         try:
-            await self.bot.send_message(int(message.recipient), html.escape(text, quote=False),
-                                        parse_mode=ParseMode.HTML, reply_markup=markup)
+            await self.bot.do_api_request("sendMessage", api_kwargs=text_message(
+                int(message.recipient), text, keyboard(rows) if rows else None))
         except TelegramError as exc:
             raise delivery_error(exc) from exc

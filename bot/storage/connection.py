@@ -13,10 +13,10 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiosqlite
 
@@ -39,6 +39,7 @@ PRAGMAS = (
     # the size that calls for a checkpoint (bot/storage/fast.py), or every look would call for one.
     "PRAGMA journal_size_limit = 1048576",
 )
+T = TypeVar("T")
 # What a unit of work writes with: aiosqlite's connection, or the event loop's (same calls).
 Db = aiosqlite.Connection | FastTransaction
 
@@ -150,7 +151,7 @@ class Connection:
                 except BaseException:
                     fast.rollback()  # a failed COMMIT (a foreign key) leaves the transaction open
                     raise
-                self._after_fast_write()
+                self._after_fast()
                 return
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -161,7 +162,19 @@ class Connection:
                     await self._conn.execute("ROLLBACK")
                 raise
 
-    def _after_fast_write(self) -> None:
+    def _on_loop(self, run: Callable[[FastConnection], T]) -> T | Elsewhere:
+        """`run` on the event loop's connection, or Elsewhere (returned, not raised) when it must go to
+        aiosqlite's thread (bot/storage/fast.py). Called holding the lock."""
+        if self._fast is None or not self._fast.usable():
+            return Elsewhere()
+        try:
+            done = run(self._fast)
+        except Elsewhere as elsewhere:
+            return elsewhere
+        self._after_fast()
+        return done
+
+    def _after_fast(self) -> None:
         if self._fast is not None and self._fast.checkpoint_due() and self._checkpoint is None:
             self._checkpoint = asyncio.get_running_loop().create_task(self._copy_log())
 
@@ -192,13 +205,9 @@ class Connection:
         """One statement on its own, committed by SQLite itself (isolation_level=None), without
         BEGIN and COMMIT around it. Returns the rows changed."""
         async with self._lock:
-            if self._fast is not None and self._fast.usable():
-                try:
-                    changed = self._fast.write(sql, params)
-                    self._after_fast_write()
-                    return changed
-                except Elsewhere:
-                    pass
+            changed = self._on_loop(lambda fast: fast.write(sql, params))
+            if not isinstance(changed, Elsewhere):
+                return changed
             cursor = await self._conn.execute(sql, params)
             return cursor.rowcount
 
@@ -218,13 +227,10 @@ class Connection:
                         off_loop: bool = False) -> list[aiosqlite.Row]:
         """`off_loop`: on aiosqlite's thread in any case, for what is likely not in memory yet."""
         async with self._lock:
-            if self._fast is not None and self._fast.usable() and not off_loop:
-                try:
-                    rows = self._fast.fetchall(sql, params)  # perhaps a write (UPDATE … RETURNING)
-                    self._after_fast_write()
-                    return rows
-                except Elsewhere:
-                    pass
+            # Perhaps a write (UPDATE … RETURNING): one statement either way.
+            rows = Elsewhere() if off_loop else self._on_loop(lambda fast: fast.fetchall(sql, params))
+            if not isinstance(rows, Elsewhere):
+                return rows
             # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
             return list(await self._conn.execute_fetchall(sql, params))
 

@@ -44,7 +44,7 @@ OVERRUNS = 3  # a statement over the CPU budget this often runs on aiosqlite's t
 CHECK_EVERY = 100  # SQLite virtual machine steps between two looks at the clocks
 WAITS = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 CHECKPOINT_BYTES = 1000 * 4096  # the write-ahead log's size that calls for a checkpoint
-LOOK_EVERY = 16  # writes between two looks at that size
+LOOK_EVERY = 16  # statements between two looks at that size
 Params = Sequence[Any] | Mapping[str, Any]
 
 
@@ -69,7 +69,7 @@ class FastConnection:
             self._db.execute(pragma)
         self._db.execute("PRAGMA busy_timeout = 0")  # never wait here: aiosqlite's thread waits instead
         self._db.execute("PRAGMA wal_autocheckpoint = 0")  # nor sync the file here: see checkpoint_due
-        self._writes = 0
+        self._statements = 0
         self._db.set_progress_handler(self._past_deadline, CHECK_EVERY)
 
     def usable(self) -> bool:
@@ -95,15 +95,14 @@ class FastConnection:
             cursor = self._db.execute(sql, params)
             return cursor.fetchall(), cursor.rowcount  # run to its end, which commits it
         except sqlite3.OperationalError as exc:
-            if _code(exc) == sqlite3.SQLITE_INTERRUPT and not self._over_cpu:
-                raise Elsewhere() from exc  # it waited (the disk, a busy machine): not long in itself
-            if _code(exc) == sqlite3.SQLITE_INTERRUPT:
+            code = _code(exc)
+            # Stopped by the clock alone, it waited (the disk, a busy machine): not long in itself.
+            if code == sqlite3.SQLITE_INTERRUPT and self._over_cpu:
                 self._overruns[sql] = overruns = self._overruns.get(sql, 0) + 1
                 if overruns == OVERRUNS:
                     log.info("a statement took over %.0f ms %d times; on aiosqlite's thread from now on: %.60s",
                              FAST_BUDGET * 1000, OVERRUNS, " ".join(sql.split()))
-                raise Elsewhere() from exc
-            if _code(exc) in WAITS:
+            if code == sqlite3.SQLITE_INTERRUPT or code in WAITS:
                 raise Elsewhere() from exc
             raise
         finally:
@@ -120,10 +119,10 @@ class FastConnection:
         return FastTransaction(self._db)
 
     def checkpoint_due(self) -> bool:
-        """After a write here: whether the write-ahead log grew long enough for a checkpoint (its size
-        is looked at every LOOK_EVERY writes: a long answer rewritten writes a hundred pages)."""
-        self._writes += 1
-        if self._writes % LOOK_EVERY:
+        """After a statement here: whether the write-ahead log grew long enough for a checkpoint (its
+        size is looked at every LOOK_EVERY statements: a long answer rewritten writes a hundred pages)."""
+        self._statements += 1
+        if self._statements % LOOK_EVERY:
             return False
         try:
             return self._log.stat().st_size >= CHECKPOINT_BYTES
@@ -134,6 +133,8 @@ class FastConnection:
         self._db.close()
 
     def _past_deadline(self) -> int:
+        if self._deadline == float("inf"):
+            return 0  # in a transaction: never stopped (no clock read either, every 100 steps)
         if time.thread_time() > self._deadline:
             self._over_cpu = True
             return 1

@@ -151,7 +151,6 @@ class OutboxMixin(Connection):
             await self._write("DELETE FROM seen_updates WHERE seen_at < ?", (cutoff,))
         return first
 
-
     async def keep_received(self, update_id: int, payload: str) -> None:
         """An update received by webhook, stored before Telegram is told it arrived (see webhook_unhandled)."""
         await self._write("INSERT INTO webhook_inbox (update_id, payload, received_at) VALUES (?, ?, ?) "
